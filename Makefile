@@ -1,0 +1,39 @@
+# Znachki Exchange. `make run` serves the app with demo data, a worker and beat;
+# `make test` runs the whole suite on real PostgreSQL, Redis, SMTP and Celery.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+DEV_ENV := ZNACHKI_ENV=development PORT=$(PORT)
+
+.PHONY: install run test lint clean
+
+$(BIN)/python:
+	@python3 -m venv $(VENV) 2>/dev/null || { \
+	  echo "python3-venv is missing; installing it from the system's packages"; \
+	  if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q python3-venv && python3 -m venv $(VENV); }
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	@mkdir -p instance
+	$(DEV_ENV) $(BIN)/znachki db upgrade
+	$(DEV_ENV) $(BIN)/znachki seed-demo
+	@echo "Serving http://127.0.0.1:$(PORT)  (mail: http://127.0.0.1:$(PORT)/dev/mail; Ctrl-C stops everything)"
+	$(DEV_ENV) $(BIN)/honcho start -f Procfile.dev -p $(PORT)
+
+test: install
+	tests/run_suite.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy marketplace workers
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,88 @@
+"""The `znachki` command line.
+
+`znachki tradematch` loads only the matching engine, so it starts in milliseconds;
+every other command builds the app through Flask's CLI (and so is also reachable as
+`flask --app marketplace …`), including Flask-Migrate's `znachki db …`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from flask.cli import FlaskGroup
+
+# Commands that must not pay for importing the web stack.
+LIGHT_COMMANDS = {"tradematch": "marketplace.tradematch:tradematch"}
+
+
+class ZnachkiCLI(click.Group):
+    _flask: FlaskGroup | None = None
+
+    def _flask_group(self) -> FlaskGroup:
+        if self._flask is None:
+            from flask.cli import FlaskGroup
+
+            from marketplace import create_app
+
+            self._flask = FlaskGroup(create_app=lambda: create_app(), add_version_option=False)
+        return self._flask
+
+    def _script_info(self, ctx: click.Context) -> None:
+        from flask.cli import ScriptInfo
+
+        from marketplace import create_app
+
+        if not isinstance(ctx.obj, ScriptInfo):
+            ctx.obj = ScriptInfo(create_app=lambda: create_app(), set_debug_flag=False)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._script_info(ctx)
+        return sorted(set(LIGHT_COMMANDS) | set(self._flask_group().list_commands(ctx)))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LIGHT_COMMANDS:
+            module, _, attr = LIGHT_COMMANDS[name].partition(":")
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+        self._script_info(ctx)
+        return self._flask_group().get_command(ctx, name)
+
+
+main = ZnachkiCLI(help="Znachki Exchange: trade matching and marketplace for Soviet pins.")
+
+
+def register_app_commands(app: Flask) -> None:
+    """Commands that need the app (database, settings); added by `create_app`."""
+
+    @app.cli.command("seed-demo")
+    def seed_demo() -> None:
+        """Load demo collectors (development only; idempotent)."""
+        from marketplace.extensions import db
+        from marketplace.services.demo import seed_demo_collectors
+
+        settings = app.config["SETTINGS"]
+        if not settings.is_development:
+            raise click.ClickException("seed-demo only runs with ZNACHKI_ENV=development")
+        created = seed_demo_collectors(db.session(), app.config["PASSWORD_HASHER"])
+        db.session.commit()
+        for email, password in created:
+            click.echo(f"demo collector: {email} / {password}")
+        if not created:
+            click.echo("demo collectors already present")
+
+    @app.cli.command("relay-outbox")
+    def relay_outbox_command() -> None:
+        """Publish unpublished outbox rows now (the beat does this every few seconds)."""
+        from marketplace.extensions import db
+        from marketplace.services import outbox
+
+        count = outbox.publish_pending(
+            db.session(), outbox.celery_publisher(app.extensions["celery"])
+        )
+        db.session.commit()
+        click.echo(f"published {count} outbox messages")

@@ -1,0 +1,125 @@
+"""Settings read from the environment: the only place that knows variable names.
+
+Development (`ZNACHKI_ENV=development`, what `make run` sets) gets working defaults
+that need no server; any other environment must be given its secrets and fails fast
+with a message naming what is missing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable deployment."""
+
+
+def _flag(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    secret_key: str
+    database_url: str
+    redis_url: str | None
+    base_url: str
+    port: int
+    smtp_host: str | None
+    smtp_port: int
+    smtp_username: str | None
+    smtp_password: str | None
+    smtp_starttls: bool
+    smtp_timeout: float
+    mail_from: str
+    stripe_secret_key: str | None
+    stripe_webhook_secret: str | None
+    stripe_api_base: str | None
+    platform_fee_percent: float
+    broker_dir: Path
+    mail_retry_base_s: float = 30.0
+    login_limit_account: str = "5 per minute"
+    login_limit_ip: str = "30 per minute"
+
+    @property
+    def is_development(self) -> bool:
+        return self.env in {"development", "testing"}
+
+    @property
+    def broker_url(self) -> str:
+        # Without Redis the worker and the web process share a folder-based queue
+        # (kombu's filesystem transport): nothing to install, nothing to start.
+        return self.redis_url or "filesystem://"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        name = env.get("ZNACHKI_ENV", "production").strip() or "production"
+        development = name in {"development", "testing"}
+        missing = []
+
+        secret = env.get("SECRET_KEY", "")
+        if not secret:
+            if development:
+                secret = "development-only-not-secret"  # noqa: S105 - refused outside development
+            else:
+                missing.append("SECRET_KEY")
+        database_url = env.get("DATABASE_URL", "")
+        if not database_url:
+            if development:
+                database_url = f"sqlite:///{INSTANCE_DIR / 'znachki.sqlite3'}"
+            else:
+                missing.append("DATABASE_URL")
+        smtp_host = env.get("SMTP_HOST") or None
+        if not smtp_host and not development:
+            missing.append("SMTP_HOST")
+        redis_url = env.get("REDIS_URL") or None
+        if not redis_url and not development:
+            missing.append("REDIS_URL")
+        if missing:
+            raise ConfigError(
+                "Missing required settings for the "
+                f"{name!r} environment: {', '.join(missing)}. "
+                "Set them, or use ZNACHKI_ENV=development for local work."
+            )
+        if database_url.startswith("postgres://"):
+            database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
+        elif database_url.startswith("postgresql://"):
+            database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+
+        port = int(env.get("PORT", "5000"))
+        try:
+            fee = float(env.get("PLATFORM_FEE_PERCENT", "8"))
+        except ValueError as exc:
+            raise ConfigError("PLATFORM_FEE_PERCENT must be a number such as 8 or 7.5") from exc
+        return cls(
+            env=name,
+            secret_key=secret,
+            database_url=database_url,
+            redis_url=redis_url,
+            base_url=env.get("BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
+            port=port,
+            smtp_host=smtp_host,
+            smtp_port=int(env.get("SMTP_PORT", "25")),
+            smtp_username=env.get("SMTP_USERNAME") or None,
+            smtp_password=env.get("SMTP_PASSWORD") or None,
+            smtp_starttls=_flag(env.get("SMTP_STARTTLS")),
+            smtp_timeout=float(env.get("SMTP_TIMEOUT", "10")),
+            mail_from=env.get("MAIL_FROM", "Znachki Exchange <noreply@znachki.local>"),
+            stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
+            stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
+            stripe_api_base=env.get("STRIPE_API_BASE") or None,
+            platform_fee_percent=fee,
+            broker_dir=Path(env.get("BROKER_DIR", str(INSTANCE_DIR / "broker"))),
+            mail_retry_base_s=float(env.get("MAIL_RETRY_BASE_SECONDS", "30")),
+            login_limit_account=env.get("LOGIN_LIMIT_ACCOUNT", "5 per minute"),
+            login_limit_ip=env.get("LOGIN_LIMIT_IP", "30 per minute"),
+        )

@@ -1,0 +1,22 @@
+"""Server-rendered pages: blueprints, error pages, and template helpers."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException
+
+
+def init_web(app: Flask) -> None:
+    from marketplace.web.accounts import bp as accounts_bp
+    from marketplace.web.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[str, int]:
+        if request.path.startswith("/api/"):
+            from marketplace.api import problem_from_http_exception
+
+            return problem_from_http_exception(exc)  # type: ignore[return-value]
+        return render_template("error.html", error=exc), exc.code or 500

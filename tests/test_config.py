@@ -1,0 +1,67 @@
+from pathlib import Path
+
+import pytest
+
+from marketplace.config import ConfigError, Settings
+
+
+def test_production_refuses_to_start_without_secrets() -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"ZNACHKI_ENV": "production"})
+    message = str(info.value)
+    for name in ("SECRET_KEY", "DATABASE_URL", "SMTP_HOST", "REDIS_URL"):
+        assert name in message
+
+
+def test_unset_environment_means_production() -> None:
+    with pytest.raises(ConfigError):
+        Settings.from_env({})
+
+
+def test_development_defaults_need_no_server() -> None:
+    settings = Settings.from_env({"ZNACHKI_ENV": "development"})
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.broker_url == "filesystem://"
+    assert settings.smtp_host is None
+
+
+def test_production_with_everything_set() -> None:
+    settings = Settings.from_env(
+        {
+            "SECRET_KEY": "s" * 40,
+            "DATABASE_URL": "postgres://u:p@db/znachki",
+            "REDIS_URL": "redis://redis:6379/0",
+            "SMTP_HOST": "mail",
+            "SMTP_PORT": "2525",
+            "SMTP_STARTTLS": "yes",
+            "PLATFORM_FEE_PERCENT": "7.5",
+        }
+    )
+    assert settings.database_url == "postgresql+psycopg://u:p@db/znachki"
+    assert settings.broker_url == "redis://redis:6379/0"
+    assert settings.smtp_port == 2525 and settings.smtp_starttls
+    assert settings.platform_fee_percent == 7.5
+    assert not settings.is_development
+
+
+def test_bad_fee_is_named() -> None:
+    with pytest.raises(ConfigError, match="PLATFORM_FEE_PERCENT"):
+        Settings.from_env({"ZNACHKI_ENV": "development", "PLATFORM_FEE_PERCENT": "eight"})
+
+
+def test_importing_the_package_builds_nothing() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, marketplace, marketplace.matching; "
+        "print('flask' in sys.modules, 'sqlalchemy' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    ).stdout.split()
+    assert out == ["False", "False"]

@@ -1,0 +1,31 @@
+"""The schema only changes through Alembic: the migrated database must match the
+models exactly (what `alembic check` verifies), on SQLite and on PostgreSQL."""
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask import Flask
+
+from marketplace.extensions import db
+
+
+def test_models_and_migrations_agree(app_ctx: Flask) -> None:
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "render_as_batch": True}
+        )
+        diff = compare_metadata(context, db.metadata)
+    assert diff == []
+
+
+def test_database_is_at_head(app_ctx: Flask) -> None:
+    from alembic.script import ScriptDirectory
+    from flask_migrate import Config
+
+    from tests.conftest import ROOT
+
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    with db.engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    assert current == head
