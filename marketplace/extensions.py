@@ -89,9 +89,12 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    # IMMEDIATE takes the write lock up front: a deferred transaction that reads
+    # and then writes fails at once ("database is locked") if another process
+    # wrote in between, whereas IMMEDIATE simply waits its turn (busy_timeout).
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 db = Database()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,10 +32,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture(scope="session")
-def workdir() -> Path:
-    base = os.environ.get("ZNACHKI_TEST_WORKDIR")
-    path = Path(tempfile.mkdtemp(prefix="run-", dir=base))
-    return path
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("run")
 
 
 def database_url(config: pytest.Config, workdir: Path, name: str) -> str:
@@ -89,12 +86,13 @@ class RequestClient(FlaskClient):
 
 
 @pytest.fixture(scope="session")
-def app(request: pytest.FixtureRequest, workdir: Path) -> Flask:
+def app(request: pytest.FixtureRequest, workdir: Path) -> Iterator[Flask]:
     url = database_url(request.config, workdir, "znachki_unit")
     application = create_app(make_settings(url, workdir), OUTBOX_RELAY=False)
     application.test_client_class = RequestClient
     migrate(application)
-    return application
+    yield application
+    application.extensions["db_engine"].dispose()
 
 
 @pytest.fixture()

@@ -54,7 +54,7 @@ class ScriptedHandler:
             self.attempts += 1
             reply = self.script.popleft() if self.script else "250 OK"
         if reply == "drop":
-            session.transport.close()  # the client sees the connection vanish mid-DATA
+            server.transport.close()  # the client sees the connection vanish mid-DATA
             return "421 closing"
         if reply.startswith("250"):
             message = email.message_from_bytes(envelope.content, policy=email.policy.default)

@@ -9,11 +9,9 @@ from marketplace.extensions import db
 
 
 def test_models_and_migrations_agree(app_ctx: Flask) -> None:
-    with db.engine.connect() as conn:
-        context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "render_as_batch": True}
-        )
-        diff = compare_metadata(context, db.metadata)
+    conn = db.session.connection()
+    context = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
+    diff = compare_metadata(context, db.metadata)
     assert diff == []
 
 
@@ -26,6 +24,5 @@ def test_database_is_at_head(app_ctx: Flask) -> None:
     config = Config()
     config.set_main_option("script_location", str(ROOT / "migrations"))
     head = ScriptDirectory.from_config(config).get_current_head()
-    with db.engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
+    current = MigrationContext.configure(db.session.connection()).get_current_revision()
     assert current == head

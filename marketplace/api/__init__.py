@@ -26,13 +26,10 @@ class ZnachkiApi(Api):
         return None
 
 
-api = ZnachkiApi()
-
-
 def init_api(app: Flask) -> None:
     from marketplace.api.accounts import blp as accounts_blp
 
-    api.init_app(app)
+    api = ZnachkiApi(app)
     for blp in (accounts_blp,):
         csrf.exempt(blp)
         api.register_blueprint(blp, url_prefix=API_PREFIX)

@@ -1,0 +1,137 @@
+"""The outbox (publish after commit, claim once) and mail delivery against a real
+SMTP server on loopback, including temporary and permanent refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from marketplace.extensions import db
+from marketplace.mailer import SmtpTransport
+from marketplace.models import MailMessage, OutboxMessage
+from marketplace.services import mail, outbox
+from tests.smtp_server import SmtpServer
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def transport(smtp: SmtpServer) -> SmtpTransport:
+    smtp.handler.reset()
+    return SmtpTransport(host="127.0.0.1", port=smtp.port, timeout=5)
+
+
+def queue_one(to: str = "olena@example.org") -> MailMessage:
+    return mail.queue(db.session(), to=to, template="verify_email", name="Олена", url="http://x/y")
+
+
+def test_publish_pending_publishes_each_row_once(app_ctx: Flask) -> None:
+    first = outbox.enqueue(db.session(), "workers.tasks.deliver_mail", message_id=1)
+    second = outbox.enqueue(db.session(), "workers.tasks.deliver_mail", message_id=2)
+    sent: list[tuple[str, dict[str, Any], str]] = []
+    assert outbox.publish_pending(db.session(), lambda *a: sent.append(a)) == 2
+    assert outbox.publish_pending(db.session(), lambda *a: sent.append(a)) == 0
+    assert sent == [
+        (
+            "workers.tasks.deliver_mail",
+            {"message_id": 1, "outbox_id": first.id},
+            f"outbox-{first.id}",
+        ),
+        (
+            "workers.tasks.deliver_mail",
+            {"message_id": 2, "outbox_id": second.id},
+            f"outbox-{second.id}",
+        ),
+    ]
+
+
+def test_a_failed_publish_leaves_the_row_for_the_next_sweep(app_ctx: Flask) -> None:
+    row = outbox.enqueue(db.session(), "workers.tasks.deliver_mail", message_id=1)
+    db.session.commit()
+
+    def broken(*_: Any) -> None:
+        raise ConnectionError("broker down")
+
+    with pytest.raises(ConnectionError):
+        outbox.publish_pending(db.session(), broken)
+    db.session.rollback()
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, row.id).published_at is None  # type: ignore[union-attr]
+
+
+def test_claim_is_once_per_outbox_id(app_ctx: Flask) -> None:
+    row = outbox.enqueue(db.session(), "workers.tasks.deliver_mail", message_id=1)
+    assert not outbox.is_consumed(db.session(), row.id)
+    assert outbox.claim(db.session(), row.id) is True
+    assert outbox.claim(db.session(), row.id) is False
+    assert outbox.is_consumed(db.session(), row.id)
+
+
+def test_queued_mail_is_rendered_in_text_and_html(app_ctx: Flask) -> None:
+    message = queue_one()
+    assert message.subject == "Confirm your email for Znachki Exchange"
+    assert "Олена" in message.body_text and "http://x/y" in message.body_text
+    assert '<a href="http://x/y"' in message.body_html
+    row = db.session.scalar(select(OutboxMessage))
+    assert row is not None and row.payload == {"message_id": message.id}
+
+
+def test_delivery_over_real_smtp(
+    app_ctx: Flask, smtp: SmtpServer, transport: SmtpTransport
+) -> None:
+    message = queue_one()
+    outcome, _ = mail.deliver(db.session(), message.id, transport, "Znachki <noreply@znachki.test>")
+    assert outcome is mail.Outcome.SENT
+    received = smtp.handler.wait_for(1)[0]
+    assert received.rcpt_tos == ["olena@example.org"]
+    assert received.message["Subject"] == message.subject
+    assert "Олена" in received.text and "http://x/y" in received.html
+    # Delivering the same message again sends nothing.
+    assert mail.deliver(db.session(), message.id, transport, "x@y.z")[0] is mail.Outcome.SKIPPED
+    assert smtp.handler.attempts == 1
+
+
+def test_4xx_is_retried_and_5xx_is_final(
+    app_ctx: Flask, smtp: SmtpServer, transport: SmtpTransport
+) -> None:
+    message = queue_one()
+    smtp.handler.script.extend(["451 4.3.0 try later", "550 5.1.1 no such mailbox"])
+    outcome, row = mail.deliver(db.session(), message.id, transport, "a@b.c")
+    assert outcome is mail.Outcome.RETRY and row is not None
+    assert row.status == "queued" and row.attempts == 1 and row.last_error.startswith("451")
+    outcome, row = mail.deliver(db.session(), message.id, transport, "a@b.c")
+    assert outcome is mail.Outcome.FAILED and row is not None
+    assert row.status == "failed" and "550 5.1.1 no such mailbox" in (row.last_error or "")
+    assert smtp.handler.received == []
+
+
+def test_dropped_connection_is_transient(
+    app_ctx: Flask, smtp: SmtpServer, transport: SmtpTransport
+) -> None:
+    message = queue_one()
+    smtp.handler.script.append("drop")
+    outcome, row = mail.deliver(db.session(), message.id, transport, "a@b.c")
+    assert outcome is mail.Outcome.RETRY and row is not None and row.last_error
+    assert mail.deliver(db.session(), message.id, transport, "a@b.c")[0] is mail.Outcome.SENT
+
+
+def test_unreachable_server_is_transient(app_ctx: Flask) -> None:
+    from tests.smtp_server import free_port
+
+    message = queue_one()
+    closed = SmtpTransport(host="127.0.0.1", port=free_port(), timeout=2)
+    assert mail.deliver(db.session(), message.id, closed, "a@b.c")[0] is mail.Outcome.RETRY
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    assert [mail.retry_delay(n, 30) for n in (1, 2, 3)] == [30, 60, 120]
+    assert mail.retry_delay(20, 30) == 3600
