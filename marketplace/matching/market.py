@@ -1,0 +1,196 @@
+"""Global solve for the pin market: the whole population's trade cycles.
+
+Owns the reduction of Haves and Wants to an
+:class:`~marketplace.matching.exchange.ExchangeGraph` (an agent per collector,
+a give-slot per tradeable Have with its quantity, a want-slot of capacity 1
+per Want) and the translation of the solution back into
+:class:`TradeCycle` s of :class:`Transfer` s.
+
+Each collector's pin is governed by one want: if several of a collector's
+wants name the same pin (an exact want and an "any variant" want, say), the
+best-priority one (exact wants first on ties) decides the condition and the
+priority cost for that pin. So a collector never receives the same pin twice
+and never one they already have.
+
+Objective, in order: most pins changing hands, then the lowest sum of want
+priorities (1 = highest), then the most collectors trading (exact here: one
+agent per collector). ``max_cycle_length`` switches to the exact CP-SAT
+integer program of :mod:`marketplace.matching.capped`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from marketplace.matching.exchange import Circulation, ExchangeGraph
+from marketplace.matching.model import (
+    CollectorId,
+    Condition,
+    Have,
+    MarketLookup,
+    PinId,
+    Want,
+    _sort_key,
+    acceptable,
+    candidate_pins,
+    pins_held,
+)
+
+__all__ = [
+    "MarketGraph",
+    "MarketSolution",
+    "TradeCycle",
+    "Transfer",
+    "build_market",
+    "solve_market",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """``giver`` sends one ``pin`` (in ``condition``) to ``receiver``,
+    filling ``want``."""
+
+    giver: CollectorId
+    receiver: CollectorId
+    pin: PinId
+    condition: Condition
+    have: Have
+    want: Want
+
+
+@dataclass(frozen=True, slots=True)
+class TradeCycle:
+    """A loop of transfers; each receiver is the next transfer's giver."""
+
+    transfers: tuple[Transfer, ...]
+
+    @property
+    def collectors(self) -> tuple[CollectorId, ...]:
+        return tuple(t.giver for t in self.transfers)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketSolution:
+    cycles: tuple[TradeCycle, ...]
+    items: int
+    priority_cost: int
+    collectors_trading: int
+    status: str
+    gap: float
+
+
+@dataclass(slots=True)
+class MarketGraph:
+    """The exchange graph plus what its ids stand for."""
+
+    graph: ExchangeGraph
+    collectors: list[CollectorId]
+    haves: list[Have]  # give-slot -> Have
+    wants: list[Want]  # want-slot -> Want
+
+
+def build_market(collectors: Sequence[CollectorId], lookup: MarketLookup) -> MarketGraph:
+    """Build the exchange graph among ``collectors`` from indexed lookups."""
+    agent_of = {c: i for i, c in enumerate(collectors)}
+    haves: list[Have] = []
+    give_of: dict[int, int] = {}  # id(Have) -> give-slot
+    give_agent: list[int] = []
+    give_capacity: list[int] = []
+    for c in collectors:
+        for have in lookup.haves_of(c):
+            if have.tradeable and have.quantity > 0:
+                give_of[id(have)] = len(haves)
+                haves.append(have)
+                give_agent.append(agent_of[c])
+                give_capacity.append(have.quantity)
+
+    wants: list[Want] = []
+    want_agent: list[int] = []
+    tg: list[int] = []
+    tw: list[int] = []
+    tc: list[int] = []
+    for c in collectors:
+        held = pins_held(c, lookup)
+        # Governing want per pin: best priority, exact wants first.
+        governing: dict[PinId, Want] = {}
+        ordered = sorted(lookup.wants_of(c), key=lambda w: (w.priority, w.pin is None))
+        for want in ordered:
+            for pin in candidate_pins(want, lookup):
+                if pin not in held:
+                    governing.setdefault(pin, want)
+        slot_of: dict[int, int] = {}
+        for pin, want in governing.items():
+            group = lookup.group_of(pin)
+            for have in lookup.holders_of(pin):
+                g = give_of.get(id(have))
+                if g is None or not acceptable(want, have, group, held):
+                    continue
+                w = slot_of.get(id(want))
+                if w is None:
+                    w = slot_of[id(want)] = len(wants)
+                    wants.append(want)
+                    want_agent.append(agent_of[c])
+                tg.append(g)
+                tw.append(w)
+                tc.append(want.priority)
+    graph = ExchangeGraph(
+        agent_owner=list(range(len(collectors))),
+        agent_counts=[True] * len(collectors),
+        give_agent=give_agent,
+        give_capacity=give_capacity,
+        want_agent=want_agent,
+        want_capacity=[1] * len(wants),
+        transfer_give=tg,
+        transfer_want=tw,
+        transfer_cost=tc,
+    )
+    return MarketGraph(graph=graph, collectors=list(collectors), haves=haves, wants=wants)
+
+
+def solve_market(
+    collectors: Sequence[CollectorId],
+    lookup: MarketLookup,
+    *,
+    max_cycle_length: int | None = None,
+    time_limit: float = 10.0,
+) -> MarketSolution:
+    """Best set of trade cycles among ``collectors`` (see module docstring)."""
+    market = build_market(sorted(collectors, key=_sort_key), lookup)
+    solution: Circulation
+    if max_cycle_length is None:
+        from marketplace.matching.circulation import solve_unbounded
+
+        solution = solve_unbounded(market.graph)
+    else:
+        from marketplace.matching.capped import solve_capped
+
+        solution = solve_capped(market.graph, max_cycle_length, time_limit=time_limit)
+    return MarketSolution(
+        cycles=tuple(_cycle(market, c) for c in solution.cycles),
+        items=solution.items,
+        priority_cost=solution.cost,
+        collectors_trading=solution.owners_trading,
+        status=solution.status,
+        gap=solution.gap,
+    )
+
+
+def _cycle(market: MarketGraph, transfers: Sequence[int]) -> TradeCycle:
+    g = market.graph
+    steps = []
+    for t in transfers:
+        have = market.haves[g.transfer_give[t]]
+        want = market.wants[g.transfer_want[t]]
+        steps.append(
+            Transfer(
+                giver=market.collectors[g.giver(t)],
+                receiver=market.collectors[g.receiver(t)],
+                pin=have.pin,
+                condition=have.condition,
+                have=have,
+                want=want,
+            )
+        )
+    return TradeCycle(tuple(steps))
