@@ -6,11 +6,19 @@ from alembic.migration import MigrationContext
 from flask import Flask
 
 from marketplace.extensions import db
+from marketplace.models import include_in_autogenerate
 
 
 def test_models_and_migrations_agree(app_ctx: Flask) -> None:
     conn = db.session.connection()
-    context = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
+    context = MigrationContext.configure(
+        conn,
+        opts={
+            "compare_type": True,
+            "render_as_batch": True,
+            "include_name": include_in_autogenerate,
+        },
+    )
     diff = compare_metadata(context, db.metadata)
     assert diff == []
 
