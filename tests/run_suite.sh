@@ -62,14 +62,16 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
   --daemonize no --logfile "$WORK/redis.log" &
 REDIS_PID=$!
 
-export ZNACHKI_TEST_WORKDIR="$WORK"
 export ZNACHKI_TEST_PG="postgresql+psycopg://znachki@127.0.0.1:$PG_PORT"
 export ZNACHKI_TEST_REDIS="redis://127.0.0.1:$REDIS_PORT"
 
-echo "== ruff"
-"$VENV/bin/ruff" check .
-echo "== mypy"
-"$VENV/bin/mypy" marketplace workers
+if [ -z "${SKIP_LINT:-}" ]; then
+  echo "== ruff"
+  "$VENV/bin/ruff" check .
+  "$VENV/bin/ruff" format --check --quiet .
+  echo "== mypy"
+  "$VENV/bin/mypy" marketplace workers
+fi
 echo "== pytest on SQLite"
 "$VENV/bin/pytest" -q -p no:cacheprovider --db=sqlite "$@"
 echo "== pytest on PostgreSQL"

@@ -38,7 +38,7 @@ def init_api(app: Flask) -> None:
     def domain_error(exc: DomainError) -> Response:
         if not request.path.startswith(API_PREFIX):
             raise exc
-        errors = {exc.field: [exc.message]} if exc.field else None
+        errors = getattr(exc, "errors", None) or ({exc.field: [exc.message]} if exc.field else None)
         return problem_response(exc.status, exc.message, errors=errors, code=exc.code)
 
 

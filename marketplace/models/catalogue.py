@@ -15,12 +15,10 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     CheckConstraint,
-    Column,
     ForeignKey,
     Index,
     Numeric,
     String,
-    Table,
     Text,
     UniqueConstraint,
 )
@@ -48,12 +46,16 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IS NULL OR {column} IN ({quoted})"
 
 
-pin_themes = Table(
-    "pin_themes",
-    Base.metadata,  # type: ignore[has-type]
-    Column("pin_id", ForeignKey("pins.id", ondelete="CASCADE"), primary_key=True),
-    Column("theme_id", ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True, index=True),
-)
+class PinTheme(Base):
+    __tablename__ = "pin_themes"
+
+    pin_id: Mapped[int] = mapped_column(ForeignKey("pins.id", ondelete="CASCADE"), primary_key=True)
+    theme_id: Mapped[int] = mapped_column(
+        ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+pin_themes = PinTheme.__table__
 
 
 class Theme(Base):

@@ -15,6 +15,23 @@ class DomainError(Exception):
         self.field = field
 
 
+class InvalidInput(DomainError):
+    """Several fields are wrong at once; `errors` maps each field to its messages."""
+
+    status = 422
+    code = "invalid_input"
+
+    def __init__(self, errors: dict[str, list[str]], message: str | None = None) -> None:
+        first = next(iter(errors.values()))[0] if errors else "The input is not valid."
+        super().__init__(message or first)
+        self.errors = errors
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(DomainError):
     status = 404
     code = "not_found"

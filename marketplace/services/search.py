@@ -1,0 +1,419 @@
+"""Catalogue search and browsing: what a collector types, in Cyrillic or Latin,
+with typos, narrowed by filters with facet counts, sorted and paged.
+
+The database finds candidates with its own full-text index (PostgreSQL tsvector,
+SQLite FTS5) over each pin's stored spellings; a word that matches nothing is
+corrected against the search vocabulary (pg_trgm on PostgreSQL, an FTS5 trigram
+table on SQLite; RapidFuzz decides on both). Candidates are then ranked here, by
+one formula, so both databases give the same order.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz import fuzz
+from sqlalchemy import Select, func, literal_column, or_, select, text
+from sqlalchemy.orm import Session, selectinload
+
+from marketplace.models import Pin, SearchTerm, Series, Theme
+from marketplace.models.catalogue import pin_themes
+from marketplace.services import transliteration as tr
+
+CANDIDATES = 300
+FUZZY_MIN = 72.0  # RapidFuzz ratio a vocabulary word needs to stand in for a typo
+SORTS = ("relevance", "year", "year_desc", "ref", "title")
+FACETS = ("theme", "republic", "city", "material", "pin_type", "series", "maker", "decade")
+_SAFE = re.compile(r"\w+")
+
+
+@dataclass
+class SearchQuery:
+    q: str = ""
+    theme: str | None = None
+    city: str | None = None
+    republic: str | None = None
+    year_from: int | None = None
+    year_to: int | None = None
+    material: str | None = None
+    pin_type: str | None = None
+    series_id: int | None = None
+    maker: str | None = None
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 24
+    with_facets: bool = False
+
+    def filters(self) -> dict[str, Any]:
+        names = ("theme", "city", "republic", "year_from", "year_to", "material", "pin_type",
+                 "series_id", "maker")  # fmt: skip
+        return {n: getattr(self, n) for n in names if getattr(self, n) not in (None, "")}
+
+
+@dataclass
+class SearchResult:
+    pins: list[Pin]
+    total: int
+    page: int
+    per_page: int
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    corrections: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def search(session: Session, query: SearchQuery) -> SearchResult:
+    per_page = max(1, min(query.per_page, 100))
+    page = max(1, query.page)
+    dialect = session.get_bind().dialect.name
+    words = tr.query_terms(query.q)[:8]
+    filtered = _filtered(select(Pin.id), query)
+    corrections: dict[str, str] = {}
+
+    if not words:
+        total = session.scalar(select(func.count()).select_from(filtered.subquery())) or 0
+        order = _order(query.sort)
+        ids = list(
+            session.scalars(filtered.order_by(*order).offset((page - 1) * per_page).limit(per_page))
+        )
+        match_ids: Select[Any] = filtered
+    else:
+        alternatives: list[list[tuple[str, float]]] = []
+        for word in words:
+            options = [(w, 1.0) for w in word]
+            if not _any_match(session, dialect, filtered, [w for w, _ in options]):
+                fixed = _corrections(session, dialect, word[0])
+                if fixed:
+                    corrections[word[0]] = fixed[0][0]
+                options += fixed
+            alternatives.append(options)
+        condition = _fts_condition(dialect, [[w for w, _ in opts] for opts in alternatives])
+        matched = filtered.where(condition)
+        total = session.scalar(select(func.count()).select_from(matched.subquery())) or 0
+        match_ids = matched
+        if query.sort == "relevance":
+            ranked = _rank(session, dialect, matched, alternatives, query.q)
+            ids = ranked[(page - 1) * per_page : page * per_page]
+        else:
+            ids = list(
+                session.scalars(
+                    matched.order_by(*_order(query.sort))
+                    .offset((page - 1) * per_page)
+                    .limit(per_page)
+                )
+            )
+    pins = _load(session, ids)
+    facets = facet_counts(session, match_ids) if query.with_facets else {}
+    return SearchResult(pins, total, page, per_page, facets, corrections)
+
+
+def _filtered(stmt: Select[Any], query: SearchQuery) -> Select[Any]:
+    if query.theme:
+        inside = (
+            select(pin_themes.c.pin_id)
+            .join(Theme, Theme.id == pin_themes.c.theme_id)
+            .where(or_(Theme.path == query.theme, Theme.path.startswith(query.theme + "/")))
+        )
+        stmt = stmt.where(Pin.id.in_(inside))
+    for name in ("city", "republic", "material", "pin_type", "maker"):
+        value = getattr(query, name)
+        if value:
+            stmt = stmt.where(getattr(Pin, name) == value)
+    if query.series_id:
+        stmt = stmt.where(Pin.series_id == query.series_id)
+    # A pin made over a range of years matches any overlap with the asked range.
+    if query.year_from is not None:
+        stmt = stmt.where(func.coalesce(Pin.year_to, Pin.year_from) >= query.year_from)
+    if query.year_to is not None:
+        stmt = stmt.where(Pin.year_from <= query.year_to)
+    return stmt
+
+
+def _order(sort: str) -> list[Any]:
+    if sort == "year":
+        return [Pin.year_from.is_(None), Pin.year_from, Pin.ref]
+    if sort == "year_desc":
+        return [Pin.year_from.is_(None), Pin.year_from.desc(), Pin.ref]
+    if sort == "title":
+        return [Pin.title_en, Pin.ref]
+    return [Pin.is_synthetic, Pin.ref]
+
+
+def _fts_condition(dialect: str, words: list[list[str]]) -> Any:
+    if dialect == "postgresql":
+        tsquery = " & ".join(
+            "(" + " | ".join(f"'{w}':*" for w in options if _SAFE.fullmatch(w)) + ")"
+            for options in words
+        )
+        return text(
+            "to_tsvector('simple', pins.search_title || ' ' || pins.search_body) "
+            "@@ to_tsquery('simple', :tsq)"
+        ).bindparams(tsq=tsquery)
+    fts = " AND ".join(
+        "(" + " OR ".join(f'"{w}"*' for w in options if _SAFE.fullmatch(w)) + ")"
+        for options in words
+    )
+    return Pin.id.in_(
+        select(literal_column("rowid"))
+        .select_from(text("pins_fts"))
+        .where(text("pins_fts MATCH :fts").bindparams(fts=fts))
+    )
+
+
+def _any_match(session: Session, dialect: str, filtered: Select[Any], options: list[str]) -> bool:
+    probe = filtered.where(_fts_condition(dialect, [options])).limit(1)
+    return session.scalar(probe) is not None
+
+
+def _corrections(session: Session, dialect: str, word: str) -> list[tuple[str, float]]:
+    """Vocabulary words close to a word that matched nothing ("gagrin" → "gagarin").
+
+    Candidates are words sharing a trigram (pg_trgm, or SQLite's FTS5 trigram
+    table) or the first two letters; RapidFuzz then decides, the same way on both.
+    """
+    if len(word) < 3:
+        return []
+    candidates: set[str] = set()
+    if dialect == "postgresql":
+        session.execute(text("SELECT set_config('pg_trgm.similarity_threshold', '0.2', true)"))
+        candidates.update(
+            session.scalars(
+                text(
+                    "SELECT term FROM search_terms WHERE term % :w "
+                    "ORDER BY similarity(term, :w) DESC, term LIMIT 200"
+                ).bindparams(w=word)
+            )
+        )
+    else:
+        grams = {word[i : i + 3] for i in range(len(word) - 2)}
+        match = " OR ".join(f'"{g}"' for g in sorted(grams) if _SAFE.fullmatch(g))
+        if match:
+            candidates.update(
+                session.scalars(
+                    text(
+                        "SELECT term FROM search_terms_fts WHERE search_terms_fts MATCH :m LIMIT 500"
+                    ).bindparams(m=match)
+                )  # fmt: skip
+            )
+    low, high = word[:2], word[:1] + chr(ord(word[1]) + 1)
+    candidates.update(
+        session.scalars(
+            select(SearchTerm.term)
+            .where(SearchTerm.term >= low, SearchTerm.term < high)
+            .order_by(SearchTerm.term)
+            .limit(500)
+        )
+    )
+    scored = sorted(
+        ((c, fuzz.ratio(word, c)) for c in candidates), key=lambda item: (-item[1], item[0])
+    )
+    return [(c, score / 100 * 0.7) for c, score in scored if score >= FUZZY_MIN][:3]
+
+
+def _rank(
+    session: Session,
+    dialect: str,
+    matched: Select[Any],
+    alternatives: list[list[tuple[str, float]]],
+    raw_query: str,
+) -> list[int]:
+    if dialect == "postgresql":
+        by_rank = text(
+            "ts_rank(to_tsvector('simple', pins.search_title || ' ' || pins.search_body), "
+            "to_tsquery('simple', :tsq2)) DESC"
+        ).bindparams(
+            tsq2=" | ".join(
+                f"'{w}':*" for opts in alternatives for w, _ in opts if _SAFE.fullmatch(w)
+            )
+        )
+        candidate_ids = matched.order_by(by_rank, Pin.ref).limit(CANDIDATES)
+    else:
+        candidate_ids = matched.limit(CANDIDATES)
+    rows = session.execute(
+        select(
+            Pin.id, Pin.ref, Pin.search_title, Pin.search_body, Pin.is_synthetic, Pin.year_from
+        ).where(Pin.id.in_(candidate_ids.subquery().select()))
+    ).all()
+    wanted_ref = raw_query.strip().lower()
+    scored = []
+    for pin_id, ref, title, body, synthetic, year in rows:
+        title_terms = title.split()
+        body_terms = body.split()
+        score = 0.0
+        everywhere_in_title = True
+        for options in alternatives:
+            best_title = _best(options, title_terms)
+            best_body = _best(options, body_terms)
+            everywhere_in_title &= best_title > 0
+            score += max(best_title, 0.4 * best_body)
+        if everywhere_in_title:
+            score += 0.5
+        if ref.lower() == wanted_ref:
+            score += 10
+        # Ties: real pins before synthetic ones, then the earliest issue.
+        scored.append((-round(score, 6), synthetic, year or 9999, ref, pin_id))
+    scored.sort()
+    return [row[-1] for row in scored]
+
+
+def _best(options: list[tuple[str, float]], terms: list[str]) -> float:
+    best = 0.0
+    term_set = set(terms)
+    for word, weight in options:
+        if word in term_set:
+            best = max(best, weight)
+        elif any(t.startswith(word) for t in terms):
+            best = max(best, 0.8 * weight)
+    return best
+
+
+def _load(session: Session, ids: list[int]) -> list[Pin]:
+    if not ids:
+        return []
+    pins = session.scalars(
+        select(Pin)
+        .where(Pin.id.in_(ids))
+        .options(selectinload(Pin.themes), selectinload(Pin.photos))
+    ).all()
+    by_id = {p.id: p for p in pins}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def facet_counts(session: Session, match_ids: Select[Any]) -> dict[str, list[tuple[str, int]]]:
+    """Counts per filter value over everything the query matched."""
+    inside = Pin.id.in_(match_ids.subquery().select())
+    facets: dict[str, list[tuple[str, int]]] = {}
+    for name in ("republic", "city", "material", "pin_type", "maker"):
+        column = getattr(Pin, name)
+        rows = session.execute(
+            select(column, func.count())
+            .where(inside, column.is_not(None))
+            .group_by(column)
+            .order_by(func.count().desc(), column)
+            .limit(30)
+        ).all()
+        facets[name] = [(str(value), int(count)) for value, count in rows]
+    theme_rows = session.execute(
+        select(Theme.path, func.count())
+        .join(pin_themes, pin_themes.c.theme_id == Theme.id)
+        .where(pin_themes.c.pin_id.in_(match_ids.subquery().select()))
+        .group_by(Theme.path)
+        .order_by(func.count().desc(), Theme.path)
+    ).all()
+    facets["theme"] = [(str(path), int(count)) for path, count in theme_rows]
+    series_rows = session.execute(
+        select(Series.id, Series.name, func.count())
+        .join(Pin, Pin.series_id == Series.id)
+        .where(inside)
+        .group_by(Series.id, Series.name)
+        .order_by(func.count().desc(), Series.name)
+        .limit(30)
+    ).all()
+    facets["series"] = [(f"{sid}:{name}", int(count)) for sid, name, count in series_rows]
+    decade = (Pin.year_from // 10) * 10
+    decade_rows = session.execute(
+        select(decade, func.count())
+        .where(inside, Pin.year_from.is_not(None))
+        .group_by(decade)
+        .order_by(decade)
+    ).all()
+    facets["decade"] = [(str(value), int(count)) for value, count in decade_rows]
+    return facets
+
+
+# -- browsing ----------------------------------------------------------------------
+
+
+def theme_counts(session: Session) -> list[tuple[Theme, int]]:
+    """Every theme with the number of pins in it or beneath it."""
+    themes = list(session.scalars(select(Theme).order_by(Theme.path)))
+    direct: dict[int, int] = dict(
+        session.execute(
+            select(pin_themes.c.theme_id, func.count(func.distinct(pin_themes.c.pin_id))).group_by(
+                pin_themes.c.theme_id
+            )
+        ).all()
+    )
+    result = []
+    for theme in themes:
+        if "/" in theme.path:
+            count = direct.get(theme.id, 0)
+        else:
+            below = [
+                t.id for t in themes if t.path == theme.path or t.path.startswith(theme.path + "/")
+            ]
+            count = (
+                session.scalar(
+                    select(func.count(func.distinct(pin_themes.c.pin_id))).where(
+                        pin_themes.c.theme_id.in_(below)
+                    )
+                )
+                or 0
+            )
+        result.append((theme, int(count)))
+    return result
+
+
+def place_counts(session: Session) -> list[tuple[str, list[tuple[str, int]], int]]:
+    """Republics, each with its cities and counts, most pins first."""
+    rows = session.execute(
+        select(Pin.republic, Pin.city, func.count())
+        .where(Pin.republic.is_not(None))
+        .group_by(Pin.republic, Pin.city)
+    ).all()
+    republics: dict[str, dict[str, int]] = {}
+    for republic, city, count in rows:
+        republics.setdefault(str(republic), {})[city or ""] = int(count)
+    out = []
+    for republic, cities in republics.items():
+        named = sorted(((c, n) for c, n in cities.items() if c), key=lambda x: (-x[1], x[0]))
+        out.append((republic, named, sum(cities.values())))
+    out.sort(key=lambda item: (-item[2], item[0]))
+    return out
+
+
+def series_overview(session: Session) -> list[tuple[Series, int]]:
+    rows = session.execute(
+        select(Series, func.count(Pin.id))
+        .join(Pin, Pin.series_id == Series.id, isouter=True)
+        .group_by(Series.id)
+        .order_by(Series.name)
+    ).all()
+    return [(series, int(count)) for series, count in rows]
+
+
+def series_members(session: Session, series: Series) -> tuple[list[Pin], list[int]]:
+    """Members in number order, and the numbers this catalogue has no pin for."""
+    members = list(
+        session.scalars(
+            select(Pin)
+            .where(Pin.series_id == series.id)
+            .order_by(Pin.series_number.is_(None), Pin.series_number, Pin.ref)
+            .options(selectinload(Pin.photos))
+        )
+    )
+    numbers = {p.series_number for p in members if p.series_number}
+    size = series.set_size or max(numbers, default=0)
+    return members, [n for n in range(1, size + 1) if n not in numbers]
+
+
+def filter_options(session: Session) -> dict[str, list[str]]:
+    """Values for the filter drop-downs."""
+    options: dict[str, list[str]] = {}
+    for name in ("republic", "material", "pin_type"):
+        column = getattr(Pin, name)
+        options[name] = [
+            v
+            for v in session.scalars(
+                select(column).where(column.is_not(None)).distinct().order_by(column)
+            )
+        ]
+    options["theme"] = list(session.scalars(select(Theme.path).order_by(Theme.path)))
+    return options
+
+
+__all__ = ["SORTS", "SearchQuery", "SearchResult", "search"]

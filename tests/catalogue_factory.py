@@ -1,0 +1,54 @@
+"""Pins for tests, created through the real catalogue service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marketplace.extensions import db
+from marketplace.models import Pin
+from marketplace.services.catalogue import Catalogue, ensure_themes
+
+_counter = [0]
+
+
+def make_pin(**fields: Any) -> Pin:
+    _counter[0] += 1
+    data: dict[str, Any] = {"ref": f"T-{_counter[0]:05d}", "title_en": f"Test pin {_counter[0]}"}
+    data.update(fields)
+    ensure_themes(db.session())
+    return Catalogue(db.session()).create(data, None)
+
+
+def gagarin_catalogue() -> dict[str, Pin]:
+    """A handful of real-looking pins that compete for the same queries."""
+    return {
+        "gagarin": make_pin(
+            ref="ZN-0101", title_en="Yuri Gagarin, first man in space", legend="Ю. А. ГАГАРИН 1961",
+            translation_en="Yu. A. Gagarin 1961", themes=["Space"], year_from=1961,
+            republic="USSR", material="aluminium", pin_type="souvenir",
+        ),
+        "gagarin_museum": make_pin(
+            ref="ZN-0102", title_en="Gagarin town museum", legend="Гагарин. Музей",
+            themes=["Space", "Cities"], city="Gagarin", republic="RSFSR", year_from=1971,
+        ),
+        "vostok": make_pin(
+            ref="ZN-0103", title_en="Vostok rocket", legend="ВОСТОК", themes=["Space"],
+            notes_en="Launch vehicle that carried Gagarin", year_from=1961,
+        ),
+        "lenin": make_pin(
+            ref="ZN-0104", title_en="Lenin portrait", legend="ЛЕНИН", themes=["Lenin"],
+            year_from=1970, material="aluminium",
+        ),
+        "tourist": make_pin(
+            ref="ZN-0105", title_en="Tourist of the USSR", legend="ТУРИСТ СССР",
+            themes=["Tourism"], pin_type="award", awarded_with_document=True,
+        ),
+        "znachok": make_pin(
+            ref="ZN-0106", title_en="Badge collectors' club", legend="Клуб коллекционеров. Значок",
+            themes=["Societies"], city="Moscow",
+        ),
+        "kyiv": make_pin(
+            ref="ZN-0107", title_en="Kyiv hero city", legend="Київ", legend_lang="uk",
+            themes=["Cities/Hero cities"], city="Kyiv", republic="Ukrainian SSR", year_from=1965,
+        ),
+    }  # fmt: skip

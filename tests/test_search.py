@@ -1,0 +1,107 @@
+"""Catalogue search: Cyrillic and Latin both ways, the common romanisations,
+typos, filters with facets, sorting and paging — the same order on both databases."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from marketplace.extensions import db
+from marketplace.services.search import SearchQuery, search
+from tests.catalogue_factory import gagarin_catalogue, make_pin
+
+
+def refs(q: str, **filters: object) -> list[str]:
+    result = search(db.session(), SearchQuery(q=q, **filters))  # type: ignore[arg-type]
+    return [p.ref for p in result.pins]
+
+
+@pytest.fixture()
+def pins(app_ctx: Flask) -> dict[str, object]:
+    return gagarin_catalogue()
+
+
+@pytest.mark.parametrize("q", ["Gagarin", "Гагарин", "gagarin", "Gagarine", "gagrin", "ГАГАРИН"])
+def test_gagarin_in_any_spelling_finds_the_same_first_pin(pins: dict[str, object], q: str) -> None:
+    found = refs(q)
+    assert found[0] == "ZN-0101", found
+    assert set(found) >= {"ZN-0101", "ZN-0102"}
+
+
+@pytest.mark.parametrize("q", ["Lenin", "ленин", "Lenine", "LENIN"])
+def test_lenin_spellings(pins: dict[str, object], q: str) -> None:
+    assert refs(q)[0] == "ZN-0104"
+
+
+@pytest.mark.parametrize("q", ["znachok", "значок", "znatchok"])
+def test_latin_finds_cyrillic_legend_words(pins: dict[str, object], q: str) -> None:
+    assert refs(q) == ["ZN-0106"]
+
+
+@pytest.mark.parametrize("q", ["Kyiv", "Київ", "Kiev hero"])
+def test_ukrainian_legend(pins: dict[str, object], q: str) -> None:
+    assert refs(q)[0] == "ZN-0107"
+
+
+def test_several_words_must_all_match(pins: dict[str, object]) -> None:
+    assert refs("tourist ussr") == ["ZN-0105"]
+    assert refs("турист гагарин") == []
+
+
+def test_title_matches_rank_above_notes(pins: dict[str, object]) -> None:
+    found = refs("gagarin")
+    assert found.index("ZN-0103") > found.index("ZN-0101")
+
+
+def test_catalogue_number_finds_its_pin_first(pins: dict[str, object]) -> None:
+    assert refs("ZN-0104")[0] == "ZN-0104"
+
+
+def test_typo_correction_is_reported(pins: dict[str, object]) -> None:
+    result = search(db.session(), SearchQuery(q="gagrin"))
+    assert result.corrections == {"gagrin": "gagarin"}
+
+
+def test_nonsense_finds_nothing(pins: dict[str, object]) -> None:
+    result = search(db.session(), SearchQuery(q="qwxzv"))
+    assert result.pins == [] and result.total == 0
+
+
+def test_filters_narrow_and_facets_count(pins: dict[str, object]) -> None:
+    assert refs("gagarin", theme="Cities") == ["ZN-0102"]
+    assert refs("", theme="Cities") == ["ZN-0102", "ZN-0107"]  # includes Cities/Hero cities
+    assert refs("", republic="Ukrainian SSR") == ["ZN-0107"]
+    assert refs("", year_from=1962, year_to=1969) == ["ZN-0107"]
+    assert refs("", material="aluminium", sort="year") == ["ZN-0101", "ZN-0104"]
+    result = search(db.session(), SearchQuery(q="gagarin", with_facets=True))
+    facets = result.facets
+    assert ("Space", 3) in facets["theme"]
+    assert dict(facets["republic"]) == {"USSR": 1, "RSFSR": 1}
+    assert dict(facets["decade"]) == {"1960": 2, "1970": 1}
+
+
+def test_year_range_overlap(app_ctx: Flask) -> None:
+    make_pin(ref="R-1", year_from=1950, year_to=1991)
+    make_pin(ref="R-2", year_from=1980)
+    assert refs("", year_from=1985, year_to=1990, sort="ref") == ["R-1"]
+
+
+def test_sorting_and_paging(app_ctx: Flask) -> None:
+    for year in (1975, 1961, 1980, 1967):
+        make_pin(ref=f"P-{year}", title_en=f"Space pin {year}", themes=["Space"], year_from=year)
+    assert refs("space", sort="year") == ["P-1961", "P-1967", "P-1975", "P-1980"]
+    assert refs("space", sort="year_desc")[0] == "P-1980"
+    first = search(db.session(), SearchQuery(q="space pin", sort="year", per_page=3))
+    second = search(db.session(), SearchQuery(q="space pin", sort="year", per_page=3, page=2))
+    assert first.total == 4 and first.pages == 2
+    assert [p.ref for p in second.pins] == ["P-1980"]
+
+
+def test_edits_are_searchable_at_once(app_ctx: Flask) -> None:
+    from marketplace.services.catalogue import Catalogue
+
+    pin = make_pin(ref="E-1", title_en="Bratsk dam")
+    assert refs("Братск") == ["E-1"]
+    Catalogue(db.session()).update(pin, {"title_en": "Dnieper dam"}, None)
+    assert refs("bratsk") == []
+    assert refs("dnieper") == ["E-1"]
