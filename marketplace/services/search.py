@@ -192,13 +192,11 @@ def _corrections(session: Session, dialect: str, word: str) -> list[tuple[str, f
         grams = {word[i : i + 3] for i in range(len(word) - 2)}
         match = " OR ".join(f'"{g}"' for g in sorted(grams) if _SAFE.fullmatch(g))
         if match:
-            candidates.update(
-                session.scalars(
-                    text(
-                        "SELECT term FROM search_terms_fts WHERE search_terms_fts MATCH :m LIMIT 500"
-                    ).bindparams(m=match)
-                )  # fmt: skip
+            found = session.scalars(
+                text("SELECT term FROM search_terms_fts WHERE search_terms_fts MATCH :m LIMIT 500"),
+                {"m": match},
             )
+            candidates.update(found)
     low, high = word[:2], word[:1] + chr(ord(word[1]) + 1)
     candidates.update(
         session.scalars(
