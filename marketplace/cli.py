@@ -8,7 +8,7 @@ every other command builds the app through Flask's CLI (and so is also reachable
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -68,12 +68,78 @@ def register_app_commands(app: Flask) -> None:
         settings = app.config["SETTINGS"]
         if not settings.is_development:
             raise click.ClickException("seed-demo only runs with ZNACHKI_ENV=development")
+        from marketplace.services.catalogue import load_demo_catalogue
+
+        pins = load_demo_catalogue(db.session())
         created = seed_demo_collectors(db.session(), app.config["PASSWORD_HASHER"])
         db.session.commit()
+        click.echo(f"demo catalogue: {pins} pins added")
         for email, password in created:
             click.echo(f"demo collector: {email} / {password}")
         if not created:
             click.echo("demo collectors already present")
+
+    @app.cli.group("catalogue")
+    def catalogue_group() -> None:
+        """The pin catalogue: demo data, import, export, synthetic data."""
+
+    @catalogue_group.command("load-demo")
+    def load_demo() -> None:
+        """Load the demo catalogue of real pins (idempotent)."""
+        from marketplace.extensions import db
+        from marketplace.services.catalogue import load_demo_catalogue
+
+        added = load_demo_catalogue(db.session())
+        db.session.commit()
+        click.echo(f"{added} pins added")
+
+    @catalogue_group.command("import")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--dry-run", is_flag=True, help="Check the file, change nothing.")
+    def import_catalogue(path: str, dry_run: bool) -> None:
+        """Import a catalogue CSV or JSON file: all rows or none."""
+        from pathlib import Path
+
+        from marketplace.extensions import db
+        from marketplace.services import DomainError
+        from marketplace.services.catalogue import Catalogue, parse_catalogue_file
+
+        try:
+            records = parse_catalogue_file(Path(path).read_bytes(), path)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+        created, updated, errors = Catalogue(db.session()).import_records(records, None)
+        if errors:
+            db.session.rollback()
+            for row, column, message in errors:
+                click.echo(f"row {row}, column {column}: {message}", err=True)
+            raise click.ClickException(f"{len(errors)} problem(s); nothing was imported")
+        if dry_run:
+            db.session.rollback()
+            click.echo(f"file is fine: {created} new, {updated} updated (dry run, nothing changed)")
+            return
+        db.session.commit()
+        click.echo(f"imported: {created} new, {updated} updated")
+
+    @catalogue_group.command("export")
+    @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+    @click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-")
+    def export_catalogue(fmt: str, output: Any) -> None:
+        """Export the catalogue (without synthetic pins)."""
+        import json
+
+        from marketplace.extensions import db
+        from marketplace.services.catalogue import Catalogue, records_to_csv
+
+        records = Catalogue(db.session()).export_records()
+        if fmt == "json":
+            output.write(json.dumps(records, ensure_ascii=False, indent=1))
+        else:
+            output.write(records_to_csv(records))
+
+    from marketplace.lists_cli import lists_group
+
+    app.cli.add_command(lists_group)
 
     @app.cli.command("relay-outbox")
     def relay_outbox_command() -> None:

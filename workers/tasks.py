@@ -8,6 +8,7 @@ import logging
 
 from celery import Task, shared_task
 from flask import current_app
+from sqlalchemy.exc import OperationalError
 
 from marketplace.extensions import db
 from marketplace.services import mail, outbox
@@ -59,3 +60,33 @@ def deliver_mail(self: Task, message_id: int, outbox_id: int | None = None) -> s
     if outcome is mail.Outcome.FAILED and message is not None:
         log.warning("mail %s failed: %s", message_id, message.last_error)
     return outcome.value
+
+
+@shared_task(
+    name="workers.tasks.run_list_import",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    time_limit=600,
+    soft_time_limit=540,
+)
+def run_list_import(import_id: int, outbox_id: int | None = None) -> str:
+    """Import a collector's uploaded CSV (queued by the import pages); its
+    progress is readable while the transaction is still open."""
+    from marketplace.services.import_progress import ImportProgress
+    from marketplace.services.lists_csv import StagedImports
+
+    if outbox_id is not None and outbox.is_consumed(db.session(), outbox_id):
+        return "skipped"
+    store = ImportProgress.for_instance(
+        current_app.config["SETTINGS"].redis_url, current_app.instance_path
+    )
+    result = StagedImports(db.session()).run(
+        import_id, progress=lambda done, total: store.set(import_id, done, total)
+    )
+    if outbox_id is not None:
+        outbox.claim(db.session(), outbox_id)
+    if result is None:
+        return "skipped"
+    return "imported" if result.applied else "refused"

@@ -28,9 +28,11 @@ class ZnachkiApi(Api):
 
 def init_api(app: Flask) -> None:
     from marketplace.api.accounts import blp as accounts_blp
+    from marketplace.api.catalogue import blp as catalogue_blp
+    from marketplace.api.lists import blp as lists_blp
 
     api = ZnachkiApi(app)
-    for blp in (accounts_blp,):
+    for blp in (accounts_blp, catalogue_blp, lists_blp):
         csrf.exempt(blp)
         api.register_blueprint(blp, url_prefix=API_PREFIX)
 

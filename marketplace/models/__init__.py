@@ -49,7 +49,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 # Search indexes the migrations create by hand (FTS5 tables, expression indexes);
 # autogenerate must not mistake them for drift.
-HAND_MADE = ("pins_fts", "search_terms_fts", "ix_pins_search_tsv", "ix_search_terms_trgm")
+HAND_MADE = (
+    "pins_fts",
+    "search_terms_fts",
+    "search_tsv",
+    "ix_pins_search_tsv",
+    "ix_search_terms_trgm",
+)
 
 
 def include_in_autogenerate(name: str | None, type_: str, parent_names: Any) -> bool:
@@ -71,12 +77,29 @@ from marketplace.models.catalogue import (  # noqa: E402
     Submission,
     Theme,
 )
+from marketplace.models.lists import (  # noqa: E402
+    CollectionPage,
+    Condition,
+    Defect,
+    Have,
+    HavePhoto,
+    ImportMapping,
+    ListImport,
+    Want,
+)
 from marketplace.models.outbox import MailMessage, OutboxMessage  # noqa: E402
 
 __all__ = [
     "AccountToken",
     "ApiToken",
     "Base",
+    "CollectionPage",
+    "Condition",
+    "Defect",
+    "Have",
+    "HavePhoto",
+    "ImportMapping",
+    "ListImport",
     "LoginSession",
     "MailMessage",
     "OutboxMessage",
@@ -88,5 +111,6 @@ __all__ = [
     "Submission",
     "Theme",
     "User",
+    "Want",
     "utcnow",
 ]

@@ -106,6 +106,8 @@ class Pin(Base):
         Index("ix_pins_republic_city", "republic", "city"),
         Index("ix_pins_series_id_series_number", "series_id", "series_number"),
         Index("ix_pins_year_from_year_to", "year_from", "year_to"),
+        # The order search candidates are taken in: real pins first, oldest first.
+        Index("ix_pins_is_synthetic_year_from_ref", "is_synthetic", "year_from", "ref"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -14,17 +14,19 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from marketplace.models import (
+    Have,
     Pin,
     PinRevision,
     SearchTerm,
     Series,
     Theme,
     User,
+    Want,
 )
 from marketplace.models.catalogue import (
     ATTACHMENTS,
@@ -246,6 +248,18 @@ class Catalogue:
                 .order_by(Pin.ref)
             )
         )
+
+    def interest(self, pin: Pin) -> dict[str, int]:
+        """How many collectors have the pin, and want it (or any of its variants)."""
+        haves = self.session.scalar(
+            select(func.count(func.distinct(Have.user_id))).where(Have.pin_id == pin.id)
+        )
+        wants = self.session.scalar(
+            select(func.count(func.distinct(Want.user_id))).where(
+                or_(Want.pin_id == pin.id, Want.variant_group == pin.variant_group)
+            )
+        )
+        return {"haves": int(haves or 0), "wants": int(wants or 0)}
 
     def history(self, pin: Pin) -> list[PinRevision]:
         return list(

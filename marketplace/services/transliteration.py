@@ -10,9 +10,13 @@ is also mapped back to Cyrillic, so "znachok" finds «значок». Pure funct
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
+from typing import Any
+
+import snowballstemmer
 
 # Each system is a letter table; context rules (French final -ine, German -ow,
 # "ie" after a vowel) are applied by `_romanise`.
@@ -132,15 +136,23 @@ def index_terms(text: str, lang: str = "ru") -> list[str]:
 
 def query_terms(text: str) -> list[list[str]]:
     """The query as a list of words, each with its alternatives: a Cyrillic word
-    also in its BGN spelling, a Latin word also spelled in Cyrillic."""
+    also in its BGN spelling, a Latin word also spelled in Cyrillic, and each also
+    by its stem, so "Гагарина" and "Gagarine" find "Gagarin" (matched as prefixes)."""
     result = []
     for word in _WORD.findall(text.lower()):
+        folded = fold(word)
         if has_cyrillic(word):
-            alternatives = [fold(word), romanise(word, "bgn")]
+            stem = _stemmer("russian").stemWord(folded)
+            alternatives = [folded, romanise(word, "bgn"), stem, romanise(stem, "bgn")]
         else:
-            alternatives = [fold(word), cyrillise(word)]
-        result.append(list(dict.fromkeys(alternatives)))
+            alternatives = [folded, cyrillise(word), _stemmer("english").stemWord(folded)]
+        result.append([a for a in dict.fromkeys(alternatives) if len(a) >= min(3, len(folded))])
     return result
+
+
+@functools.cache
+def _stemmer(language: str) -> Any:
+    return snowballstemmer.stemmer(language)
 
 
 def transliterate(text: str, lang: str = "ru") -> str:

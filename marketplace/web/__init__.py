@@ -8,10 +8,14 @@ from werkzeug.exceptions import HTTPException
 
 def init_web(app: Flask) -> None:
     from marketplace.web.accounts import bp as accounts_bp
+    from marketplace.web.catalogue import bp as catalogue_bp
+    from marketplace.web.lists import bp as lists_bp
     from marketplace.web.main import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(catalogue_bp)
+    app.register_blueprint(lists_bp)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[str, int]:

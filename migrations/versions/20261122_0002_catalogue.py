@@ -103,6 +103,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_pins_series_id_series_number', ['series_id', 'series_number'], unique=False)
         batch_op.create_index(batch_op.f('ix_pins_variant_group'), ['variant_group'], unique=False)
         batch_op.create_index('ix_pins_year_from_year_to', ['year_from', 'year_to'], unique=False)
+        batch_op.create_index('ix_pins_is_synthetic_year_from_ref', ['is_synthetic', 'year_from', 'ref'], unique=False)
 
     op.create_table('pin_revisions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -186,13 +187,18 @@ def create_search_indexes() -> None:
     PostgreSQL, FTS5 tables kept in step by triggers on SQLite."""
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        # Stored, so matching and ranking never re-parse the text of a row.
         op.execute(
-            "CREATE INDEX ix_pins_search_tsv ON pins USING gin "
-            "(to_tsvector('simple', search_title || ' ' || search_body))"
+            "ALTER TABLE pins ADD COLUMN search_tsv tsvector GENERATED ALWAYS AS ("
+            "setweight(to_tsvector('simple', search_title), 'A') || "
+            "setweight(to_tsvector('simple', search_body), 'B')) STORED"
         )
+        op.execute("CREATE INDEX ix_pins_search_tsv ON pins USING gin (search_tsv)")
         op.execute(
             "CREATE INDEX ix_search_terms_trgm ON search_terms USING gin (term gin_trgm_ops)"
         )
+        # Byte order, so "starts with" is a range scan of the primary key.
+        op.execute('ALTER TABLE search_terms ALTER COLUMN term TYPE varchar(100) COLLATE "C"')
         return
     op.execute(
         "CREATE VIRTUAL TABLE pins_fts USING fts5("
@@ -235,6 +241,7 @@ def drop_search_indexes() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_search_terms_trgm")
         op.execute("DROP INDEX IF EXISTS ix_pins_search_tsv")
+        op.execute("ALTER TABLE pins DROP COLUMN IF EXISTS search_tsv")
         return
     for trigger in ("pins_fts_insert", "pins_fts_delete", "pins_fts_update",
                     "search_terms_fts_insert", "search_terms_fts_delete"):
@@ -262,6 +269,7 @@ def downgrade() -> None:
     op.drop_table('pin_themes')
     op.drop_table('pin_revisions')
     with op.batch_alter_table('pins', schema=None) as batch_op:
+        batch_op.drop_index('ix_pins_is_synthetic_year_from_ref')
         batch_op.drop_index('ix_pins_year_from_year_to')
         batch_op.drop_index(batch_op.f('ix_pins_variant_group'))
         batch_op.drop_index('ix_pins_series_id_series_number')

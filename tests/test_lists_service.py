@@ -1,0 +1,175 @@
+"""Have and Want lists through the service: rules, conditions, outbox events,
+series completion, jars."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from marketplace.extensions import db
+from marketplace.models import Condition, Have, OutboxMessage, Pin, Series, Theme, Want
+from marketplace.services import Conflict, DomainError
+from marketplace.services.lists import REFRESH_TASK, ListFilters, Lists, parse_condition
+from marketplace.services.transliteration import join_terms
+from tests.conftest import make_user
+
+
+def make_pin(ref: str, title: str = "", legend: str | None = None, **extra: Any) -> Pin:
+    title = title or f"Pin {ref}"
+    themes = extra.pop("themes", [])
+    pin = Pin(
+        ref=ref,
+        variant_group=extra.pop("variant_group", ref.split("-")[0]),
+        title_en=title,
+        legend=legend,
+        search_title=join_terms([title, legend or ""]),
+        search_body="",
+        **extra,
+    )
+    pin.themes = themes
+    db.session.add(pin)
+    db.session.flush()
+    return pin
+
+
+def theme(path: str) -> Theme:
+    found = db.session.scalar(select(Theme).where(Theme.path == path))
+    if found is None:
+        found = Theme(path=path, name=path.rsplit("/", 1)[-1])
+        db.session.add(found)
+        db.session.flush()
+    return found
+
+
+def refresh_events(user_id: int) -> int:
+    rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.task == REFRESH_TASK))
+    return sum(1 for r in rows if r.payload == {"user_id": user_id})
+
+
+def test_condition_scale_is_ordered_and_parsed_generously(app_ctx: Flask) -> None:
+    assert Condition.MINT > Condition.EXCELLENT > Condition.VERY_FINE > Condition.FINE
+    assert Condition.FINE > Condition.GOOD > Condition.POOR
+    assert parse_condition("Very fine") is Condition.VERY_FINE
+    assert parse_condition("VF") is Condition.VERY_FINE
+    assert parse_condition("very_fine") is Condition.VERY_FINE
+    assert parse_condition("XF") is Condition.EXCELLENT
+    with pytest.raises(DomainError, match="Unknown condition 'Superb'"):
+        parse_condition("Superb")
+
+
+def test_add_edit_delete_have_with_one_event_per_transaction(app_ctx: Flask) -> None:
+    user = make_user()
+    pin = make_pin("GAG-1961")
+    lists = Lists(db.session())
+    have = lists.add_have(
+        user, pin.id, quantity=2, condition="mint", defects="missing_nut", price="12.5",
+        currency="eur",
+    )  # fmt: skip
+    lists.add_have(user, pin.id, condition="fine")
+    assert have.price == Decimal("12.50") and have.currency == "EUR"
+    assert [d.slug for d in have.defect_list] == ["missing_nut"]
+    assert refresh_events(user.id) == 1  # two changes, one transaction, one event
+
+    with pytest.raises(Conflict):
+        lists.add_have(user, pin.id, condition="mint", defects="missing_nut")
+    merged = lists.add_have(user, pin.id, condition="mint", defects="missing_nut", merge=True)
+    assert merged.id == have.id and merged.quantity == 3
+
+    with pytest.raises(DomainError, match="at least 1"):
+        lists.update_have(user, have.id, quantity=-1)
+    with pytest.raises(DomainError) as exc:
+        lists.update_have(user, have.id, quantity=5, price="3")
+    assert exc.value.field == "currency"
+    db.session.refresh(have)
+    assert have.quantity == 3  # nothing applied when one value is wrong
+    with pytest.raises(Conflict):
+        lists.update_have(user, have.id, condition="fine", defects="")
+    lists.update_have(user, have.id, price=None)
+    assert have.price is None and have.currency is None
+    lists.delete_have(user, have.id)
+    assert db.session.get(Have, have.id) is None
+
+
+def test_a_new_transaction_gets_a_new_event(app_ctx: Flask) -> None:
+    user = make_user()
+    pin = make_pin("A-1")
+    lists = Lists(db.session())
+    lists.add_have(user, pin.id)
+    db.session.commit()
+    lists.add_want(user, pin_id=make_pin("A-2").id)
+    assert refresh_events(user.id) == 2
+
+
+def test_wants_exact_pin_or_any_variant_and_move_to_haves(app_ctx: Flask) -> None:
+    user = make_user()
+    a = make_pin("OLY80-1a", variant_group="OLY80-1")
+    b = make_pin("OLY80-1b", variant_group="OLY80-1")
+    lists = Lists(db.session())
+    want = lists.add_want(user, variant_group="oly80-1", priority=5, min_condition="vf")
+    assert want.variant_group == "OLY80-1" and want.min_condition is Condition.VERY_FINE
+    with pytest.raises(DomainError, match="from 1 to 5"):
+        lists.add_want(user, pin_id=a.id, priority=9)
+    with pytest.raises(DomainError, match="No catalogue number"):
+        lists.add_want(user, variant_group="NOPE")
+    exact = lists.add_want(user, pin_id=a.id)
+    with pytest.raises(Conflict):
+        lists.add_want(user, pin_id=a.id)
+
+    with pytest.raises(DomainError, match="Choose which variant"):
+        lists.move_to_haves(user, want.id)
+    have = lists.move_to_haves(user, want.id, pin_id=b.id, condition="excellent")
+    assert have.pin_id == b.id and have.condition is Condition.EXCELLENT
+    lists.move_to_haves(user, exact.id)
+    assert db.session.scalars(select(Want).where(Want.user_id == user.id)).all() == []
+
+
+def test_filters_sorting_and_paging(app_ctx: Flask) -> None:
+    user = make_user()
+    sport, space = theme("Sport"), theme("Space")
+    lists = Lists(db.session())
+    for i in range(7):
+        pin = make_pin(f"P-{i}", themes=[sport if i % 2 else space])
+        lists.add_have(user, pin.id, condition=Condition(1 + i % 6), quantity=i + 1)
+    page = lists.haves(user.id, ListFilters(sort="quantity", per_page=3, page=2))
+    assert page.total == 7 and page.pages == 3
+    assert [h.quantity for h in page.items] == [4, 3, 2]
+    sport_only = lists.haves(user.id, ListFilters(theme="Sport", sort="ref"))
+    assert [h.pin.ref for h in sport_only.items] == ["P-1", "P-3", "P-5"]
+    good = lists.haves(user.id, ListFilters(condition=Condition.EXCELLENT))
+    assert {h.condition for h in good.items} == {Condition.EXCELLENT, Condition.MINT}
+
+
+def test_series_completion_and_want_missing(app_ctx: Flask) -> None:
+    user = make_user()
+    series = Series(name="Города СССР", set_size=5)
+    db.session.add(series)
+    db.session.flush()
+    pins = {n: make_pin(f"GOR-{n}", series_id=series.id, series_number=n) for n in (1, 2, 3, 4)}
+    make_pin("GOR-4v", series_id=series.id, series_number=4, variant_group="GOR-4")
+    lists = Lists(db.session())
+    lists.add_have(user, pins[1].id)
+    lists.add_want(user, pin_id=pins[2].id)
+    [progress] = lists.series_completion(user.id)
+    assert progress.size == 5 and progress.owned == [1] and progress.missing == [2, 3, 4, 5]
+    assert progress.wanted == [2] and progress.addable == 2  # 3 and 4; 5 has no pin
+    assert lists.want_missing(user, series.id) == 2
+    wanted = db.session.scalars(select(Want.pin_id).where(Want.user_id == user.id)).all()
+    assert sorted(wanted) == sorted([pins[2].id, pins[3].id, pins[4].id])
+    assert lists.want_missing(user, series.id) == 0
+
+
+def test_jars_and_republics(app_ctx: Flask) -> None:
+    user = make_user()
+    a = make_pin("J-1", themes=[theme("Sport/Olympics-80"), theme("Sport/Football")])
+    b = make_pin("J-2", themes=[theme("Space")], republic="Ukrainian SSR")
+    lists = Lists(db.session())
+    lists.add_have(user, a.id, quantity=3)
+    lists.add_have(user, b.id)
+    jars = {bar.label: (bar.pins, bar.copies) for bar in lists.jars(user.id)}
+    assert jars == {"Sport": (1, 3), "Space": (1, 1)}
+    republics = {bar.label: bar.copies for bar in lists.by_republic(user.id)}
+    assert republics == {"Unknown": 3, "Ukrainian SSR": 1}

@@ -1,0 +1,202 @@
+"""List pages: one-click add buttons, inline edit, move, series, charts, the
+public page, and the staged CSV import with its progress endpoint."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from flask import Flask, render_template_string
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from marketplace.extensions import db
+from marketplace.models import Condition, Have, ListImport, OutboxMessage, Series, Want
+from marketplace.services.lists_csv import RUN_TASK
+from tests.conftest import csrf_from, login, make_user, post_form
+from tests.test_lists_service import make_pin, theme
+
+
+def test_buttons_macro_adds_in_one_click(client: FlaskClient, app_ctx: Flask) -> None:
+    make_user()
+    pin = make_pin("GAG-1", "Gagarin", legend="Гагарин", themes=[theme("Space")])
+    login(client)
+    with app_ctx.test_request_context("/pins/1"):
+        html = render_template_string(
+            '{% from "lists/_buttons.html" import list_buttons %}{{ list_buttons(pin) }}', pin=pin
+        )
+    assert 'action="/lists/haves/add"' in html and 'action="/lists/wants/add"' in html
+    token = csrf_from(client.get("/lists/haves").get_data(as_text=True))
+    for _ in range(2):
+        added = client.post(
+            "/lists/haves/add",
+            data={"csrf_token": token, "pin_id": pin.id},
+            headers={"Referer": "http://localhost/pins/1"},
+        )
+        assert added.status_code == 303 and added.headers["Location"] == "/pins/1"
+    [have] = db.session.scalars(select(Have)).all()
+    assert have.quantity == 2 and have.condition is Condition.FINE
+    client.post("/lists/wants/add", data={"csrf_token": token, "pin_id": pin.id})
+    again = client.post(
+        "/lists/wants/add", data={"csrf_token": token, "pin_id": pin.id}, follow_redirects=True
+    )
+    assert "already in your Wants" in again.get_data(as_text=True)
+    page = client.get("/lists/haves?theme=Space").get_data(as_text=True)
+    assert "Gagarin" in page and "Гагарин" in page
+
+
+def test_inline_edit_and_errors(client: FlaskClient) -> None:
+    user = make_user()
+    pin = make_pin("A-1")
+    have = Have(user_id=user.id, pin_id=pin.id, quantity=1, condition=Condition.FINE)
+    db.session.add(have)
+    db.session.flush()
+    login(client)
+    ok = post_form(
+        client,
+        f"/lists/haves/{have.id}/edit",
+        {"quantity": "3", "condition": "mint", "defects": ["bent", "repaired"],
+         "tradeable": "y", "price": "9.99", "currency": "eur", "notes": "с коробкой"},
+        page="/lists/haves",
+    )  # fmt: skip
+    assert ok.status_code == 303
+    db.session.refresh(have)
+    assert (have.quantity, have.condition, have.price, have.currency) == (
+        3, Condition.MINT, __import__("decimal").Decimal("9.99"), "EUR",
+    )  # fmt: skip
+    assert have.notes == "с коробкой" and [d.slug for d in have.defect_list] == ["bent", "repaired"]
+    bad = post_form(
+        client,
+        f"/lists/haves/{have.id}/edit",
+        {"quantity": "2", "condition": "mint", "price": "5"},
+        page="/lists/haves",
+    )
+    assert bad.status_code == 422
+    assert "three-letter code" in bad.get_data(as_text=True)
+    db.session.refresh(have)
+    assert have.quantity == 3
+
+
+def test_move_want_to_haves_and_series(client: FlaskClient) -> None:
+    user = make_user()
+    series = Series(name="Города", set_size=3)
+    db.session.add(series)
+    db.session.flush()
+    pins = [make_pin(f"G-{n}", series_id=series.id, series_number=n) for n in (1, 2, 3)]
+    want = Want(user_id=user.id, pin_id=pins[0].id, priority=4)
+    db.session.add(want)
+    db.session.flush()
+    login(client)
+    moved = post_form(
+        client, f"/lists/wants/{want.id}/move", {"condition": "excellent"}, page="/lists/wants"
+    )
+    assert moved.status_code == 303
+    have = db.session.scalar(select(Have).where(Have.user_id == user.id))
+    assert have is not None and have.condition is Condition.EXCELLENT
+    page = client.get("/lists/series").get_data(as_text=True)
+    assert "1 of 3" in page and "Add the 2 missing pins to Wants" in page
+    post_form(client, f"/lists/series/{series.id}/want-missing", {}, page="/lists/series")
+    assert len(db.session.scalars(select(Want).where(Want.user_id == user.id)).all()) == 2
+
+
+def test_overview_charts_and_public_page(client: FlaskClient) -> None:
+    user = make_user()
+    pin = make_pin("S-1", "Sputnik", themes=[theme("Space/Sputnik")], republic="RSFSR")
+    db.session.add(Have(user_id=user.id, pin_id=pin.id, quantity=4, condition=Condition.GOOD))
+    db.session.flush()
+    login(client)
+    overview = client.get("/lists/").get_data(as_text=True)
+    assert 'class="bar"' in overview and "Space" in overview and "RSFSR" in overview
+    slug = re.search(r"/c/([\w-]+)", overview)
+    assert slug is None  # private until the collector opts in
+    post_form(client, "/lists/public", {"shows": "haves"}, page="/lists/")
+    overview = client.get("/lists/").get_data(as_text=True)
+    link = re.search(r"http://[^/\"]+(/c/[\w-]+)", overview)
+    assert link is not None
+    client.post("/account/logout", data={"csrf_token": csrf_from(overview)})
+    public = client.get(link.group(1))
+    assert public.status_code == 200 and "Sputnik" in public.get_data(as_text=True)
+    login(client)
+    post_form(client, "/lists/public", {"shows": "none"}, page="/lists/")
+    assert client.get(link.group(1)).status_code == 404
+
+
+def test_staged_import_through_the_pages(client: FlaskClient) -> None:
+    from workers.tasks import run_list_import
+
+    user = make_user()
+    make_pin("A-1")
+    make_pin("L-1", "Lenin one", legend="Ленин")
+    make_pin("L-2", "Lenin two", legend="Ленин")
+    login(client)
+    data = "Каталог;Штук;Надпись\nA-1;2;\n;1;Ленин\nXX;1;\n".encode("cp1251")
+    uploaded = post_form(
+        client,
+        "/lists/haves/import",
+        {"file": (io.BytesIO(data), "мои значки.csv"), "encoding": ""},
+        content_type="multipart/form-data",
+    )
+    assert uploaded.status_code == 303, uploaded.get_data(as_text=True)
+    job = db.session.scalar(select(ListImport).where(ListImport.user_id == user.id))
+    assert job is not None and job.encoding == "cp1251"
+    mapping_page = client.get(uploaded.headers["Location"]).get_data(as_text=True)
+    assert "Каталог" in mapping_page
+    mapped = post_form(
+        client,
+        uploaded.headers["Location"],
+        {"map-ref": "Каталог", "map-quantity": "Штук", "map-legend": "Надпись"},
+    )
+    assert mapped.status_code == 303
+    preview = client.get(mapped.headers["Location"]).get_data(as_text=True)
+    assert "Which pin do you mean?" in preview and "Unknown catalogue number" in preview
+    assert db.session.scalar(select(Have)) is None  # a preview changes nothing
+    l2 = re.search(r'name="choice-3" value="(\d+)"> <code>L-2', preview)
+    assert l2 is not None
+    started = client.post(
+        f"/lists/imports/{job.id}/start",
+        data={"csrf_token": csrf_from(preview), "mode": "good_rows", "choice-3": l2.group(1)},
+    )
+    assert started.status_code == 303
+    status = client.get(f"/lists/imports/{job.id}/status").json
+    assert status["status"] == "queued" and not status["finished"]
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.task == RUN_TASK))
+    assert message is not None
+    run_list_import.run(job.id, outbox_id=message.id)
+    status = client.get(f"/lists/imports/{job.id}/status").json
+    assert status["finished"] and (status["created"], status["error_rows"]) == (2, 1)
+    report = client.get(f"/lists/imports/{job.id}/report")
+    assert report.mimetype == "text/csv" and "XX" in report.get_data(as_text=True)
+    refs = {h.pin.ref for h in db.session.scalars(select(Have))}
+    assert refs == {"A-1", "L-2"}
+
+
+def test_upload_limits_and_bad_files(client: FlaskClient) -> None:
+    make_user()
+    login(client)
+    empty = post_form(
+        client,
+        "/lists/wants/import",
+        {"file": (io.BytesIO(b""), "empty.csv")},
+        content_type="multipart/form-data",
+    )
+    assert empty.status_code in (400, 422)
+    token = csrf_from(client.get("/lists/wants/import").get_data(as_text=True))
+    body = (
+        (
+            f'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+            '--b\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\n'
+        ).encode()
+        + b"x" * (11 * 1024 * 1024)
+        + b"\r\n--b--\r\n"
+    )
+    # Built by hand: the test client would spool its own copy to an unclosed temp file.
+    big = client.post(
+        "/lists/wants/import", data=body, content_type="multipart/form-data; boundary=b"
+    )
+    assert big.status_code == 413 and "10 MB limit" in big.get_data(as_text=True)
+    huge = client.post(
+        "/lists/wants/import",
+        data=b"x" * (100 * 1024 * 1024),
+        content_type="multipart/form-data; boundary=x",
+    )
+    assert huge.status_code == 413  # the app-wide limit, before CSRF or the view read it
