@@ -23,7 +23,7 @@ install: $(VENV)/.installed
 
 run: install
 	@mkdir -p instance
-	$(DEV_ENV) $(BIN)/znachki db upgrade
+	$(DEV_ENV) $(BIN)/znachki db upgrade heads
 	$(DEV_ENV) $(BIN)/znachki seed-demo
 	@echo "Serving http://127.0.0.1:$(PORT)  (mail: http://127.0.0.1:$(PORT)/dev/mail; Ctrl-C stops everything)"
 	$(DEV_ENV) $(BIN)/honcho start -f Procfile.dev -p $(PORT)

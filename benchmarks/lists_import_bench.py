@@ -41,7 +41,7 @@ def main() -> None:
     with app.app_context():
         from flask_migrate import upgrade
 
-        upgrade(directory=str(ROOT / "migrations"))
+        upgrade(directory=str(ROOT / "migrations"), revision="heads")
         session = db.session()
         prefix = f"BENCH{random.randrange(10**6):06d}-"
         session.execute(

@@ -77,7 +77,7 @@ def main() -> None:
     app = create_app(settings)
     root = Path(__file__).resolve().parents[1]
     with app.app_context():
-        upgrade(directory=str(root / "migrations"))
+        upgrade(directory=str(root / "migrations"), revision="heads")
         session = db.session()
         load_demo_catalogue(session)
         session.commit()
