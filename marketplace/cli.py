@@ -68,12 +68,16 @@ def register_app_commands(app: Flask) -> None:
         settings = app.config["SETTINGS"]
         if not settings.is_development:
             raise click.ClickException("seed-demo only runs with ZNACHKI_ENV=development")
+        from marketplace.extensions import after_commit
         from marketplace.services.catalogue import load_demo_catalogue
+        from marketplace.services.demo import seed_demo_lists
 
         pins = load_demo_catalogue(db.session())
         created = seed_demo_collectors(db.session(), app.config["PASSWORD_HASHER"])
+        entries = seed_demo_lists(db.session())
         db.session.commit()
-        click.echo(f"demo catalogue: {pins} pins added")
+        after_commit(app)  # the worker computes the demo collectors' matches
+        click.echo(f"demo catalogue: {pins} pins added; demo lists: {entries} entries")
         for email, password in created:
             click.echo(f"demo collector: {email} / {password}")
         if not created:

@@ -46,6 +46,7 @@ class Settings:
     platform_fee_percent: float
     broker_dir: Path
     mail_retry_base_s: float = 30.0
+    broker_visibility_timeout: int = 3600
     login_limit_account: str = "5 per minute"
     login_limit_ip: str = "30 per minute"
 
@@ -120,6 +121,9 @@ class Settings:
             platform_fee_percent=fee,
             broker_dir=Path(env.get("BROKER_DIR", str(INSTANCE_DIR / "broker"))),
             mail_retry_base_s=float(env.get("MAIL_RETRY_BASE_SECONDS", "30")),
+            # How long a task a worker took but never acknowledged (it died) stays
+            # invisible before Redis hands it to another worker.
+            broker_visibility_timeout=int(env.get("BROKER_VISIBILITY_TIMEOUT", "3600")),
             login_limit_account=env.get("LOGIN_LIMIT_ACCOUNT", "5 per minute"),
             login_limit_ip=env.get("LOGIN_LIMIT_IP", "30 per minute"),
         )

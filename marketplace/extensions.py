@@ -162,7 +162,15 @@ def init_celery(app: Flask, settings: Settings) -> Celery:
             "store_processed": False,
         }
     else:
-        broker_options = {"visibility_timeout": 3600, "socket_timeout": 5}
+        timeout = settings.broker_visibility_timeout
+        broker_options = {
+            "visibility_timeout": timeout,
+            "socket_timeout": 5,
+            # Sweep for tasks of dead workers about as often as they can expire
+            # (kombu's default sweeps every ~100 s, fine only for hour-long timeouts).
+            "unacked_restore_interval": max(1, min(10, timeout // 2)),
+            "unacked_restore_throttle": 1 if timeout < 600 else 10,
+        }
     celery.conf.update(
         broker_url=settings.broker_url,
         broker_transport_options=broker_options,
@@ -182,6 +190,10 @@ def init_celery(app: Flask, settings: Settings) -> Celery:
         include=["workers.tasks"],
         beat_schedule={
             "relay-outbox": {"task": "workers.tasks.relay_outbox", "schedule": 5.0},
+            "sweep-stripe-events": {"task": "workers.tasks.sweep_stripe_events", "schedule": 120.0},
+            "expire-reservations": {"task": "workers.tasks.expire_reservations", "schedule": 60.0},
+            "global-solve": {"task": "workers.tasks.global_solve", "schedule": 24 * 3600.0},
+            "plan-digests": {"task": "workers.tasks.plan_digests", "schedule": 900.0},
         },
     )
     celery.set_default()

@@ -24,6 +24,7 @@ from marketplace.extensions import (
     migrate,
 )
 from marketplace.mailer import DevTransport, SmtpTransport, Transport
+from marketplace.payments import make_payments
 from marketplace.services.accounts import Accounts, Links
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +54,7 @@ def build_app(settings: Settings | None, overrides: dict[str, Any]) -> Flask:
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,
         OUTBOX_RELAY=True,
+        MATCH_CYCLE_CAP=3,
         MAIL_RETRY_BASE_S=settings.mail_retry_base_s,
         DEV_MAIL_PAGE=settings.is_development,
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
@@ -86,6 +88,7 @@ def build_app(settings: Settings | None, overrides: dict[str, Any]) -> Flask:
     login_manager.anonymous_user = Anonymous
     init_celery(app, settings)
     app.extensions["mail_transport"] = make_transport(settings)
+    app.extensions["payments"] = make_payments(settings, app.instance_path)
 
     @login_manager.user_loader
     def load_user(secret: str) -> Any:

@@ -3,6 +3,7 @@ accept, answer 4xx/5xx, or drop the connection in the middle of DATA."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -41,6 +42,7 @@ class ScriptedHandler:
         self.script: deque[str] = deque()
         self.received: list[Received] = []
         self.attempts = 0
+        self.delay = 0.0  # seconds to think before answering DATA (a slow server)
         self._lock = threading.Lock()
 
     def reset(self) -> None:
@@ -48,8 +50,11 @@ class ScriptedHandler:
             self.script.clear()
             self.received.clear()
             self.attempts = 0
+            self.delay = 0.0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self._lock:
             self.attempts += 1
             reply = self.script.popleft() if self.script else "250 OK"

@@ -11,7 +11,9 @@ from flask import current_app
 from sqlalchemy.exc import OperationalError
 
 from marketplace.extensions import db
-from marketplace.services import mail, outbox
+from marketplace.models import utcnow
+from marketplace.services import mail, notifications, outbox
+from marketplace.services.orders import EventFailed, Orders
 
 log = logging.getLogger(__name__)
 
@@ -90,3 +92,202 @@ def run_list_import(import_id: int, outbox_id: int | None = None) -> str:
     if result is None:
         return "skipped"
     return "imported" if result.applied else "refused"
+
+
+@shared_task(
+    name="workers.tasks.refresh_collector_matches",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    time_limit=120,
+    soft_time_limit=100,
+)
+def refresh_collector_matches(user_id: int, outbox_id: int | None = None) -> str:
+    """Recompute one collector's swaps and offers after a list change (queued by
+    the list services); both sides of every swap are kept in step."""
+    from marketplace.services import matches
+
+    if outbox_id is not None and outbox.is_consumed(db.session(), outbox_id):
+        return "skipped"
+    outcome = matches.refresh_collector(db.session(), user_id)
+    if outbox_id is not None:
+        outbox.claim(db.session(), outbox_id)
+    new, back, gone = len(outcome.new), len(outcome.reactivated), len(outcome.deactivated)
+    return f"{new} new, {back} back, {gone} gone"
+
+
+@shared_task(
+    name="workers.tasks.global_solve",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    time_limit=1800,
+    soft_time_limit=1700,
+)
+def global_solve() -> int:
+    """Beat: start a global solve with the configured cycle cap; one
+    `solve_component` task per strongly connected component follows the commit."""
+    from marketplace.services import matches
+
+    config = current_app.config
+    planned = matches.run_global_solve(
+        db.session(),
+        cap=int(config.get("MATCH_CYCLE_CAP", 3)),
+        time_limit=float(config.get("MATCH_SOLVE_SECONDS", matches.DEFAULT_TIME_LIMIT)),
+    )
+    return planned.run_id
+
+
+@shared_task(
+    name="workers.tasks.solve_component",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    time_limit=1800,
+    soft_time_limit=1700,
+)
+def solve_component(
+    run_id: int, component: int, collector_ids: list[int], outbox_id: int | None = None
+) -> str:
+    """Solve one component of a run and store its cycles as proposals."""
+    from marketplace.services import matches
+
+    # Claim first: the run's counters are added to, so a second delivery must not
+    # run at all (the claim's row lock makes it wait, then see the row consumed).
+    if outbox_id is not None and not outbox.claim(db.session(), outbox_id):
+        return "skipped"
+    result = matches.solve_component(db.session(), run_id, collector_ids)
+    log.info(
+        "solve run %s component %s: %d items, %d proposals, %s in %.1fs",
+        run_id, component, result.items, result.proposals, result.status, result.seconds,
+    )  # fmt: skip
+    return result.status
+
+
+def _notifier() -> notifications.Notifier:
+    settings = current_app.config["SETTINGS"]
+    links = notifications.Links(settings.base_url, settings.secret_key)
+    return notifications.Notifier(db.session(), links)
+
+
+@shared_task(
+    name="workers.tasks.notify_collector",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def notify_collector(user_id: int, outbox_id: int | None = None) -> int:
+    """A collector has new matches: record notifications and mail the instant ones."""
+    if outbox_id is not None and outbox.is_consumed(db.session(), outbox_id):
+        return 0
+    created = _notifier().collect_matches(user_id)
+    if outbox_id is not None:
+        outbox.claim(db.session(), outbox_id)
+    return len(created)
+
+
+@shared_task(
+    name="workers.tasks.plan_digests",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def plan_digests() -> int:
+    """Beat: queue a digest for every collector whose local digest hour has come.
+    Safe to run as often as wanted: a digest exists once per collector and period."""
+    due = _notifier().due_digests(utcnow())
+    for user_id, period in due:
+        outbox.enqueue(db.session(), "workers.tasks.send_digest", user_id=user_id, period=period)
+    return len(due)
+
+
+@shared_task(
+    name="workers.tasks.send_digest",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def send_digest(user_id: int, period: str, outbox_id: int | None = None) -> int:
+    if outbox_id is not None and outbox.is_consumed(db.session(), outbox_id):
+        return 0
+    digest = _notifier().send_digest(user_id, period)
+    if outbox_id is not None:
+        outbox.claim(db.session(), outbox_id)
+    return digest.items if digest else 0
+
+
+# -- orders and Stripe events (marketplace.services.orders) ---------------------------
+
+
+def _orders() -> Orders:
+    return Orders.configured(
+        db.session(), current_app.extensions["payments"], current_app.config["SETTINGS"]
+    )
+
+
+@shared_task(
+    bind=True,
+    name="workers.tasks.process_stripe_event",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=6,
+    time_limit=120,
+    soft_time_limit=90,
+)
+def process_stripe_event(self: Task, event_row_id: int, outbox_id: int | None = None) -> str:
+    """Act on one stored Stripe event. A redelivered task is skipped by its outbox
+    row; a duplicate event never got a row; and every order transition is
+    conditional, so running twice changes nothing the second time."""
+    if outbox_id is not None and outbox.is_consumed(db.session(), outbox_id):
+        return "skipped"
+    try:
+        outcome = _orders().process_event(event_row_id)
+    except EventFailed as exc:
+        if self.request.retries < (self.max_retries or 0):
+            delay = min(600.0, 5.0 * 2**self.request.retries)
+            log.warning("stripe event row %s: %s; retrying in %.0fs", event_row_id, exc, delay)
+            raise self.retry(countdown=delay) from exc
+        log.error("stripe event row %s failed %d times: %s", event_row_id, exc.attempts, exc)
+        outcome = "failed; the sweeper will try again"
+    if outbox_id is not None:
+        outbox.claim(db.session(), outbox_id)
+    return outcome
+
+
+@shared_task(
+    name="workers.tasks.sweep_stripe_events",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def sweep_stripe_events() -> int:
+    """Beat: queue again the stored events whose processing never finished."""
+    orders = _orders()
+    ids = orders.unprocessed_events()
+    for event_row_id in ids:
+        orders.requeue(event_row_id)
+    if ids:
+        log.info("re-queued %d unprocessed stripe events", len(ids))
+    return len(ids)
+
+
+@shared_task(
+    name="workers.tasks.expire_reservations",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    time_limit=300,
+    soft_time_limit=240,
+)
+def expire_reservations() -> int:
+    """Beat: hand back copies whose checkout lapsed without an expiry event."""
+    return int(_orders().expire_reservations())

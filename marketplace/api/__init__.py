@@ -30,9 +30,12 @@ def init_api(app: Flask) -> None:
     from marketplace.api.accounts import blp as accounts_blp
     from marketplace.api.catalogue import blp as catalogue_blp
     from marketplace.api.lists import blp as lists_blp
+    from marketplace.api.matches import blp as matches_blp
+    from marketplace.api.notifications import blp as notifications_blp
+    from marketplace.api.orders import blp as orders_blp
 
     api = ZnachkiApi(app)
-    for blp in (accounts_blp, catalogue_blp, lists_blp):
+    for blp in (accounts_blp, catalogue_blp, lists_blp, notifications_blp, matches_blp, orders_blp):
         csrf.exempt(blp)
         api.register_blueprint(blp, url_prefix=API_PREFIX)
 

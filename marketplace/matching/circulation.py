@@ -140,7 +140,8 @@ def solve_unbounded(
     graph: ExchangeGraph,
     *,
     spread_owners: bool = True,
-    time_budget: float = 0.35,
+    max_rounds: int = 20,
+    time_budget: float = 2.0,
     max_failures: tuple[int, int] = (2, 25),
     seed: int = 1,
     solve: Callable[..., list[tuple[int, int]]] = solve_component,
@@ -158,8 +159,10 @@ def solve_unbounded(
       the released and the not-yet-trading owners are rewarded. An owner can
       only drop out if it is released, and then only for a net gain.
 
-    ``time_budget`` (seconds) bounds the rounds; each phase ends after its
-    ``max_failures`` entry of rounds in a row without progress. ``solve`` is the
+    ``max_rounds`` bounds the rounds, so a given input and seed always give the
+    same answer however busy the machine is; ``time_budget`` (seconds) is only a
+    safety net for huge inputs. Each phase also ends after its ``max_failures``
+    entry of rounds in a row without progress. ``solve`` is the
     per-component solver, replaceable by one that fans out to workers.
     """
     components = graph.components()
@@ -173,10 +176,16 @@ def solve_unbounded(
 
     rng = random.Random(seed)  # noqa: S311 - exploration, not secrecy
     owners = sorted(set(graph.agent_owner))
+    rounds = 0
     for phase, patience in zip(("reweight", "anchor"), max_failures, strict=True):
         failures = 0
         current = flows
-        while failures < patience and time.perf_counter() - started < time_budget:
+        while (
+            failures < patience
+            and rounds < max_rounds
+            and time.perf_counter() - started < time_budget
+        ):
+            rounds += 1
             receiving = _receiving(graph, current)
             anchors: list[int] = []
             if phase == "reweight":

@@ -87,6 +87,14 @@ from marketplace.models.lists import (  # noqa: E402
     ListImport,
     Want,
 )
+from marketplace.models.matches import Match, SolveRun, TradeLeg, TradeProposal  # noqa: E402
+from marketplace.models.notifications import (  # noqa: E402
+    Digest,
+    MailSettings,
+    Notification,
+    NotificationPreference,
+)
+from marketplace.models.orders import Order, SellerAccount, StripeEvent  # noqa: E402
 from marketplace.models.outbox import MailMessage, OutboxMessage  # noqa: E402
 
 __all__ = [
@@ -96,20 +104,31 @@ __all__ = [
     "CollectionPage",
     "Condition",
     "Defect",
+    "Digest",
     "Have",
     "HavePhoto",
     "ImportMapping",
     "ListImport",
     "LoginSession",
     "MailMessage",
+    "MailSettings",
+    "Match",
+    "Notification",
+    "NotificationPreference",
+    "Order",
     "OutboxMessage",
     "Pin",
     "PinPhoto",
     "PinRevision",
     "SearchTerm",
+    "SellerAccount",
     "Series",
+    "SolveRun",
+    "StripeEvent",
     "Submission",
     "Theme",
+    "TradeLeg",
+    "TradeProposal",
     "User",
     "Want",
     "utcnow",

@@ -107,6 +107,7 @@ class Have(Base):
     __table_args__ = (
         UniqueConstraint("user_id", "pin_id", "condition", "defects"),
         CheckConstraint("quantity > 0", name="quantity"),
+        CheckConstraint("reserved >= 0 AND reserved <= quantity", name="reserved"),
         CheckConstraint(f"condition {CONDITION_CHECK}", name="condition"),
         CheckConstraint(f"defects >= 0 AND defects <= {ALL_DEFECTS}", name="defects"),
         CheckConstraint(
@@ -121,6 +122,7 @@ class Have(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     pin_id: Mapped[int] = mapped_column(ForeignKey("pins.id", ondelete="CASCADE"))
     quantity: Mapped[int] = mapped_column(default=1)
+    reserved: Mapped[int] = mapped_column(default=0, server_default="0")  # held by open orders
     condition: Mapped[Condition] = mapped_column(ConditionType())
     defects: Mapped[int] = mapped_column(default=0)
     tradeable: Mapped[bool] = mapped_column(default=True)

@@ -39,3 +39,65 @@ def seed_demo_collectors(session: Session, hasher: PasswordHasher) -> list[tuple
         created.append((email, DEMO_PASSWORD))
     session.flush()
     return created
+
+
+def seed_demo_lists(session: Session) -> int:
+    """Give the demo collectors Have and Want lists that make every kind of match:
+    a two-way swap (Ivan ↔ Olena), a ring of three (Mart → Anna → Sasha → Mart),
+    one-way offers, priced copies for sale, and a large collection (Anna's).
+    Runs once: collectors who already have lists are left alone."""
+    from marketplace.models import Have, Pin
+    from marketplace.services.lists import Lists
+
+    users = {u.email.split("@")[0]: u for u in session.scalars(select(User))}
+    if any(key not in users for key in ("ivan", "olena", "mart", "professor", "sasha")):
+        return 0
+    if session.scalar(select(Have.id).where(Have.user_id == users["ivan"].id).limit(1)):
+        return 0
+    pins = list(
+        session.scalars(select(Pin.id).where(Pin.is_synthetic.is_(False)).order_by(Pin.ref))
+    )
+    if len(pins) < 200:
+        return 0
+    lists = Lists(session)
+    ivan, olena, mart, anna, sasha = (
+        users[k] for k in ("ivan", "olena", "mart", "professor", "sasha")
+    )
+    added = 0
+
+    def have(user: User, index: int, **extra: object) -> None:
+        nonlocal added
+        lists.add_have(user, pins[index], **extra)  # type: ignore[arg-type]
+        added += 1
+
+    def want(user: User, index: int, priority: int = 3) -> None:
+        nonlocal added
+        lists.add_want(user, pin_id=pins[index], priority=priority)
+        added += 1
+
+    # Two-way: Ivan and Olena each have what the other wants.
+    have(ivan, 10)
+    have(ivan, 11)
+    want(ivan, 20, 1)
+    want(ivan, 21, 2)
+    have(olena, 20)
+    have(olena, 21)
+    want(olena, 10, 1)
+    want(olena, 11, 3)
+    # A ring: Mart gives Anna, Anna gives Sasha, Sasha gives Mart.
+    have(mart, 30)
+    want(anna, 30, 2)
+    have(anna, 31)
+    want(sasha, 31, 1)
+    have(sasha, 32)
+    want(mart, 32, 1)
+    # The professor's large collection: 150 pins, a few of them for sale.
+    for index in range(40, 190):
+        priced = {"price": "12.50", "currency": "EUR"} if index % 25 == 0 else {}
+        have(anna, index, tradeable=index % 7 != 0, **priced)
+    # One-way: Sasha (forty pins, a teenager) wants some of the professor's.
+    for index in (45, 60, 75):
+        want(sasha, index, 2)
+    for index in range(190, 230):
+        have(sasha, index)
+    return added

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from marketplace.mailer import OutgoingMail, PermanentMailError, TransientMailError, Transport
-from marketplace.models import MailMessage, utcnow
+from marketplace.models import MailMessage, MailSettings, User, utcnow
 from marketplace.services import outbox
 
 DELIVER_TASK = "workers.tasks.deliver_mail"
@@ -32,6 +32,7 @@ def queue(
     to: str,
     template: str,
     user_id: int | None = None,
+    headers: dict[str, str] | None = None,
     **context: Any,
 ) -> MailMessage:
     """Render `templates/email/<template>.{subject.txt,txt,html}` and schedule
@@ -44,6 +45,7 @@ def queue(
         subject=" ".join(subject.split()),
         body_text=render_template(f"email/{template}.txt", **context),
         body_html=render_template(f"email/{template}.html", **context),
+        headers=headers or {},
     )
     session.add(message)
     session.flush()
@@ -70,6 +72,7 @@ def deliver(
                 subject=message.subject,
                 text=message.body_text,
                 html=message.body_html,
+                headers=dict(message.headers or {}),
             )
         )
     except TransientMailError as exc:
@@ -82,11 +85,46 @@ def deliver(
     except PermanentMailError as exc:
         message.status = "failed"
         message.last_error = str(exc)
+        _record_failure(session, message)
         return Outcome.FAILED, message
     message.status = "sent"
     message.sent_at = utcnow()
     message.last_error = None
+    _record_success(session, message)
     return Outcome.SENT, message
+
+
+SUSPEND_AFTER = 3  # permanent refusals in a row before an address stops receiving
+
+
+def mail_settings(session: Session, user_id: int) -> MailSettings:
+    settings = session.get(MailSettings, user_id)
+    if settings is None:
+        settings = MailSettings(user_id=user_id)
+        session.add(settings)
+        session.flush()
+    return settings
+
+
+def _record_failure(session: Session, message: MailMessage) -> None:
+    """A permanent refusal counts against the address; after a few in a row,
+    notifications stop until the collector fixes it (settings page)."""
+    if message.user_id is None or session.get(User, message.user_id) is None:
+        return
+    state = mail_settings(session, message.user_id)
+    state.consecutive_failures += 1
+    state.last_failure = (message.last_error or "")[:500]
+    state.last_failure_at = utcnow()
+    if state.consecutive_failures >= SUSPEND_AFTER and state.suspended_at is None:
+        state.suspended_at = utcnow()
+
+
+def _record_success(session: Session, message: MailMessage) -> None:
+    if message.user_id is None:
+        return
+    state = session.get(MailSettings, message.user_id)
+    if state is not None and state.consecutive_failures:
+        state.consecutive_failures = 0
 
 
 def retry_delay(attempts: int, base_seconds: float) -> float:

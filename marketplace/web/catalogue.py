@@ -55,6 +55,7 @@ from marketplace.services.catalogue import (
     records_to_csv,
 )
 from marketplace.services.moderation import Moderation
+from marketplace.services.orders import price_guide
 from marketplace.services.photos import store_photo
 from marketplace.web.forms import EmptyForm, attach_error
 
@@ -219,6 +220,7 @@ def pin(pin_id: int) -> ResponseReturnValue:
         variants=catalogue.variants(item),
         siblings=siblings,
         stats=catalogue.interest(item),
+        guide=price_guide(db.session(), item.id),
     )
 
 

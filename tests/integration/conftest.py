@@ -5,6 +5,7 @@ app that commits for real, all sharing one migrated database per run."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -46,6 +47,7 @@ def live_env(
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp.port),
         "MAIL_RETRY_BASE_SECONDS": "0.2",
+        "BROKER_VISIBILITY_TIMEOUT": "4",
         "BASE_URL": "http://znachki.test",
         "BROKER_DIR": str(workdir / "broker"),
     }
@@ -77,8 +79,14 @@ class Worker:
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
         with self.log.open("ab") as out:
+            # A session of its own, so the pool's children can be killed with it.
             self.process = subprocess.Popen(
-                command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT
+                command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -89,13 +97,19 @@ class Worker:
             time.sleep(0.2)
         raise RuntimeError("celery worker did not start:\n" + self.log.read_text()[-3000:])
 
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool at once: no shutdown, no acknowledgements."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
 
 

@@ -1,0 +1,954 @@
+"""Matches in the app: keeping each collector's two-way swaps and one-way offers up
+to date as lists change, running the global solve that proposes multi-party cycles,
+and reading matches back for the pages and the API.
+
+The rules and the ranking live in the pure engine (`marketplace.matching`); this
+module feeds it through :class:`SqlMarket`, a `MarketLookup` on indexed queries, and
+stores what it finds as `Match` rows:
+
+* `refresh_collector` recomputes one collector's swaps and offers from the pins that
+  collector's lists touch (never a scan of everybody), upserts both sides of every
+  swap, turns vanished matches inactive, and asks for `notify_collector` once per
+  collector who got a new or returning match;
+* `run_global_solve` splits the market into strongly connected components and
+  queues one `solve_component` task per component; each stores its cycles as
+  `TradeProposal`s and the members' `cycle` matches; the last one closes the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from marketplace.matching import model as engine
+from marketplace.matching.market import TradeCycle
+from marketplace.matching.pairwise import (
+    Offer,
+    OneWayOffer,
+    Swap,
+    SwapItem,
+    one_way_offers,
+    priority_weight,
+    score_swap,
+    two_way_swaps,
+)
+from marketplace.models import (
+    Condition,
+    Have,
+    Match,
+    Pin,
+    SolveRun,
+    TradeLeg,
+    TradeProposal,
+    User,
+    Want,
+    utcnow,
+)
+from marketplace.models.matches import MATCH_KINDS
+from marketplace.services import outbox
+
+log = logging.getLogger(__name__)
+
+NOTIFY_TASK = "workers.tasks.notify_collector"
+COMPONENT_TASK = "workers.tasks.solve_component"
+OFFER_LIMIT = 50  # holders kept per collector: the best ones, the rest is noise
+PROPOSAL_DAYS = 7
+DEFAULT_TIME_LIMIT = 60.0
+PER_PAGE = 20
+_CHUNK = 500  # ids per IN (...) list: well inside SQLite's and PostgreSQL's limits
+
+T = TypeVar("T")
+
+
+def _chunks(values: Iterable[T], size: int = _CHUNK) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+# -- the engine's view of the database ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RowHave(engine.Have):
+    """An engine Have that remembers its row (and asking price)."""
+
+    have_id: int = 0
+    price: str | None = None
+    currency: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RowWant(engine.Want):
+    """An engine Want that remembers its row."""
+
+    want_id: int = 0
+
+
+def to_engine(condition: Condition | None) -> engine.Condition:
+    """The app grades Poor=1 … Mint=6; the engine Poor=0 … Mint=5."""
+    return engine.Condition(int(condition) - 1) if condition is not None else engine.Condition.POOR
+
+
+def from_engine(condition: engine.Condition) -> Condition:
+    return Condition(int(condition) + 1)
+
+
+_HAVE_COLUMNS = (
+    Have.id,
+    Have.user_id,
+    Have.pin_id,
+    Have.quantity,
+    Have.condition,
+    Have.tradeable,
+    Have.price,
+    Have.currency,
+)
+_WANT_COLUMNS = (
+    Want.id,
+    Want.user_id,
+    Want.pin_id,
+    Want.variant_group,
+    Want.priority,
+    Want.min_condition,
+)
+
+
+def _have(row: Any) -> RowHave:
+    have_id, user_id, pin_id, quantity, condition, tradeable, price, currency = row
+    return RowHave(
+        collector=user_id,
+        pin=pin_id,
+        quantity=quantity,
+        condition=to_engine(condition),
+        tradeable=bool(tradeable),
+        for_sale=price is not None,
+        have_id=have_id,
+        price=None if price is None else str(Decimal(price).quantize(Decimal("0.01"))),
+        currency=currency,
+    )
+
+
+def to_engine_priority(stars: int) -> int:
+    """Collectors give a want 1 to 5 stars, 5 the most wanted (the lists pages sort
+    and draw it so); the engine ranks 1 first, as TradeMaximizer does."""
+    return 6 - stars
+
+
+def _want(row: Any) -> RowWant:
+    want_id, user_id, pin_id, group, priority, min_condition = row
+    return RowWant(
+        collector=user_id,
+        pin=pin_id,
+        group=group if pin_id is None else None,
+        priority=to_engine_priority(priority),
+        min_condition=to_engine(min_condition),
+        want_id=want_id,
+    )
+
+
+class SqlMarket:
+    """`MarketLookup` for matching one collector (`me`) on indexed queries.
+
+    Everything is fetched in a few batched queries the first time it is asked
+    for, and only what `me`'s lists touch: my haves and wants, the pins of the
+    variant groups I want, the holders of the pins I want (index on
+    haves.pin_id), the wants for the pins I hold (indexes on wants.pin_id and
+    wants.variant_group) and, for those wanters, whether they already hold the
+    pins I could give them.
+
+    So for collectors other than `me`, `haves_of` is a partial view: only the
+    Haves of pins `me` holds. That is all the pairwise engine reads them for
+    ("nobody receives a pin they already have"). `restrict_wanters` narrows
+    `wants_for` to collectors who can give me something, which is all
+    `two_way_swaps` needs.
+    """
+
+    def __init__(self, session: Session, me: int) -> None:
+        self.session = session
+        self.me = me
+        self._mine: list[RowHave] = [
+            _have(r)
+            for r in session.execute(
+                select(*_HAVE_COLUMNS).where(Have.user_id == me).order_by(Have.id)
+            )
+        ]
+        self._my_wants: list[RowWant] = [
+            _want(r)
+            for r in session.execute(
+                select(*_WANT_COLUMNS).where(Want.user_id == me).order_by(Want.id)
+            )
+        ]
+        self._groups: dict[int, str] = {}
+        self._group_pins: dict[str, list[int]] = {}
+        self._holders: dict[int, list[RowHave]] | None = None
+        self._wanted: tuple[dict[int, list[RowWant]], dict[str, list[RowWant]]] | None = None
+        self._others: dict[int, list[RowHave]] | None = None
+        self._wanters: set[int] | None = None
+        self._load_groups({h.pin for h in self._mine} | {w.pin for w in self._my_wants if w.pin})
+        wanted_groups = {w.group for w in self._my_wants if w.group is not None}
+        for groups in _chunks(sorted(wanted_groups)):
+            for pin_id, group in session.execute(
+                select(Pin.id, Pin.variant_group)
+                .where(Pin.variant_group.in_(groups))
+                .order_by(Pin.id)
+            ):
+                self._groups[pin_id] = group
+                self._group_pins.setdefault(group, []).append(pin_id)
+
+    def _load_groups(self, pins: Iterable[Any]) -> None:
+        missing = sorted({p for p in pins if p is not None and p not in self._groups})
+        for batch in _chunks(missing):
+            query = select(Pin.id, Pin.variant_group).where(Pin.id.in_(batch))
+            self._groups.update((p, g) for p, g in self.session.execute(query))
+
+    def restrict_wanters(self, collectors: Iterable[engine.CollectorId]) -> None:
+        if self._wanted is not None:
+            raise RuntimeError("restrict_wanters must come before wants_for is used")
+        self._wanters = {int(c) for c in collectors}
+
+    # -- MarketLookup ----------------------------------------------------------------
+
+    def haves_of(self, collector: engine.CollectorId) -> Sequence[engine.Have]:
+        if collector == self.me:
+            return self._mine
+        if self._others is None:
+            self._others = {}
+            my_pins = sorted({h.pin for h in self._mine if h.tradeable})
+            wanted, by_group = self._wants_index()
+            partners = sorted(
+                {w.collector for ws in (*wanted.values(), *by_group.values()) for w in ws}
+            )
+            if my_pins:
+                for batch in _chunks(partners):
+                    for row in self.session.execute(
+                        select(*_HAVE_COLUMNS).where(
+                            Have.user_id.in_(batch), Have.pin_id.in_(my_pins)
+                        )
+                    ):
+                        have = _have(row)
+                        self._others.setdefault(int(have.collector), []).append(have)
+        return self._others.get(int(collector), [])
+
+    def wants_of(self, collector: engine.CollectorId) -> Sequence[engine.Want]:
+        if collector != self.me:
+            raise LookupError("SqlMarket only reads the wants of the collector it matches")
+        return self._my_wants
+
+    def holders_of(self, pin: engine.PinId) -> Sequence[engine.Have]:
+        if self._holders is None:
+            self._holders = {}
+            held = {h.pin for h in self._mine}
+            wanted: set[int] = set()
+            for want in self._my_wants:
+                wanted.update(int(p) for p in engine.candidate_pins(want, self))
+            for batch in _chunks(sorted(wanted - held)):
+                for row in self.session.execute(
+                    select(*_HAVE_COLUMNS)
+                    .where(
+                        Have.pin_id.in_(batch),
+                        Have.user_id != self.me,
+                        or_(Have.tradeable.is_(True), Have.price.is_not(None)),
+                    )
+                    .order_by(Have.id)
+                ):
+                    have = _have(row)
+                    self._holders.setdefault(int(have.pin), []).append(have)
+        return self._holders.get(int(pin), [])
+
+    def _wants_index(self) -> tuple[dict[int, list[RowWant]], dict[str, list[RowWant]]]:
+        if self._wanted is None:
+            by_pin: dict[int, list[RowWant]] = {}
+            by_group: dict[str, list[RowWant]] = {}
+            pins = sorted({int(h.pin) for h in self._mine if h.tradeable and h.quantity > 0})
+            groups = sorted({self._groups[p] for p in pins if p in self._groups})
+            base = select(*_WANT_COLUMNS).where(Want.user_id != self.me)
+            if self._wanters is not None:
+                wanters = sorted(self._wanters)
+                queries = [
+                    base.where(Want.user_id.in_(ws), Want.pin_id.in_(pins))
+                    for ws in _chunks(wanters)
+                ] + [
+                    base.where(Want.user_id.in_(ws), Want.variant_group.in_(groups))
+                    for ws in _chunks(wanters)
+                ]
+            else:
+                queries = [base.where(Want.pin_id.in_(batch)) for batch in _chunks(pins)] + [
+                    base.where(Want.variant_group.in_(batch)) for batch in _chunks(groups)
+                ]
+            if pins:
+                for query in queries:
+                    for row in self.session.execute(query.order_by(Want.id)):
+                        want = _want(row)
+                        if want.pin is not None:
+                            by_pin.setdefault(int(want.pin), []).append(want)
+                        elif want.group is not None:
+                            by_group.setdefault(want.group, []).append(want)
+            self._wanted = (by_pin, by_group)
+        return self._wanted
+
+    def wants_for(self, pin: engine.PinId) -> Sequence[engine.Want]:
+        by_pin, by_group = self._wants_index()
+        group = self.group_of(pin)
+        direct = by_pin.get(int(pin), [])
+        return [*direct, *by_group.get(group, [])] if group is not None else direct
+
+    def pins_in(self, group: engine.GroupKey) -> Sequence[engine.PinId]:
+        return self._group_pins.get(group, [])
+
+    def group_of(self, pin: engine.PinId) -> engine.GroupKey | None:
+        if int(pin) not in self._groups:
+            self._load_groups([pin])
+        return self._groups.get(int(pin))
+
+
+# -- plain JSON for the rows ---------------------------------------------------------
+
+
+class Rows:
+    """Turns engine results into plain JSON: pin refs and titles, and the Have
+    row behind each swap item (a SwapItem keeps the giver, pin and condition)."""
+
+    def __init__(self, session: Session, haves: Iterable[engine.Have]) -> None:
+        self.haves: dict[tuple[Any, Any, Any], engine.Have] = {}
+        pin_ids: set[int] = set()
+        for have in haves:
+            pin_ids.add(int(have.pin))
+            if have.tradeable and have.quantity > 0:
+                self.haves.setdefault((have.collector, have.pin, have.condition), have)
+        self.pins: dict[int, dict[str, Any]] = {}
+        for batch in _chunks(sorted(pin_ids)):
+            for pin_id, ref, title, group in session.execute(
+                select(Pin.id, Pin.ref, Pin.title_en, Pin.variant_group).where(Pin.id.in_(batch))
+            ):
+                self.pins[pin_id] = {
+                    "pin_id": pin_id,
+                    "ref": ref,
+                    "title": title,
+                    "variant_group": group,
+                }
+
+    def item(self, have: engine.Have, want: engine.Want) -> dict[str, Any]:
+        assert isinstance(have, RowHave) and isinstance(want, RowWant)
+        return {
+            **self.pins[int(have.pin)],
+            "condition": from_engine(have.condition).slug,
+            "have_id": have.have_id,
+            "quantity": have.quantity,
+            "tradeable": have.tradeable,
+            "price": have.price,
+            "currency": have.currency,
+            "want_id": want.want_id,
+            "priority": to_engine_priority(want.priority),
+            "min_condition": (
+                from_engine(want.min_condition).slug if want.min_condition > 0 else None
+            ),
+            "any_variant": want.group is not None,
+        }
+
+    def swap_item(self, item: SwapItem) -> dict[str, Any]:
+        return self.item(self.haves[(item.giver, item.pin, item.condition)], item.want)
+
+
+def _grade(value: float) -> str:
+    labels = ["poor", "good", "fine", "very fine", "excellent", "mint"]
+    return labels[max(0, min(5, round(value * 5)))]
+
+
+def _stars(priorities: Sequence[int]) -> list[int]:
+    """Engine priorities (1 first) as the stars collectors gave, most first."""
+    return sorted((to_engine_priority(p) for p in priorities), reverse=True)
+
+
+def _priority_words(priorities: Sequence[int]) -> str:
+    counts: dict[int, int] = {}
+    for stars in _stars(priorities):
+        counts[stars] = counts.get(stars, 0) + 1
+    return ", ".join(
+        f"{n} with {s} star{'s' if s > 1 else ''}" for s, n in sorted(counts.items(), reverse=True)
+    )
+
+
+def swap_explanation(score: Any, receive: int, give: int) -> dict[str, Any]:
+    """The engine's score breakdown, plus the same in plain words."""
+    reasons = [
+        f"Fills {receive} of your wants ({_priority_words(score.covered_priorities)}); "
+        f"coverage {score.coverage} (a 5-star want counts 16, each star less half).",
+        f"You give {give} and receive {receive}: balance {score.balance:.0%}"
+        + (" (an even swap)." if score.balance >= 1 else "."),
+        f"What you receive is {_grade(score.condition)} on average "
+        f"({score.condition:.0%} of mint).",
+    ]
+    return {
+        "coverage": score.coverage,
+        "covered_priorities": _stars(score.covered_priorities),
+        "balance": score.balance,
+        "condition": score.condition,
+        "receive_count": receive,
+        "give_count": give,
+        "reasons": reasons,
+    }
+
+
+def swap_score(score: Any) -> float:
+    """One number that sorts like the engine's rank key: coverage first (whole
+    numbers), then balance, then condition."""
+    return round(score.coverage + 0.5 * score.balance + 0.001 * score.condition, 6)
+
+
+def offer_explanation(offer: OneWayOffer) -> tuple[float, dict[str, Any]]:
+    best: dict[int, Offer] = {}
+    for o in offer.offers:  # sorted best first: keep one pin per want
+        best.setdefault(id(o.want), o)
+    priorities = sorted(o.want.priority for o in best.values())
+    coverage = sum(priority_weight(p) for p in priorities)
+    condition = max(int(o.have.condition) for o in offer.offers) / int(engine.Condition.MINT)
+    tradeable = sum(1 for o in offer.offers if o.have.tradeable)
+    for_sale = sum(1 for o in offer.offers if o.have.for_sale)
+    reasons = [
+        f"Has {len(best)} of your wants ({_priority_words(priorities)}); coverage {coverage}.",
+        f"{tradeable} offered for trade, {for_sale} for sale.",
+        f"Best copy is {_grade(condition)}.",
+    ]
+    explanation = {
+        "coverage": coverage,
+        "covered_priorities": _stars(priorities),
+        "best_priority": to_engine_priority(offer.best_priority),
+        "condition": round(condition, 6),
+        "tradeable": tradeable,
+        "for_sale": for_sale,
+        "reasons": reasons,
+    }
+    return round(coverage + 0.001 * condition, 6), explanation
+
+
+# -- storing matches -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """A match as it should be stored."""
+
+    user_id: int
+    kind: str
+    key: str
+    counterpart_id: int | None
+    details: dict[str, Any]
+    score: float
+    explanation: dict[str, Any]
+    proposal_id: int | None = None
+
+
+@dataclass
+class Outcome:
+    """What a refresh changed: match ids by what happened to them."""
+
+    new: list[int] = field(default_factory=list)
+    reactivated: list[int] = field(default_factory=list)
+    changed: list[int] = field(default_factory=list)
+    deactivated: list[int] = field(default_factory=list)
+    notified: set[int] = field(default_factory=set)
+
+
+def _store(
+    session: Session, existing: Iterable[Match], wanted: Iterable[Wanted], now: datetime
+) -> Outcome:
+    """Upsert `wanted`; every row of `existing` not wanted becomes inactive.
+
+    Rows are written in (user, kind, key) order, so two refreshes touching the
+    same pair lock them in the same order."""
+    outcome = Outcome()
+    by_key = {(m.user_id, m.kind, m.key): m for m in existing}
+    seen: set[tuple[int, str, str]] = set()
+    fresh: set[int] = set()
+    for w in sorted(wanted, key=lambda w: (w.user_id, w.kind, w.key)):
+        ident = (w.user_id, w.kind, w.key)
+        seen.add(ident)
+        row = by_key.get(ident)
+        if row is None:
+            row = _insert(session, w, now)
+            if row.first_seen_at == now:
+                outcome.new.append(row.id)
+                fresh.add(w.user_id)
+                continue
+        values = (w.details, w.score, w.explanation)
+        if not row.active:
+            row.active = True
+            row.changed_at = now
+            outcome.reactivated.append(row.id)
+            fresh.add(w.user_id)
+        elif (row.details, row.score, row.explanation) != values:
+            row.changed_at = now
+            outcome.changed.append(row.id)
+        row.details, row.score, row.explanation = values
+        row.counterpart_id, row.proposal_id = w.counterpart_id, w.proposal_id
+        row.last_seen_at = now
+    for ident, row in sorted(by_key.items()):
+        if ident not in seen and row.active:
+            row.active = False
+            row.changed_at = now
+            outcome.deactivated.append(row.id)
+    session.flush()
+    for user_id in sorted(fresh):
+        outbox.enqueue(session, NOTIFY_TASK, user_id=user_id)
+    outcome.notified = fresh
+    return outcome
+
+
+def _insert(session: Session, w: Wanted, now: datetime) -> Match:
+    row = Match(
+        user_id=w.user_id,
+        kind=w.kind,
+        key=w.key,
+        counterpart_id=w.counterpart_id,
+        proposal_id=w.proposal_id,
+        details=w.details,
+        score=w.score,
+        explanation=w.explanation,
+        active=True,
+        first_seen_at=now,
+        last_seen_at=now,
+        changed_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        # A concurrent refresh of the counterpart inserted it first: update theirs.
+        found = session.scalar(
+            select(Match).where(
+                Match.user_id == w.user_id, Match.kind == w.kind, Match.key == w.key
+            )
+        )
+        assert found is not None
+        return found
+    return row
+
+
+def _swap_rows(me: int, swap: Swap, rows: Rows) -> list[Wanted]:
+    receive = [rows.swap_item(i) for i in swap.receive]
+    give = [rows.swap_item(i) for i in swap.give]
+    partner = int(swap.partner)
+    theirs = score_swap(swap.give, swap.receive)  # the same swap seen from their side
+    return [
+        Wanted(
+            me,
+            "swap",
+            f"swap:{partner}",
+            partner,
+            {"receive": receive, "give": give},
+            swap_score(swap.score),
+            swap_explanation(swap.score, len(receive), len(give)),
+        ),
+        Wanted(
+            partner,
+            "swap",
+            f"swap:{me}",
+            me,
+            {"receive": give, "give": receive},
+            swap_score(theirs),
+            swap_explanation(theirs, len(give), len(receive)),
+        ),
+    ]
+
+
+def refresh_collector(session: Session, user_id: int) -> Outcome:
+    """Recompute one collector's swaps (both sides) and offers, and store them."""
+    now = utcnow()
+    lookup = SqlMarket(session, user_id)
+    found = one_way_offers(user_id, lookup)
+    limits = {
+        want_id: (price, currency)
+        for want_id, price, currency in session.execute(
+            select(Want.id, Want.max_price, Want.currency).where(
+                Want.user_id == user_id, Want.max_price.is_not(None)
+            )
+        )
+    }
+    lookup.restrict_wanters(
+        {o.holder for o in found for x in o.offers if x.have.tradeable and x.have.quantity > 0}
+    )
+    swaps = two_way_swaps(user_id, lookup)
+    # A swap partner's pins are shown in the swap; offers are the other holders.
+    partners = {swap.partner for swap in swaps}
+    offers = []
+    for o in found:
+        kept = tuple(x for x in o.offers if _within(x, limits))
+        if kept and o.holder not in partners:
+            offers.append(OneWayOffer(o.holder, kept))
+    rows = Rows(session, [*lookup.haves_of(user_id), *(x.have for o in found for x in o.offers)])
+    wanted: list[Wanted] = []
+    for swap in swaps:
+        wanted.extend(_swap_rows(user_id, swap, rows))
+    for offer in offers[:OFFER_LIMIT]:
+        score, explanation = offer_explanation(offer)
+        holder = int(offer.holder)
+        wanted.append(
+            Wanted(
+                user_id,
+                "offer",
+                f"offer:{holder}",
+                holder,
+                {"offers": [rows.item(x.have, x.want) for x in offer.offers]},
+                score,
+                explanation,
+            )
+        )
+    existing = session.scalars(
+        select(Match).where(
+            or_(
+                (Match.user_id == user_id) & Match.kind.in_(("swap", "offer")),
+                (Match.counterpart_id == user_id) & (Match.kind == "swap"),
+            )
+        )
+    ).all()
+    return _store(session, existing, wanted, now)
+
+
+def _within(offer: Offer, limits: dict[int, tuple[Any, Any]]) -> bool:
+    have, want = offer.have, offer.want
+    if have.tradeable or not isinstance(have, RowHave) or have.price is None:
+        return True
+    assert isinstance(want, RowWant)
+    limit = limits.get(want.want_id)
+    if limit is None or limit[1] != have.currency:
+        return True
+    return Decimal(have.price) <= Decimal(limit[0])
+
+
+# -- the global solve ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A global solve run and its components (collector ids), one task each."""
+
+    run_id: int
+    components: list[list[int]]
+
+
+def load_market(session: Session, collectors: Sequence[int] | None = None) -> engine.MarketIndex:
+    """Everybody's lists (or just `collectors`') as an in-memory index; the pin
+    groups of every pin a Have or Want names."""
+    have_query = select(*_HAVE_COLUMNS).where(Have.quantity > 0)
+    want_query = select(*_WANT_COLUMNS)
+    haves: list[engine.Have] = []
+    wants: list[engine.Want] = []
+    batches: Iterable[list[int] | None] = [None] if collectors is None else _chunks(collectors)
+    for batch in batches:
+        hq = have_query if batch is None else have_query.where(Have.user_id.in_(batch))
+        wq = want_query if batch is None else want_query.where(Want.user_id.in_(batch))
+        haves.extend(_have(r) for r in session.execute(hq.order_by(Have.id)))
+        wants.extend(_want(r) for r in session.execute(wq.order_by(Want.id)))
+    pins = {int(h.pin) for h in haves} | {int(w.pin) for w in wants if w.pin is not None}
+    groups = sorted({w.group for w in wants if w.group is not None})
+    pin_groups: dict[engine.PinId, str] = {}
+    for batch_pins in _chunks(sorted(pins)):
+        query = select(Pin.id, Pin.variant_group).where(Pin.id.in_(batch_pins))
+        pin_groups.update((p, g) for p, g in session.execute(query))
+    for batch_groups in _chunks(groups):
+        query = select(Pin.id, Pin.variant_group).where(Pin.variant_group.in_(batch_groups))
+        pin_groups.update((p, g) for p, g in session.execute(query))
+    return engine.MarketIndex(haves, wants, pin_groups)
+
+
+def run_global_solve(
+    session: Session, cap: int = 3, time_limit: float = DEFAULT_TIME_LIMIT
+) -> Planned:
+    """Start a run: split the market into strongly connected components (cycles
+    never cross them) and queue one `solve_component` task per component."""
+    from marketplace.matching.market import build_market
+
+    if cap < 2:
+        raise ValueError("the cycle cap is at least 2")
+    index = load_market(session)
+    traders = sorted(
+        {int(h.collector) for h in index.haves if h.tradeable}
+        & {int(w.collector) for w in index.wants}
+    )
+    market = build_market(traders, index)
+    components = [
+        sorted(int(market.collectors[a]) for a in component.agents)
+        for component in market.graph.components()
+    ]
+    components.sort(key=len, reverse=True)
+    run = SolveRun(
+        cycle_cap=cap,
+        time_limit_s=time_limit,
+        collectors=len(traders),
+        components=len(components),
+    )
+    session.add(run)
+    session.flush()
+    for number, members in enumerate(components):
+        outbox.enqueue(
+            session, COMPONENT_TASK, run_id=run.id, component=number, collector_ids=members
+        )
+    if not components:
+        _finish(session, run.id)
+    log.info("solve run %s: %d collectors, %d components", run.id, len(traders), len(components))
+    return Planned(run.id, components)
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentResult:
+    items: int
+    collectors_trading: int
+    proposals: int
+    status: str
+    gap: float
+    seconds: float
+    outcome: Outcome
+
+
+def _signature(cycle: TradeCycle) -> str:
+    """The same loop found again, whichever member it starts from."""
+    legs = sorted(
+        f"{t.giver}>{t.receiver}:{getattr(t.have, 'have_id', t.pin)}" for t in cycle.transfers
+    )
+    return hashlib.sha256("|".join(legs).encode()).hexdigest()
+
+
+def _proposal(session: Session, run_id: int, cycle: TradeCycle, now: datetime) -> TradeProposal:
+    signature = _signature(cycle)
+    expires = now + timedelta(days=PROPOSAL_DAYS)
+    found = session.scalar(
+        select(TradeProposal)
+        .where(
+            TradeProposal.signature == signature,
+            TradeProposal.status.in_(("proposed", "superseded")),
+        )
+        .order_by(TradeProposal.id.desc())
+        .limit(1)
+    )
+    if found is not None:
+        found.status, found.solve_run_id, found.expires_at = "proposed", run_id, expires
+        return found
+    proposal = TradeProposal(
+        solve_run_id=run_id,
+        signature=signature,
+        status="proposed",
+        members=[int(c) for c in cycle.collectors],
+        created_at=now,
+        expires_at=expires,
+    )
+    for position, t in enumerate(cycle.transfers):
+        assert isinstance(t.have, RowHave) and isinstance(t.want, RowWant)
+        proposal.legs.append(
+            TradeLeg(
+                position=position,
+                giver_id=int(t.giver),
+                receiver_id=int(t.receiver),
+                have_id=t.have.have_id,
+                want_id=t.want.want_id,
+                pin_id=int(t.pin),
+            )
+        )
+    session.add(proposal)
+    session.flush()
+    return proposal
+
+
+def _cycle_rows(
+    proposal: TradeProposal, cycle: TradeCycle, rows: Rows, names: dict[int, str]
+) -> list[Wanted]:
+    legs = [
+        {
+            "position": n,
+            "giver_id": int(t.giver),
+            "giver": names.get(int(t.giver), ""),
+            "receiver_id": int(t.receiver),
+            "receiver": names.get(int(t.receiver), ""),
+            **rows.item(t.have, t.want),
+        }
+        for n, t in enumerate(cycle.transfers)
+    ]
+    members = [{"id": int(c), "name": names.get(int(c), "")} for c in cycle.collectors]
+    wanted = []
+    for leg in legs:
+        me = leg["receiver_id"]
+        give = next(g for g in legs if g["giver_id"] == me)
+        condition = (Condition[leg["condition"].upper()] - 1) / int(engine.Condition.MINT)
+        explanation = {
+            "cycle_length": len(legs),
+            "priority": leg["priority"],
+            "condition": round(condition, 6),
+            "reasons": [
+                f"A loop of {len(legs)} collectors: each sends one pin and receives one.",
+                f"You receive a pin you gave {leg['priority']} stars, "
+                f"in {_grade(condition)} condition.",
+                "Found by the nightly solve that makes the most pins change hands.",
+            ],
+        }
+        wanted.append(
+            Wanted(
+                me,
+                "cycle",
+                f"cycle:{proposal.id}",
+                None,
+                {
+                    "proposal_id": proposal.id,
+                    "members": members,
+                    "legs": legs,
+                    "receive": leg,
+                    "give": give,
+                    "expires_at": proposal.expires_at.isoformat(),
+                },
+                round(priority_weight(to_engine_priority(leg["priority"])) + 0.001 * condition, 6),
+                explanation,
+                proposal_id=proposal.id,
+            )
+        )
+    return wanted
+
+
+def solve_component(
+    session: Session, run_id: int, collector_ids: Sequence[int], time_limit: float | None = None
+) -> ComponentResult:
+    """Solve one component with the run's cycle cap, store its cycles as
+    proposals and the members' cycle matches, and close the run if it was the
+    last component."""
+    from marketplace.matching.capped import CycleLimitExceeded
+    from marketplace.matching.market import solve_market
+
+    began = time.perf_counter()
+    run = session.get(SolveRun, run_id)
+    if run is None:
+        raise LookupError(f"no solve run {run_id}")
+    limit = run.time_limit_s if time_limit is None else time_limit
+    index = load_market(session, sorted(collector_ids))
+    note = None
+    try:
+        solution = solve_market(
+            sorted(collector_ids), index, max_cycle_length=run.cycle_cap, time_limit=limit
+        )
+        cycles, status, gap = solution.cycles, solution.status, solution.gap
+        items, trading = solution.items, solution.collectors_trading
+    except CycleLimitExceeded as exc:
+        # Too many candidate loops for the exact program: record it, propose nothing.
+        cycles, status, gap, items, trading = (), "SKIPPED", 1.0, 0, 0
+        note = f"{len(collector_ids)} collectors: {exc}"
+    now = utcnow()
+    rows = Rows(session, index.haves)
+    members = {int(t.giver) for c in cycles for t in c.transfers}
+    names: dict[int, str] = {}
+    for batch in _chunks(sorted(members)):
+        query = select(User.id, User.display_name).where(User.id.in_(batch))
+        names.update((i, n) for i, n in session.execute(query))
+    wanted: list[Wanted] = []
+    for cycle in cycles:
+        proposal = _proposal(session, run_id, cycle, now)
+        wanted.extend(_cycle_rows(proposal, cycle, rows, names))
+    existing: list[Match] = []
+    for keys in _chunks(sorted({w.key for w in wanted})):
+        existing.extend(
+            session.scalars(select(Match).where(Match.kind == "cycle", Match.key.in_(keys)))
+        )
+    outcome = _store(session, existing, wanted, now)
+    seconds = time.perf_counter() - began
+    values: dict[str, Any] = {
+        "components_done": SolveRun.components_done + 1,
+        "items_traded": SolveRun.items_traded + items,
+        "collectors_trading": SolveRun.collectors_trading + trading,
+        "proposals": SolveRun.proposals + len(cycles),
+        "max_gap": case((SolveRun.max_gap < gap, gap), else_=SolveRun.max_gap),
+    }
+    if status != "OPTIMAL":
+        values["optimal"] = False
+    session.execute(update(SolveRun).where(SolveRun.id == run_id).values(**values))
+    if note:
+        session.refresh(run)
+        run.notes = [*run.notes, note]
+    session.flush()
+    session.refresh(run)
+    if run.components_done >= run.components:
+        _finish(session, run_id)
+    return ComponentResult(items, trading, len(cycles), status, gap, seconds, outcome)
+
+
+def _finish(session: Session, run_id: int) -> None:
+    """Close a run: proposals an earlier run made and this one did not find again
+    are superseded, and their members' cycle matches turn inactive."""
+    run = session.get(SolveRun, run_id)
+    assert run is not None
+    now = utcnow()
+    stale = session.scalars(
+        select(TradeProposal.id).where(
+            TradeProposal.status == "proposed",
+            or_(TradeProposal.solve_run_id != run_id, TradeProposal.solve_run_id.is_(None)),
+        )
+    ).all()
+    for batch in _chunks(stale):
+        session.execute(
+            update(TradeProposal).where(TradeProposal.id.in_(batch)).values(status="superseded")
+        )
+        session.execute(
+            update(Match)
+            .where(Match.proposal_id.in_(batch), Match.active.is_(True))
+            .values(active=False, changed_at=now)
+        )
+    run.status = "finished"
+    run.finished_at = now
+    run.seconds = round((now - run.started_at).total_seconds(), 3)
+    session.flush()
+
+
+# -- reading -------------------------------------------------------------------------
+
+
+@dataclass
+class MatchPage:
+    items: Sequence[Match]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def matches_for(
+    session: Session,
+    user_id: int,
+    *,
+    kind: str | None = None,
+    active: bool | None = True,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+) -> MatchPage:
+    """A collector's matches, best first within each kind (swaps, offers, cycles)."""
+    query = select(Match).where(Match.user_id == user_id)
+    if kind is not None:
+        query = query.where(Match.kind == kind)
+    if active is not None:
+        query = query.where(Match.active.is_(active))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    order = case({k: n for n, k in enumerate(MATCH_KINDS)}, value=Match.kind)
+    items = session.scalars(
+        query.options(selectinload(Match.counterpart))
+        .order_by(order, Match.score.desc(), Match.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return MatchPage(items, total, page, per_page)
+
+
+def is_new(match: Match, days: int = 3) -> bool:
+    """First seen in the last few days: what the pages mark as new."""
+    return match.first_seen_at >= utcnow() - timedelta(days=days)

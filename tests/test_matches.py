@@ -1,0 +1,338 @@
+"""Matches in the app: refreshing one collector's swaps and offers from the
+database (both sides, conditions, variants, nothing they already have), matches
+that lapse and come back, the notify events, the global solve's capped cycles,
+the task bodies, and the page and API that show them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from marketplace.extensions import db
+from marketplace.models import Match, OutboxMessage, SolveRun, TradeProposal
+from marketplace.services import matches
+from marketplace.services.lists import Lists
+from tests.catalogue_factory import make_pin
+from tests.conftest import login, make_user
+from tests.test_api import bearer, token_for
+
+NOTIFY = matches.NOTIFY_TASK
+
+
+def lists() -> Lists:
+    return Lists(db.session())
+
+
+def people(*names: str) -> list[Any]:
+    return [make_user(f"{n.lower()}@example.org", name=n) for n in names]
+
+
+def match(user: Any, kind: str, key: str) -> Match | None:
+    return db.session.scalar(
+        select(Match).where(Match.user_id == user.id, Match.kind == kind, Match.key == key)
+    )
+
+
+def notified() -> list[int]:
+    rows = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.task == NOTIFY).order_by(OutboxMessage.id)
+    )
+    return [row.payload["user_id"] for row in rows]
+
+
+def swap_pair() -> tuple[Any, Any, Any, Any]:
+    """Anna has a Gagarin and wants a Vostok; Boris the other way round."""
+    anna, boris = people("Anna", "Boris")
+    gagarin = make_pin(title_en="Gagarin 1961")
+    vostok = make_pin(title_en="Vostok rocket")
+    lists().add_have(anna, gagarin.id, condition="excellent")
+    lists().add_want(anna, pin_id=vostok.id, priority=5)
+    lists().add_have(boris, vostok.id, condition="very_fine")
+    lists().add_want(boris, pin_id=gagarin.id, priority=2)
+    return anna, boris, gagarin, vostok
+
+
+def test_refresh_stores_the_swap_for_both_collectors(app_ctx: Flask) -> None:
+    anna, boris, gagarin, vostok = swap_pair()
+    outcome = matches.refresh_collector(db.session(), anna.id)
+    assert len(outcome.new) == 2 and outcome.notified == {anna.id, boris.id}
+
+    mine = match(anna, "swap", f"swap:{boris.id}")
+    theirs = match(boris, "swap", f"swap:{anna.id}")
+    assert mine is not None and theirs is not None
+    assert mine.counterpart_id == boris.id and theirs.counterpart_id == anna.id
+    assert [p["pin_id"] for p in mine.details["receive"]] == [vostok.id]
+    assert [p["pin_id"] for p in mine.details["give"]] == [gagarin.id]
+    assert mine.details["receive"][0]["condition"] == "very_fine"
+    assert mine.details["receive"][0]["priority"] == 5
+    assert theirs.details["receive"] == mine.details["give"]
+    # Anna's want has 5 stars, Boris's 2: her swap ranks higher and says why.
+    assert mine.explanation["coverage"] == 16 and theirs.explanation["coverage"] == 2
+    assert mine.explanation["balance"] == 1.0 and mine.score > theirs.score
+    assert any("even swap" in r for r in mine.explanation["reasons"])
+    assert sorted(notified()) == sorted([anna.id, boris.id])
+
+
+def test_minimum_condition_is_respected(app_ctx: Flask) -> None:
+    anna, boris = people("Anna", "Boris")
+    gagarin, vostok = make_pin(), make_pin()
+    lists().add_have(anna, gagarin.id)
+    lists().add_want(anna, pin_id=vostok.id, min_condition="very_fine")
+    worn = lists().add_have(boris, vostok.id, condition="good")
+    lists().add_want(boris, pin_id=gagarin.id)
+    matches.refresh_collector(db.session(), anna.id)
+    assert match(anna, "swap", f"swap:{boris.id}") is None
+    assert match(anna, "offer", f"offer:{boris.id}") is None
+
+    lists().add_have(boris, vostok.id, condition="mint")
+    matches.refresh_collector(db.session(), boris.id)
+    found = match(anna, "swap", f"swap:{boris.id}")
+    assert found is not None and found.active
+    assert found.details["receive"][0]["condition"] == "mint"
+    assert found.details["receive"][0]["have_id"] != worn.id
+
+
+def test_any_variant_wants_and_nothing_already_held(app_ctx: Flask) -> None:
+    anna, boris, clara = people("Anna", "Boris", "Clara")
+    red = make_pin(ref="OLY-80a", variant_group="OLY-80", title_en="Misha, red")
+    blue = make_pin(ref="OLY-80b", variant_group="OLY-80", title_en="Misha, blue")
+    spare = make_pin(title_en="Spare")
+    lists().add_have(anna, red.id, tradeable=False)  # in her collection, not for trade
+    lists().add_have(anna, spare.id)
+    lists().add_want(anna, variant_group="OLY-80", priority=4)
+    lists().add_have(boris, red.id)
+    lists().add_have(boris, blue.id)
+    lists().add_want(boris, pin_id=spare.id)
+    lists().add_have(clara, red.id, price="5.00", currency="EUR", tradeable=False)
+    dima = make_user("dima@example.org", name="Dima")
+    lists().add_have(dima, blue.id, condition="poor")
+
+    matches.refresh_collector(db.session(), anna.id)
+    swap = match(anna, "swap", f"swap:{boris.id}")
+    assert swap is not None
+    received = swap.details["receive"]
+    assert [p["pin_id"] for p in received] == [blue.id] and received[0]["any_variant"]
+    # Boris's pins show in the swap; Dima, who wants nothing of hers, is an offer.
+    assert match(anna, "offer", f"offer:{boris.id}") is None
+    offer = match(anna, "offer", f"offer:{dima.id}")
+    assert offer is not None and [p["pin_id"] for p in offer.details["offers"]] == [blue.id]
+    # Clara sells only the variant Anna already has: no offer.
+    assert match(anna, "offer", f"offer:{clara.id}") is None
+
+
+def test_priced_have_is_an_offer_not_a_swap(app_ctx: Flask) -> None:
+    anna, dima = people("Anna", "Dima")
+    vostok, gagarin = make_pin(), make_pin()
+    lists().add_have(anna, gagarin.id)
+    lists().add_want(anna, pin_id=vostok.id, max_price="10.00", currency="EUR")
+    lists().add_want(dima, pin_id=gagarin.id)
+    lists().add_have(dima, vostok.id, price="8.50", currency="EUR", tradeable=False)
+    matches.refresh_collector(db.session(), anna.id)
+    assert match(anna, "swap", f"swap:{dima.id}") is None
+    offer = match(anna, "offer", f"offer:{dima.id}")
+    assert offer is not None
+    assert offer.details["offers"][0]["price"] == "8.50"
+    assert offer.explanation["for_sale"] == 1
+
+    lists().update_have(dima, offer.details["offers"][0]["have_id"], price="12.00", currency="EUR")
+    matches.refresh_collector(db.session(), anna.id)
+    lapsed = match(anna, "offer", f"offer:{dima.id}")
+    assert lapsed is not None and not lapsed.active  # above her maximum price
+
+
+def test_vanished_match_turns_inactive_and_comes_back_with_first_seen_kept(
+    app_ctx: Flask,
+) -> None:
+    anna, boris, _gagarin, vostok = swap_pair()
+    matches.refresh_collector(db.session(), anna.id)
+    first = match(anna, "swap", f"swap:{boris.id}")
+    assert first is not None
+    first_seen = first.first_seen_at
+    notes_before = len(notified())
+
+    have = next(h for h in lists().haves(boris.id, matches_filters()).items)
+    lists().delete_have(boris, have.id)
+    outcome = matches.refresh_collector(db.session(), boris.id)
+    assert len(outcome.deactivated) == 2
+    gone = match(anna, "swap", f"swap:{boris.id}")
+    assert gone is not None and not gone.active
+    assert not match(boris, "swap", f"swap:{anna.id}").active  # type: ignore[union-attr]
+    # Anna still has what Boris wants: that is now a one-way offer for him.
+    assert match(boris, "offer", f"offer:{anna.id}").active  # type: ignore[union-attr]
+    assert anna.id not in notified()[notes_before:]  # a vanished match tells nobody
+    notes_before = len(notified())
+
+    lists().add_have(boris, vostok.id, condition="fine")
+    outcome = matches.refresh_collector(db.session(), boris.id)
+    assert len(outcome.reactivated) == 2 and not outcome.new
+    assert not match(boris, "offer", f"offer:{anna.id}").active  # type: ignore[union-attr]
+    back = match(anna, "swap", f"swap:{boris.id}")
+    assert back is not None and back.active and back.first_seen_at == first_seen
+    assert back.details["receive"][0]["condition"] == "fine"
+    assert sorted(notified()[notes_before:]) == sorted([anna.id, boris.id])
+
+
+def matches_filters() -> Any:
+    from marketplace.services.lists import ListFilters
+
+    return ListFilters()
+
+
+def test_notify_only_for_new_matches(app_ctx: Flask) -> None:
+    anna, boris, *_ = swap_pair()
+    matches.refresh_collector(db.session(), anna.id)
+    assert len(notified()) == 2
+    again = matches.refresh_collector(db.session(), anna.id)
+    again_other_side = matches.refresh_collector(db.session(), boris.id)
+    assert not again.new and not again.reactivated and not again_other_side.new
+    assert len(notified()) == 2
+
+
+def test_task_refreshes_once_per_outbox_event(app_ctx: Flask) -> None:
+    from workers.tasks import refresh_collector_matches
+
+    anna, boris, *_ = swap_pair()
+    event = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.task == "workers.tasks.refresh_collector_matches")
+        .order_by(OutboxMessage.id.desc())
+    ).first()
+    assert event is not None and event.payload == {"user_id": boris.id}
+    assert refresh_collector_matches.run(boris.id, outbox_id=event.id).startswith("2 new")
+    assert refresh_collector_matches.run(boris.id, outbox_id=event.id) == "skipped"
+    assert match(anna, "swap", f"swap:{boris.id}") is not None
+
+
+def three_cycle() -> tuple[list[Any], list[Any]]:
+    """Anna → Boris → Clara → Anna: nobody can swap two-way."""
+    collectors = people("Anna", "Boris", "Clara")
+    pins = [make_pin(title_en=f"Loop pin {n}") for n in range(3)]
+    for n, person in enumerate(collectors):
+        lists().add_have(person, pins[n].id)
+        lists().add_want(person, pin_id=pins[(n - 1) % 3].id)
+    return collectors, pins
+
+
+def solve(cap: int) -> SolveRun:
+    from workers.tasks import solve_component
+
+    planned = matches.run_global_solve(db.session(), cap=cap, time_limit=10)
+    for number, members in enumerate(planned.components):
+        event = db.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.task == matches.COMPONENT_TASK)
+            .order_by(OutboxMessage.id.desc())
+        ).first()
+        assert event is not None and event.payload["collector_ids"] == members
+        solve_component.run(planned.run_id, number, members, outbox_id=event.id)
+        # A second delivery of the same event does nothing.
+        assert solve_component.run(planned.run_id, number, members, outbox_id=event.id) == (
+            "skipped"
+        )
+    run = db.session.get(SolveRun, planned.run_id)
+    assert run is not None
+    db.session.refresh(run)
+    return run
+
+
+def test_global_solve_finds_the_three_cycle_only_with_cap_three(app_ctx: Flask) -> None:
+    (anna, boris, clara), pins = three_cycle()
+    matches.refresh_collector(db.session(), anna.id)
+    assert db.session.scalar(select(func.count(Match.id)).where(Match.kind == "swap")) == 0
+    before = len(notified())
+
+    capped = solve(2)
+    assert capped.status == "finished" and capped.items_traded == 0
+    assert db.session.scalar(select(func.count(TradeProposal.id))) == 0
+
+    run = solve(3)
+    assert run.status == "finished" and run.components == 1 and run.components_done == 1
+    assert run.items_traded == 3 and run.collectors_trading == 3 and run.optimal
+    proposal = db.session.scalars(select(TradeProposal)).one()
+    assert proposal.status == "proposed" and proposal.solve_run_id == run.id
+    assert len(proposal.legs) == 3
+    for leg in proposal.legs:  # feasible: each giver holds the pin, each receiver wants it
+        assert pins.index(next(p for p in pins if p.id == leg.pin_id)) == [
+            anna.id,
+            boris.id,
+            clara.id,
+        ].index(leg.giver_id)
+        assert (
+            leg.receiver_id
+            == [anna.id, boris.id, clara.id][
+                ([anna.id, boris.id, clara.id].index(leg.giver_id) + 1) % 3
+            ]
+        )
+    key = f"cycle:{proposal.id}"
+    rows = db.session.scalars(select(Match).where(Match.key == key)).all()
+    assert all(r.proposal_id == proposal.id and r.counterpart_id is None for r in rows)
+    assert sorted(r.user_id for r in rows) == sorted([anna.id, boris.id, clara.id])
+    assert all(r.kind == "cycle" and r.active and len(r.details["legs"]) == 3 for r in rows)
+    assert sorted(notified()[before:]) == sorted([anna.id, boris.id, clara.id])
+
+    # The same loop found again keeps its proposal and tells nobody twice.
+    again = solve(3)
+    assert db.session.scalar(select(func.count(TradeProposal.id))) == 1
+    assert proposal.solve_run_id == again.id
+    assert len(notified()) == before + 3
+
+    # Once a list change breaks the loop, the next run supersedes it.
+    want = lists().wants(clara.id, matches_filters()).items[0]
+    lists().delete_want(clara, want.id)
+    solve(3)
+    db.session.refresh(proposal)
+    assert proposal.status == "superseded"
+    assert not any(r.active for r in db.session.scalars(select(Match).where(Match.key == key)))
+
+
+def test_matches_page(client: FlaskClient) -> None:
+    anna, _boris, _gagarin, vostok = swap_pair()
+    make_user("eve@example.org", name="Eve")
+    matches.refresh_collector(db.session(), anna.id)
+    assert client.get("/matches").status_code == 302  # login first
+
+    login(client, "anna@example.org")
+    html = client.get("/matches").get_data(as_text=True)
+    assert "Swap with Boris" in html and "Vostok rocket" in html and "Gagarin 1961" in html
+    assert "New" in html and "even swap" in html
+    assert f"/pins/{vostok.id}/stand-in.svg" in html  # thumbnails
+    assert "Trade loops" in html
+    assert client.get("/matches?kind=swap").status_code == 200
+    assert client.get("/matches?kind=bogus").status_code == 404
+
+    login(client, "eve@example.org")
+    assert "Swap with" not in client.get("/matches").get_data(as_text=True)
+
+
+def test_matches_api(client: FlaskClient) -> None:
+    anna, boris, _gagarin, vostok = swap_pair()
+    matches.refresh_collector(db.session(), anna.id)
+    headers = bearer(token_for(client, "anna@example.org"))
+    response = client.get("/api/v1/me/matches", headers=headers)
+    assert response.status_code == 200, response.json
+    [body] = response.json
+    assert body["kind"] == "swap" and body["new"] and body["active"]
+    assert body["counterpart"] == {"id": boris.id, "display_name": "Boris"}
+    assert [p["pin_id"] for p in body["receive"]] == [vostok.id]
+    assert body["receive"][0]["image_url"].endswith(f"/pins/{vostok.id}/stand-in.svg")
+    assert body["explanation"]["coverage"] == 16 and body["explanation"]["reasons"]
+    assert body["cycle"] is None
+    assert "X-Pagination" in response.headers
+
+    assert client.get("/api/v1/me/matches?kind=offer", headers=headers).json == []
+    assert client.get("/api/v1/me/matches?active=false", headers=headers).json == []
+    spec = client.get("/api/v1/openapi.json").json
+    # (error responses roll the request's work back, so these come last)
+    unauthorised = client.get("/api/v1/me/matches")
+    assert unauthorised.status_code == 401 and "Bearer" in unauthorised.headers["WWW-Authenticate"]
+    operation = spec["paths"]["/api/v1/me/matches"]["get"]
+    assert operation["security"] == [{"bearerAuth": []}]
+    schema = spec["components"]["schemas"]["MatchOut"]
+    assert set(schema["required"]) == set(body)
+    bad = client.get("/api/v1/me/matches?kind=bogus", headers=headers)
+    assert bad.status_code == 422 and "kind" in bad.json["errors"]
+    assert client.get("/api/v1/me/matches?active=maybe", headers=headers).status_code == 422
+    assert client.get("/api/v1/me/matches?page=0", headers=headers).status_code == 422

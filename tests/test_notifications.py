@@ -1,0 +1,269 @@
+"""Notifications: once per new match, instant or digest at the collector's local
+hour and in their language, one-click unsubscribe, and addresses that fail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from marketplace.extensions import db
+from marketplace.mailer import PermanentMailError
+from marketplace.models import Digest, Have, MailMessage, Match, Notification, User
+from marketplace.models.lists import Condition
+from marketplace.services import mail
+from marketplace.services.catalogue import Catalogue
+from marketplace.services.notifications import COOLING, Links, Notifier
+from tests.catalogue_factory import make_pin
+from tests.conftest import login, make_user, post_form
+
+NOON = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def notifier() -> Notifier:
+    return Notifier(db.session(), Links("http://znachki.test", "test-secret-key"))
+
+
+def add_match(user: User, other: User, *, key: str | None = None, priority: int = 2,
+              pins: list[Any] | None = None, kind: str = "swap") -> Match:  # fmt: skip
+    pins = pins or [make_pin(title_en="Gagarin 1961")]
+    receive = [
+        {"pin_id": p.id, "ref": p.ref, "title": p.title_en, "priority": priority} for p in pins
+    ]
+    match = Match(
+        user_id=user.id, kind=kind, key=key or f"{kind}:{other.id}", counterpart_id=other.id,
+        details={"receive": receive, "give": []}, score=10.0 - priority, explanation={},
+    )  # fmt: skip
+    db.session.add(match)
+    db.session.flush()
+    return match
+
+
+def mails_to(user: User) -> list[MailMessage]:
+    return list(db.session.scalars(select(MailMessage).where(MailMessage.to_addr == user.email)))
+
+
+def test_a_new_match_is_mailed_once_with_one_click_unsubscribe(app_ctx: Flask) -> None:
+    ivan, olena = make_user("ivan@example.org"), make_user("olena@example.org")
+    add_match(ivan, olena)
+    before = len(mails_to(ivan))
+    created = notifier().collect_matches(ivan.id, now=NOON)
+    assert len(created) == 1
+    sent = mails_to(ivan)[before:]
+    assert len(sent) == 1
+    message = sent[0]
+    assert message.subject == "New match: Swap with Иван"  # olena's display name
+    assert message.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message.headers["List-Unsubscribe"].startswith("<http://znachki.test/unsubscribe/")
+    assert "http://znachki.test/pins/" in message.body_html and "Gagarin 1961" in message.body_text
+    # Asked again (another refresh, another worker): nothing new.
+    assert notifier().collect_matches(ivan.id, now=NOON + timedelta(hours=1)) == []
+    assert len(mails_to(ivan)) == before + 1
+
+
+def test_a_returning_match_waits_out_the_cooling_period(app_ctx: Flask) -> None:
+    ivan, olena = make_user("ivan@example.org"), make_user("olena@example.org")
+    match = add_match(ivan, olena)
+    notifier().collect_matches(ivan.id, now=NOON)
+    match.active = False
+    db.session.flush()
+    match.active = True
+    db.session.flush()
+    assert notifier().collect_matches(ivan.id, now=NOON + timedelta(days=3)) == []
+    later = notifier().collect_matches(ivan.id, now=NOON + COOLING + timedelta(days=1))
+    assert len(later) == 1
+    count = db.session.scalar(
+        select(func.count(Notification.id)).where(Notification.user_id == ivan.id)
+    )
+    assert count == 2
+
+
+def test_the_same_notification_cannot_be_created_twice(app_ctx: Flask) -> None:
+    ivan = make_user("ivan@example.org")
+    n = notifier()
+    first = n.notify(ivan.id, "swap", "swap:7", {"receive": []}, now=NOON)
+    assert first is not None
+    # Even bypassing the cooling check, the unique key refuses a second row.
+    db.session.add(
+        Notification(
+            user_id=ivan.id,
+            kind="swap",
+            subject_key="swap:7",
+            dedupe_key=first.dedupe_key,
+            payload={},
+        )
+    )
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError), db.session.begin_nested():
+        db.session.flush()
+
+
+def test_off_means_nothing_is_sent(app_ctx: Flask) -> None:
+    ivan, olena = make_user("ivan@example.org"), make_user("olena@example.org")
+    notifier().set_mode(ivan.id, "swap", "off")
+    add_match(ivan, olena)
+    before = len(mails_to(ivan))
+    notes = notifier().collect_matches(ivan.id, now=NOON)
+    assert [n.status for n in notes] == ["skipped"]
+    assert len(mails_to(ivan)) == before
+
+
+def test_daily_digest_at_the_local_hour_ranked_and_replayable(app_ctx: Flask) -> None:
+    ivan = make_user("ivan@example.org")
+    ivan.timezone = "Asia/Novosibirsk"  # UTC+7
+    n = notifier()
+    n.set_mode(ivan.id, "swap", "daily")
+    series_pins = [make_pin(title_en=f"Hero city {i}") for i in (1, 2)]
+    catalogue = Catalogue(db.session())
+    for number, pin in enumerate(series_pins, start=1):
+        catalogue.update(
+            pin,
+            {"series_name": "Hero cities", "series_number": str(number), "series_size": "2"},
+            None,
+        )
+    db.session.add(
+        Have(user_id=ivan.id, pin_id=series_pins[0].id, quantity=1, condition=Condition.FINE)
+    )
+    low = add_match(ivan, make_user("a@example.org"), priority=4)
+    top = add_match(ivan, make_user("b@example.org"), priority=1, pins=[series_pins[1]])
+    before = len(mails_to(ivan))
+    n.collect_matches(ivan.id, now=NOON)
+    assert len(mails_to(ivan)) == before  # daily: nothing at once
+
+    early = datetime(2026, 11, 22, 0, 30, tzinfo=UTC)  # 07:30 in Novosibirsk
+    assert n.due_digests(early) == []
+    due = n.due_digests(datetime(2026, 11, 22, 1, 30, tzinfo=UTC))  # 08:30 there
+    assert due == [(ivan.id, "daily:2026-11-22")]
+    digest = n.send_digest(ivan.id, "daily:2026-11-22", now=NOON)
+    assert digest is not None and digest.items == 2
+    message = mails_to(ivan)[-1]
+    text = message.body_text
+    # Priority 1 first, whatever the order the matches were found in.
+    assert text.index(series_pins[1].ref) < text.index(low.details["receive"][0]["ref"])
+    assert "This completes your set “Hero cities”!" in text
+    assert top.id and "daily digest: 2 new matches" in message.subject
+    # Replaying the run sends nothing more.
+    assert n.send_digest(ivan.id, "daily:2026-11-22", now=NOON) is None
+    assert db.session.scalar(select(func.count(Digest.id))) == 1
+    assert n.due_digests(datetime(2026, 11, 22, 2, 0, tzinfo=UTC)) == []  # nothing pending
+
+
+def test_weekly_digest_waits_for_its_day(app_ctx: Flask) -> None:
+    ivan, olena = make_user("ivan@example.org"), make_user("olena@example.org")
+    n = notifier()
+    n.set_mode(ivan.id, "swap", "weekly")
+    add_match(ivan, olena)
+    n.collect_matches(ivan.id, now=NOON)
+    sunday = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    monday = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    assert n.due_digests(sunday) == []
+    assert n.due_digests(monday) == [(ivan.id, "weekly:2026-W48")]
+
+
+def test_russian_collectors_get_russian_mail(app_ctx: Flask) -> None:
+    ivan, olena = make_user("ivan@example.org"), make_user("olena@example.org")
+    ivan.locale = "ru"
+    add_match(ivan, olena)
+    notifier().collect_matches(ivan.id, now=NOON)
+    message = mails_to(ivan)[-1]
+    assert message.subject.startswith("Новое совпадение: Обмен с")
+    assert "Отписаться" in message.body_text
+
+
+def test_an_address_that_keeps_failing_stops_receiving_until_fixed(app_ctx: Flask) -> None:
+    ivan = make_user("ivan@example.org")
+
+    class Refusing:
+        def send(self, _mail: Any) -> None:
+            raise PermanentMailError("550 5.1.1 mailbox unavailable")
+
+    for i in range(mail.SUSPEND_AFTER):
+        message = mail.queue(db.session(), to=ivan.email, template="verify_email", user_id=ivan.id,
+                             name="x", url=f"http://x/{i}")  # fmt: skip
+        assert mail.deliver(db.session(), message.id, Refusing(), "a@b.c")[0] is mail.Outcome.FAILED
+    state = mail.mail_settings(db.session(), ivan.id)
+    assert state.suspended_at is not None and "550" in (state.last_failure or "")
+
+    add_match(ivan, make_user("olena@example.org"))
+    before = len(mails_to(ivan))
+    notifier().collect_matches(ivan.id, now=NOON)
+    assert len(mails_to(ivan)) == before  # kept for later, not mailed
+    notifier().resume(ivan)
+    assert notifier().send_instant(ivan.id, now=NOON) == 1
+
+
+def test_one_click_unsubscribe_without_login(client: FlaskClient) -> None:
+    ivan = make_user("ivan@example.org")
+    url = Links("http://znachki.test", "test-secret-key").unsubscribe(ivan.id, "swap")
+    path = url.removeprefix("http://znachki.test")
+    page = client.get(path)
+    assert page.status_code == 200 and "Unsubscribe" in page.get_data(as_text=True)
+    assert notifier().modes(ivan.id)["swap"] == "instant"  # a GET changes nothing
+    done = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 200
+    assert notifier().modes(ivan.id)["swap"] == "off"
+    assert notifier().modes(ivan.id)["offer"] == "daily"
+    assert client.post(path[:-3] + "xyz").status_code == 400
+
+
+def test_settings_page_and_api(client: FlaskClient) -> None:
+    make_user("ivan@example.org")
+    login(client)
+    form = {
+        "mode_swap": "weekly", "mode_offer": "off", "mode_cycle": "instant",
+        "mode_trade": "instant", "mode_message": "daily", "mode_order": "instant",
+        "timezone": "Europe/Tallinn", "locale": "ru", "digest_hour": "19", "weekly_day": "4",
+    }  # fmt: skip
+    response = post_form(client, "/account/notifications", form)
+    assert response.status_code == 302
+    bad = post_form(client, "/account/notifications", {**form, "timezone": "Mars/Olympus"})
+    assert bad.status_code == 422 and "Unknown time zone" in bad.get_data(as_text=True)
+    from tests.test_api import bearer, token_for
+
+    auth = bearer(token_for(client))
+    settings = client.get("/api/v1/me/notification-settings", headers=auth).json
+    assert settings["modes"]["swap"] == "weekly" and settings["digest_hour"] == 19
+    assert settings["timezone"] == "Europe/Tallinn" and settings["locale"] == "ru"
+    settings["modes"]["offer"] = "instant"
+    for key in ("suspended", "last_failure"):
+        settings.pop(key)
+    put = client.put("/api/v1/me/notification-settings", json=settings, headers=auth)
+    assert put.status_code == 200 and put.json["modes"]["offer"] == "instant"
+    wrong = client.put(
+        "/api/v1/me/notification-settings", json={**settings, "digest_hour": 25}, headers=auth
+    )
+    assert wrong.status_code == 422 and "digest_hour" in wrong.json["errors"]
+    assert client.get("/api/v1/me/notifications", headers=auth).json == []
+
+
+def test_beat_plans_digests_by_the_frozen_clock(app_ctx: Flask) -> None:
+    import time_machine
+
+    from marketplace.models import OutboxMessage
+    from workers.tasks import plan_digests, send_digest
+
+    ivan, olena = make_user("ivan@example.org"), make_user("olena@example.org")
+    ivan.timezone = "Asia/Novosibirsk"
+    notifier().set_mode(ivan.id, "swap", "daily")
+    add_match(ivan, olena)
+    notifier().collect_matches(ivan.id, now=NOON)
+    with time_machine.travel(datetime(2026, 11, 23, 0, 50, tzinfo=UTC), tick=False):
+        assert plan_digests() == 0  # 07:50 in Novosibirsk
+    with time_machine.travel(datetime(2026, 11, 23, 1, 5, tzinfo=UTC), tick=False):
+        assert plan_digests() == 1  # 08:05 there
+        planned = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.task == "workers.tasks.send_digest")
+        ).all()
+        assert [row.payload for row in planned] == [
+            {"user_id": ivan.id, "period": "daily:2026-11-23"}
+        ]
+        before = len(mails_to(ivan))
+        assert send_digest(ivan.id, "daily:2026-11-23") == 1
+        assert send_digest(ivan.id, "daily:2026-11-23") == 0  # a replayed run
+        assert len(mails_to(ivan)) == before + 1
+        assert plan_digests() == 0  # nothing pending any more
