@@ -18,6 +18,13 @@ from marketplace.services.orders import EventFailed, Orders
 log = logging.getLogger(__name__)
 
 
+def first_delivery(outbox_id: int | None) -> bool:
+    """Claim the task's outbox row in the task's own transaction: a second
+    delivery of the same row waits on the claim and then skips. If the task
+    fails, its rollback releases the claim for the retry."""
+    return outbox_id is None or outbox.claim(db.session(), outbox_id)
+
+
 @shared_task(
     name="workers.tasks.relay_outbox",
     acks_late=True,
@@ -79,7 +86,7 @@ def run_list_import(import_id: int, outbox_id: int | None = None) -> str:
     from marketplace.services.import_progress import ImportProgress
     from marketplace.services.lists_csv import StagedImports
 
-    if outbox_id is not None and outbox.is_consumed(db.session(), outbox_id):
+    if not first_delivery(outbox_id):
         return "skipped"
     store = ImportProgress.for_instance(
         current_app.config["SETTINGS"].redis_url, current_app.instance_path
@@ -87,8 +94,6 @@ def run_list_import(import_id: int, outbox_id: int | None = None) -> str:
     result = StagedImports(db.session()).run(
         import_id, progress=lambda done, total: store.set(import_id, done, total)
     )
-    if outbox_id is not None:
-        outbox.claim(db.session(), outbox_id)
     if result is None:
         return "skipped"
     return "imported" if result.applied else "refused"
@@ -108,11 +113,9 @@ def refresh_collector_matches(user_id: int, outbox_id: int | None = None) -> str
     the list services); both sides of every swap are kept in step."""
     from marketplace.services import matches
 
-    if outbox_id is not None and outbox.is_consumed(db.session(), outbox_id):
+    if not first_delivery(outbox_id):
         return "skipped"
     outcome = matches.refresh_collector(db.session(), user_id)
-    if outbox_id is not None:
-        outbox.claim(db.session(), outbox_id)
     new, back, gone = len(outcome.new), len(outcome.reactivated), len(outcome.deactivated)
     return f"{new} new, {back} back, {gone} gone"
 
@@ -155,9 +158,7 @@ def solve_component(
     """Solve one component of a run and store its cycles as proposals."""
     from marketplace.services import matches
 
-    # Claim first: the run's counters are added to, so a second delivery must not
-    # run at all (the claim's row lock makes it wait, then see the row consumed).
-    if outbox_id is not None and not outbox.claim(db.session(), outbox_id):
+    if not first_delivery(outbox_id):
         return "skipped"
     result = matches.solve_component(db.session(), run_id, collector_ids)
     log.info(
@@ -182,12 +183,9 @@ def _notifier() -> notifications.Notifier:
 )
 def notify_collector(user_id: int, outbox_id: int | None = None) -> int:
     """A collector has new matches: record notifications and mail the instant ones."""
-    if outbox_id is not None and outbox.is_consumed(db.session(), outbox_id):
+    if not first_delivery(outbox_id):
         return 0
-    created = _notifier().collect_matches(user_id)
-    if outbox_id is not None:
-        outbox.claim(db.session(), outbox_id)
-    return len(created)
+    return len(_notifier().collect_matches(user_id))
 
 
 @shared_task(
@@ -214,11 +212,10 @@ def plan_digests() -> int:
     max_retries=5,
 )
 def send_digest(user_id: int, period: str, outbox_id: int | None = None) -> int:
-    if outbox_id is not None and outbox.is_consumed(db.session(), outbox_id):
+    """Mail one collector's digest for one period (at most once)."""
+    if not first_delivery(outbox_id):
         return 0
     digest = _notifier().send_digest(user_id, period)
-    if outbox_id is not None:
-        outbox.claim(db.session(), outbox_id)
     return digest.items if digest else 0
 
 

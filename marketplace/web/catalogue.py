@@ -327,10 +327,6 @@ def submit() -> ResponseReturnValue:
         try:
             submission = moderation().submit(current_user, form.pin_data(), note=form.note.data)
             _attach_photos(form, submission)
-        except InvalidInput as exc:
-            for field, messages in exc.errors.items():
-                for message in messages:
-                    attach_error(form, DomainError(message, field=field))
         except DomainError as exc:
             attach_error(form, exc)
         else:
@@ -364,10 +360,6 @@ def correct(pin_id: int) -> ResponseReturnValue:
         try:
             submission = moderation().submit(current_user, changes, pin=item, note=form.note.data)
             _attach_photos(form, submission)
-        except InvalidInput as exc:
-            for field, messages in exc.errors.items():
-                for message in messages:
-                    attach_error(form, DomainError(message, field=field))
         except DomainError as exc:
             attach_error(form, exc)
         else:
@@ -419,8 +411,8 @@ def review(submission_id: int) -> ResponseReturnValue:
             flash("Rejected; the member will see your reason.", "info")
             return redirect(url_for("catalogue.moderation_queue"))
         except InvalidInput as exc:
-            for field, messages in exc.errors.items():
-                form.form_errors.append(f"{field}: {'; '.join(messages)}")
+            # The review form has no pin fields: name each one in the message.
+            form.form_errors.extend(f"{f}: {'; '.join(m)}" for f, m in exc.errors.items())
         except DomainError as exc:
             attach_error(form, exc)
     return render_template(

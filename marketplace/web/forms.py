@@ -66,9 +66,13 @@ class EmptyForm(FlaskForm):
 
 
 def attach_error(form: FlaskForm, error: DomainError) -> None:
-    """Show a service's refusal on the field it names, or on the whole form."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
+    """Show a service's refusal on the fields it names (several, for
+    InvalidInput), or on the whole form."""
+    named = getattr(error, "errors", None) or {error.field: [error.message]}
+    for name, messages in named.items():
+        field = getattr(form, name, None) if name else None
+        for message in messages:
+            if field is not None:
+                field.errors = [*field.errors, message]
+            else:
+                form.form_errors.append(message)
