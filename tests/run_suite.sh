@@ -15,6 +15,8 @@ ensure_system_packages() {
   local missing=()
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+  # Browser tests drive Debian's Chromium through Playwright (no browser download).
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]} from the system's packages"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q

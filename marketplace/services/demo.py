@@ -10,12 +10,13 @@ from marketplace.models import User, utcnow
 
 DEMO_PASSWORD = "znachki-demo-1961"  # noqa: S105 - development data, printed on purpose
 
+DEMO_DOMAIN = "demo.znachki.example.org"
 DEMO_COLLECTORS = [
-    ("ivan@demo.znachki.local", "Иван Петров", "ru", "Europe/Moscow"),
-    ("olena@demo.znachki.local", "Олена Коваленко", "uk", "Europe/Kyiv"),
-    ("mart@demo.znachki.local", "Mart Tamm", "et", "Europe/Tallinn"),
-    ("professor@demo.znachki.local", "Prof. Anna Sokolova", "en", "Europe/London"),
-    ("sasha@demo.znachki.local", "Sasha (15)", "ru", "Asia/Novosibirsk"),
+    ("ivan@demo.znachki.example.org", "Иван Петров", "ru", "Europe/Moscow"),
+    ("olena@demo.znachki.example.org", "Олена Коваленко", "uk", "Europe/Kyiv"),
+    ("mart@demo.znachki.example.org", "Mart Tamm", "et", "Europe/Tallinn"),
+    ("professor@demo.znachki.example.org", "Prof. Anna Sokolova", "en", "Europe/London"),
+    ("sasha@demo.znachki.example.org", "Sasha (15)", "ru", "Asia/Novosibirsk"),
 ]
 
 
@@ -49,7 +50,10 @@ def seed_demo_lists(session: Session) -> int:
     from marketplace.models import Have, Pin
     from marketplace.services.lists import Lists
 
-    users = {u.email.split("@")[0]: u for u in session.scalars(select(User))}
+    users = {
+        u.email.split("@")[0]: u
+        for u in session.scalars(select(User).where(User.email.like(f"%@{DEMO_DOMAIN}")))
+    }
     if any(key not in users for key in ("ivan", "olena", "mart", "professor", "sasha")):
         return 0
     if session.scalar(select(Have.id).where(Have.user_id == users["ivan"].id).limit(1)):

@@ -1,0 +1,90 @@
+"""A collector's first visit in a real browser (Debian's Chromium driven by
+Playwright) on a phone-sized screen: sign up, confirm the address from the
+email, log in, find a pin by a misspelt Latin name, and want it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from marketplace.extensions import db
+from marketplace.services.catalogue import Catalogue, ensure_themes
+from tests.smtp_server import SmtpServer, free_port
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture()
+def server(live: Flask) -> Iterator[str]:
+    port = free_port()
+    httpd = make_server("127.0.0.1", port, live, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    httpd.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture()
+def page(server: str) -> Iterator[object]:
+    if CHROMIUM is None:
+        pytest.skip("browser tests need Debian's chromium (make test installs it)")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ru-RU")
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def test_sign_up_find_a_pin_and_want_it(
+    live: Flask, smtp: SmtpServer, server: str, page, workdir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    with live.app_context():
+        ensure_themes(db.session())
+        Catalogue(db.session()).create(
+            {"ref": "ZN-0040", "title_en": "Gagarin, 12 April 1961", "legend": "12 АПРЕЛЯ 1961",
+             "themes": ["Space"], "year_from": "1961"},
+            None,
+        )  # fmt: skip
+        db.session.commit()
+
+    page.goto(f"{server}/account/signup")
+    page.fill("#display_name", "Саша")
+    page.fill("#email", "sasha@example.org")
+    page.fill("#password", "a long enough password")
+    page.click("input[type=submit]")
+    assert page.locator("h1").inner_text() == "Check your mail"
+
+    mail = smtp.handler.wait_for(1)[0]
+    link = re.search(r"http://znachki\.test(/account/verify/[\w-]+)", mail.text)
+    assert link is not None
+    page.goto(server + link.group(1))
+    page.fill("#email", "sasha@example.org")
+    page.fill("#password", "a long enough password")
+    page.click("input[type=submit]")
+    assert "Саша" in page.locator("header").inner_text()
+
+    page.goto(f"{server}/pins?q=gagrin")
+    assert "Gagarin" in page.locator("main").inner_text()  # corrected from the typo
+    page.screenshot(path=str(workdir / "search-phone.png"))
+    page.click("text=+ Want")
+    page.goto(f"{server}/lists/wants")
+    assert "ZN-0040" in page.locator("main").inner_text()
+    # Nothing spills sideways on a phone.
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
