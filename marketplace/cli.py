@@ -75,6 +75,12 @@ def register_app_commands(app: Flask) -> None:
         pins = load_demo_catalogue(db.session())
         created = seed_demo_collectors(db.session(), app.config["PASSWORD_HASHER"])
         entries = seed_demo_lists(db.session())
+        if entries:
+            # Rings are found by the global solve (nightly); run one now so the
+            # demo ring of three collectors is there to see at once.
+            from marketplace.services.matches import run_global_solve
+
+            run_global_solve(db.session(), cap=app.config["MATCH_CYCLE_CAP"])
         db.session.commit()
         after_commit(app)  # the worker computes the demo collectors' matches
         click.echo(f"demo catalogue: {pins} pins added; demo lists: {entries} entries")

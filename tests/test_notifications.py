@@ -27,15 +27,15 @@ def notifier() -> Notifier:
     return Notifier(db.session(), Links("http://znachki.test", "test-secret-key"))
 
 
-def add_match(user: User, other: User, *, key: str | None = None, priority: int = 2,
+def add_match(user: User, other: User, *, key: str | None = None, stars: int = 3,
               pins: list[Any] | None = None, kind: str = "swap") -> Match:  # fmt: skip
     pins = pins or [make_pin(title_en="Gagarin 1961")]
     receive = [
-        {"pin_id": p.id, "ref": p.ref, "title": p.title_en, "priority": priority} for p in pins
+        {"pin_id": p.id, "ref": p.ref, "title": p.title_en, "priority": stars} for p in pins
     ]
     match = Match(
         user_id=user.id, kind=kind, key=key or f"{kind}:{other.id}", counterpart_id=other.id,
-        details={"receive": receive, "give": []}, score=10.0 - priority, explanation={},
+        details={"receive": receive, "give": []}, score=float(stars), explanation={},
     )  # fmt: skip
     db.session.add(match)
     db.session.flush()
@@ -129,8 +129,8 @@ def test_daily_digest_at_the_local_hour_ranked_and_replayable(app_ctx: Flask) ->
     db.session.add(
         Have(user_id=ivan.id, pin_id=series_pins[0].id, quantity=1, condition=Condition.FINE)
     )
-    low = add_match(ivan, make_user("a@example.org"), priority=4)
-    top = add_match(ivan, make_user("b@example.org"), priority=1, pins=[series_pins[1]])
+    low = add_match(ivan, make_user("a@example.org"), stars=2)
+    top = add_match(ivan, make_user("b@example.org"), stars=5, pins=[series_pins[1]])
     before = len(mails_to(ivan))
     n.collect_matches(ivan.id, now=NOON)
     assert len(mails_to(ivan)) == before  # daily: nothing at once
@@ -143,8 +143,9 @@ def test_daily_digest_at_the_local_hour_ranked_and_replayable(app_ctx: Flask) ->
     assert digest is not None and digest.items == 2
     message = mails_to(ivan)[-1]
     text = message.body_text
-    # Priority 1 first, whatever the order the matches were found in.
+    # The five-star want first, whatever the order the matches were found in.
     assert text.index(series_pins[1].ref) < text.index(low.details["receive"][0]["ref"])
+    assert "wanted ★★★★★" in text
     assert "This completes your set “Hero cities”!" in text
     assert top.id and "daily digest: 2 new matches" in message.subject
     # Replaying the run sends nothing more.

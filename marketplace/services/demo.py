@@ -74,34 +74,34 @@ def seed_demo_lists(session: Session) -> int:
         lists.add_have(user, pins[index], **extra)  # type: ignore[arg-type]
         added += 1
 
-    def want(user: User, index: int, priority: int = 3) -> None:
+    def want(user: User, index: int, stars: int = 3) -> None:
         nonlocal added
-        lists.add_want(user, pin_id=pins[index], priority=priority)
+        lists.add_want(user, pin_id=pins[index], priority=stars)
         added += 1
 
     # Two-way: Ivan and Olena each have what the other wants.
     have(ivan, 10)
     have(ivan, 11)
-    want(ivan, 20, 1)
-    want(ivan, 21, 2)
+    want(ivan, 20, 5)
+    want(ivan, 21, 4)
     have(olena, 20)
     have(olena, 21)
-    want(olena, 10, 1)
+    want(olena, 10, 5)
     want(olena, 11, 3)
     # A ring: Mart gives Anna, Anna gives Sasha, Sasha gives Mart.
     have(mart, 30)
-    want(anna, 30, 2)
+    want(anna, 30, 4)
     have(anna, 31)
-    want(sasha, 31, 1)
+    want(sasha, 31, 5)
     have(sasha, 32)
-    want(mart, 32, 1)
+    want(mart, 32, 5)
     # The professor's large collection: 150 pins, a few of them for sale.
     for index in range(40, 190):
         priced = {"price": "12.50", "currency": "EUR"} if index % 25 == 0 else {}
         have(anna, index, tradeable=index % 7 != 0, **priced)
     # One-way: Sasha (forty pins, a teenager) wants some of the professor's.
     for index in (45, 60, 75):
-        want(sasha, index, 2)
+        want(sasha, index, 4)
     for index in range(190, 230):
         have(sasha, index)
     return added

@@ -60,7 +60,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "see_all": "See all your matches",
         "unsubscribe": "Unsubscribe from these emails",
         "settings": "Notification settings",
-        "priority": "priority {p}",
+        "stars": "wanted {stars}",
         "trade": "Trade update",
         "message": "New message",
         "order": "Order update",
@@ -80,7 +80,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "see_all": "Все ваши совпадения",
         "unsubscribe": "Отписаться от этих писем",
         "settings": "Настройки уведомлений",
-        "priority": "приоритет {p}",
+        "stars": "желанность {stars}",
         "trade": "Обновление обмена",
         "message": "Новое сообщение",
         "order": "Обновление заказа",
@@ -243,7 +243,7 @@ class Notifier:
             payload = self._match_payload(match)
             note = self.notify(
                 user_id, match.kind, f"{match.kind}:{match.key}", payload,
-                priority=payload.get("best_priority", 3), now=now,
+                priority=6 - payload["best_stars"], now=now,
             )  # fmt: skip
             if note is not None:
                 created.append(note)
@@ -254,7 +254,8 @@ class Notifier:
         details = match.details or {}
         receive = list(details.get("receive") or details.get("you_receive") or [])
         give = list(details.get("give") or details.get("you_give") or [])
-        priorities = [int(i["priority"]) for i in receive if i.get("priority")]
+        # Want priorities are stars, 5 the most wanted (as on the lists pages).
+        stars = [int(i["priority"]) for i in receive if i.get("priority")]
         members = details.get("members") or []
         return {
             "match_id": match.id,
@@ -264,7 +265,7 @@ class Notifier:
             "receive": receive,
             "give": give,
             "score": match.score,
-            "best_priority": min(priorities) if priorities else 3,
+            "best_stars": max(stars) if stars else 3,
         }
 
     # -- mailing -------------------------------------------------------------------------
@@ -408,7 +409,7 @@ class Notifier:
         return {
             "title": title,
             "kind": note.kind,
-            "priority": note.priority,
+            "stars": payload.get("best_stars"),
             "receive": [_pin_link(base, i) for i in payload.get("receive", [])],
             "give": [_pin_link(base, i) for i in payload.get("give", [])],
             "completes": self._completed_series(user.id, payload.get("receive", [])),
@@ -455,7 +456,8 @@ class Notifier:
 
 
 def _rank(note: Notification) -> tuple[int, int, int]:
-    """Top-priority wants first; swaps before offers before cycles."""
+    """Most wanted first (`priority` 1 = a five-star want); then swaps, rings,
+    offers."""
     order = {"swap": 0, "cycle": 1, "offer": 2}
     return (note.priority, order.get(note.kind, 3), note.id)
 
