@@ -30,9 +30,7 @@ def notifier() -> Notifier:
 def add_match(user: User, other: User, *, key: str | None = None, stars: int = 3,
               pins: list[Any] | None = None, kind: str = "swap") -> Match:  # fmt: skip
     pins = pins or [make_pin(title_en="Gagarin 1961")]
-    receive = [
-        {"pin_id": p.id, "ref": p.ref, "title": p.title_en, "priority": stars} for p in pins
-    ]
+    receive = [{"pin_id": p.id, "ref": p.ref, "title": p.title_en, "priority": stars} for p in pins]
     match = Match(
         user_id=user.id, kind=kind, key=key or f"{kind}:{other.id}", counterpart_id=other.id,
         details={"receive": receive, "give": []}, score=float(stars), explanation={},
@@ -268,3 +266,29 @@ def test_beat_plans_digests_by_the_frozen_clock(app_ctx: Flask) -> None:
         assert send_digest(ivan.id, "daily:2026-11-23") == 0  # a replayed run
         assert len(mails_to(ivan)) == before + 1
         assert plan_digests() == 0  # nothing pending any more
+
+
+def test_a_ring_proposal_is_announced_with_its_single_pin_each_way(app_ctx: Flask) -> None:
+    ivan = make_user("ivan@example.org")
+    got, sent = make_pin(title_en="Laika"), make_pin(title_en="Vostok")
+    db.session.add(
+        Match(
+            user_id=ivan.id,
+            kind="cycle",
+            key="cycle:9",
+            counterpart_id=None,
+            details={
+                "members": [{"id": 1}, {"id": 2}, {"id": ivan.id}],
+                "receive": {"pin_id": got.id, "ref": got.ref, "title": "Laika", "priority": 5},
+                "give": {"pin_id": sent.id, "ref": sent.ref, "title": "Vostok", "priority": 2},
+            },
+            score=16.0,
+            explanation={},
+        )
+    )
+    db.session.flush()
+    assert len(notifier().collect_matches(ivan.id, now=NOON)) == 1
+    message = mails_to(ivan)[-1]
+    assert message.subject == "New match: A trade ring with 3 collectors"
+    assert "You get: " in message.body_text and "Laika" in message.body_text
+    assert "You give: " in message.body_text and "Vostok" in message.body_text

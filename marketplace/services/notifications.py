@@ -252,8 +252,8 @@ class Notifier:
 
     def _match_payload(self, match: Match) -> dict[str, Any]:
         details = match.details or {}
-        receive = list(details.get("receive") or details.get("you_receive") or [])
-        give = list(details.get("give") or details.get("you_give") or [])
+        # Swaps and offers list pins each way; a ring has one pin each way.
+        receive, give = _as_items(details.get("receive")), _as_items(details.get("give"))
         # Want priorities are stars, 5 the most wanted (as on the lists pages).
         stars = [int(i["priority"]) for i in receive if i.get("priority")]
         members = details.get("members") or []
@@ -460,6 +460,12 @@ def _rank(note: Notification) -> tuple[int, int, int]:
     offers."""
     order = {"swap": 0, "cycle": 1, "offer": 2}
     return (note.priority, order.get(note.kind, 3), note.id)
+
+
+def _as_items(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, dict):
+        return [value]
+    return [item for item in value or [] if isinstance(item, dict)]
 
 
 def _pin_link(base: str, item: dict[str, Any]) -> dict[str, Any]:
