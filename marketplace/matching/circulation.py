@@ -174,6 +174,16 @@ def solve_unbounded(
     if not spread_owners or exact or not components:
         return best
 
+    # No owner outside a component can ever trade; once every owner who could
+    # does, no round can improve on the solution.
+    could_trade = {
+        c.graph.agent_owner[c.graph.receiver(t)]
+        for c in components
+        for t in range(c.graph.num_transfers)
+        if c.graph.agent_counts[c.graph.receiver(t)]
+    }
+    if best.owners_trading >= len(could_trade):
+        return best
     rng = random.Random(seed)  # noqa: S311 - exploration, not secrecy
     owners = sorted(set(graph.agent_owner))
     rounds = 0
@@ -208,6 +218,8 @@ def solve_unbounded(
                 best.owners_trading,
             ):
                 best, flows, failures = candidate, current, 0
+                if best.owners_trading >= len(could_trade):
+                    return best
             else:
                 failures += 1
     return best
