@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -580,8 +580,3 @@ def load_demo_catalogue(session: Session, path: Path = DEMO_FILE) -> int:
         catalogue.create(record, None, action="import", comment="demo catalogue")
         added += 1
     return added
-
-
-def remove_synthetic(session: Session) -> int:
-    result = session.execute(delete(Pin).where(Pin.is_synthetic.is_(True)))
-    return int(result.rowcount)  # type: ignore[attr-defined]

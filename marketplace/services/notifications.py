@@ -276,7 +276,8 @@ class Notifier:
         pending = self._pending(user_id, instant)
         if not pending:
             return 0
-        return self._send(user_id, pending, "notify_instant", period=None, now=now or utcnow())
+        sent = self._send_message(user_id, pending, "notify_instant", None, now or utcnow())
+        return len(pending) if sent is not None else 0
 
     def due_digests(self, now: datetime) -> list[tuple[int, str]]:
         """(collector, period) pairs whose digest hour has come, in their own time
@@ -342,13 +343,6 @@ class Notifier:
                 .order_by(Notification.priority, Notification.id)
             )
         )
-
-    def _send(
-        self, user_id: int, notes: list[Notification], template: str, period: str | None,
-        now: datetime,
-    ) -> int:  # fmt: skip
-        self._send_message(user_id, notes, template, period, now)
-        return len(notes)
 
     def _send_message(
         self, user_id: int, notes: list[Notification], template: str, period: str | None,
