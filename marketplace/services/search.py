@@ -11,6 +11,7 @@ one formula, so both databases give the same order.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -349,45 +350,44 @@ def _load(session: Session, ids: list[int]) -> list[Pin]:
 
 
 def facet_counts(session: Session, match_ids: Select[Any]) -> dict[str, list[tuple[str, int]]]:
-    """Counts per filter value over everything the query matched."""
-    inside = Pin.id.in_(match_ids.subquery().select())
+    """Counts per filter value over everything the query matched: one pass over
+    the matched rows' attributes (counted here) and one for their themes."""
+    matched = match_ids.subquery()
+    rows = session.execute(
+        select(
+            Pin.republic, Pin.city, Pin.material, Pin.pin_type, Pin.maker, Pin.series_id,
+            Pin.year_from,
+        ).where(Pin.id.in_(matched.select()))
+    ).all()  # fmt: skip
+    counters: dict[str, Counter[Any]] = {name: Counter() for name in FACET_COLUMNS}
+    for row in rows:
+        for name, value in zip(FACET_COLUMNS, row, strict=True):
+            if value is not None:
+                counters[name][int(value) // 10 * 10 if name == "decade" else value] += 1
     facets: dict[str, list[tuple[str, int]]] = {}
     for name in ("republic", "city", "material", "pin_type", "maker"):
-        column = getattr(Pin, name)
-        rows = session.execute(
-            select(column, func.count())
-            .where(inside, column.is_not(None))
-            .group_by(column)
-            .order_by(func.count().desc(), column)
-            .limit(30)
+        top = sorted(counters[name].items(), key=lambda item: (-item[1], str(item[0])))[:30]
+        facets[name] = [(str(value), count) for value, count in top]
+    names = dict(
+        session.execute(
+            select(Series.id, Series.name).where(Series.id.in_(list(counters["series"])))
         ).all()
-        facets[name] = [(str(value), int(count)) for value, count in rows]
+    )
+    top_series = sorted(counters["series"].items(), key=lambda i: (-i[1], names.get(i[0], "")))
+    facets["series"] = [(f"{sid}:{names[sid]}", n) for sid, n in top_series[:30] if sid in names]
+    facets["decade"] = [(str(d), n) for d, n in sorted(counters["decade"].items())]
     theme_rows = session.execute(
         select(Theme.path, func.count())
         .join(pin_themes, pin_themes.c.theme_id == Theme.id)
-        .where(pin_themes.c.pin_id.in_(match_ids.subquery().select()))
+        .where(pin_themes.c.pin_id.in_(matched.select()))
         .group_by(Theme.path)
         .order_by(func.count().desc(), Theme.path)
     ).all()
     facets["theme"] = [(str(path), int(count)) for path, count in theme_rows]
-    series_rows = session.execute(
-        select(Series.id, Series.name, func.count())
-        .join(Pin, Pin.series_id == Series.id)
-        .where(inside)
-        .group_by(Series.id, Series.name)
-        .order_by(func.count().desc(), Series.name)
-        .limit(30)
-    ).all()
-    facets["series"] = [(f"{sid}:{name}", int(count)) for sid, name, count in series_rows]
-    decade = (Pin.year_from // 10) * 10
-    decade_rows = session.execute(
-        select(decade, func.count())
-        .where(inside, Pin.year_from.is_not(None))
-        .group_by(decade)
-        .order_by(decade)
-    ).all()
-    facets["decade"] = [(str(value), int(count)) for value, count in decade_rows]
     return facets
+
+
+FACET_COLUMNS = ("republic", "city", "material", "pin_type", "maker", "series", "decade")
 
 
 # -- browsing ----------------------------------------------------------------------
