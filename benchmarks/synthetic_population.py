@@ -13,6 +13,11 @@ many parameter sets), never ORM objects one by one.
     python benchmarks/synthetic_population.py --collectors 10000,30000 \\
         --database-url postgresql+psycopg://u@host/db         # existing database
 
+Refresh: a sampled collector's matches are refreshed once (cold), a Want is
+added, and the refresh after it is timed (p50/p95/max). Solve: the capped global
+solve (--cap, --top-k, --solve-seconds per component) in a child process, so its
+peak memory (RSS) is its own. The closing table has one row per size.
+
 Without --database-url a private PostgreSQL is started in a temporary folder
 (initdb, pg_ctl on a free port, createdb, as tests/run_suite.sh does) and
 stopped at the end.
@@ -230,11 +235,11 @@ def measure_refresh(session: Session, samples: int, seed: int) -> dict[str, floa
     }
 
 
-def solve_in_child(url: str, cap: int, time_limit: float) -> dict[str, Any]:
+def solve_in_child(url: str, cap: int, time_limit: float, top_k: int) -> dict[str, Any]:
     """The global solve in a fresh process, so its peak memory is its own."""
     out = subprocess.run(
         [sys.executable, __file__, "--solve-only", "--database-url", url, "--cap", str(cap),
-         "--solve-seconds", str(time_limit)],
+         "--solve-seconds", str(time_limit), "--top-k", str(top_k)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     if out.returncode != 0:
@@ -242,7 +247,7 @@ def solve_in_child(url: str, cap: int, time_limit: float) -> dict[str, Any]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def solve_only(url: str, cap: int, time_limit: float) -> None:
+def solve_only(url: str, cap: int, time_limit: float, top_k: int) -> None:
     import resource
 
     from marketplace import create_app
@@ -254,12 +259,13 @@ def solve_only(url: str, cap: int, time_limit: float) -> None:
     with app.app_context():
         session = db.session()
         began = time.perf_counter()
-        planned = matches.run_global_solve(session, cap=cap, time_limit=time_limit)
+        k = top_k or None
+        planned = matches.run_global_solve(session, cap=cap, time_limit=time_limit, top_k=k)
         plan_s = time.perf_counter() - began
         session.commit()
         statuses: dict[str, int] = {}
         for members in planned.components:
-            result = matches.solve_component(session, planned.run_id, members)
+            result = matches.solve_component(session, planned.run_id, members, top_k=k)
             statuses[result.status] = statuses.get(result.status, 0) + 1
             session.commit()
         run = session.get(SolveRun, planned.run_id)
@@ -281,18 +287,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--database-url", help="Default: a private PostgreSQL, removed after")
-    parser.add_argument("--collectors", default="10000,30000,100000")
-    parser.add_argument("--pins", type=int, default=50_000)
-    parser.add_argument("--samples", type=int, default=200)
-    parser.add_argument("--cap", type=int, default=3)
-    parser.add_argument("--solve-seconds", type=float, default=60.0)
-    parser.add_argument("--no-solve", action="store_true")
-    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--database-url", help="default: a private PostgreSQL, removed after")
+    parser.add_argument(
+        "--collectors",
+        default="10000,30000,100000",
+        help="population sizes, comma-separated, grown in place (default: %(default)s)",
+    )
+    parser.add_argument("--pins", type=int, default=50_000, help="synthetic pins (%(default)s)")
+    parser.add_argument(
+        "--samples", type=int, default=200, help="collectors refreshed per size (%(default)s)"
+    )
+    parser.add_argument("--cap", type=int, default=3, help="solve's cycle cap (%(default)s)")
+    parser.add_argument(
+        "--top-k",
+        type=int,
+        default=20,
+        help="solve's graph bound: transfers each collector receives, most wanted "
+        "first; 0 = unbounded (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--solve-seconds",
+        type=float,
+        default=60.0,
+        help="CP-SAT time limit per component (%(default)s)",
+    )
+    parser.add_argument("--no-solve", action="store_true", help="measure refresh only")
+    parser.add_argument("--seed", type=int, default=11, help="random seed (%(default)s)")
     parser.add_argument("--solve-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.solve_only:
-        solve_only(args.database_url, args.cap, args.solve_seconds)
+        solve_only(args.database_url, args.cap, args.solve_seconds, args.top_k)
         return
 
     server = None
@@ -344,7 +368,7 @@ def run(url: str, args: argparse.Namespace) -> None:
             row: dict[str, Any] = {"collectors": size, "load_s": round(load_s, 1), **counts}
             row.update(measure_refresh(session, args.samples, args.seed + 100 + number))
             if not args.no_solve:
-                row["solve"] = solve_in_child(url, args.cap, args.solve_seconds)
+                row["solve"] = solve_in_child(url, args.cap, args.solve_seconds, args.top_k)
             table.append(row)
             print(json.dumps(row), flush=True)
     print_table(table, args)
@@ -352,18 +376,34 @@ def run(url: str, args: argparse.Namespace) -> None:
 
 def print_table(table: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print()
-    print(f"Refresh one collector after a list change ({args.samples} samples per size)")
-    print(f"{'collectors':>10} {'haves':>10} {'wants':>9} {'p50 ms':>8} {'p95 ms':>8} "
-          f"{'max ms':>8} {'cold p95':>9}")  # fmt: skip
+    print(
+        f"Refresh after adding a Want ({args.samples} samples per size); global solve with "
+        f"cycle cap {args.cap}, top-K {args.top_k or 'off'}, {args.solve_seconds:g} s per "
+        "component"
+    )
+    header = (
+        f"{'collectors':>10} {'haves':>10} {'wants':>9} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'max ms':>8} {'solve s':>8} {'peak MB':>8} {'proposals':>9}  status"
+    )
+    print(header)
+    print("-" * len(header))
     for r in table:
-        print(f"{r['collectors']:>10,} {r['haves']:>10,} {r['wants']:>9,} {r['p50_ms']:>8.1f} "
-              f"{r['p95_ms']:>8.1f} {r['max_ms']:>8.1f} {r['cold_p95_ms']:>9.1f}")  # fmt: skip
-    if args.no_solve:
-        return
-    print()
-    print(f"Global solve, cycle cap {args.cap}, {args.solve_seconds:.0f} s per component")
-    for r in table:
-        print(f"{r['collectors']:>10,}  {json.dumps(r['solve'])}")
+        solve = r.get("solve") or {}
+        if "error" in solve:
+            seconds, peak, proposals, status = "-", "-", "-", f"error: {solve['error']}"
+        elif solve:
+            seconds = f"{solve['seconds']:.1f}"
+            peak = f"{solve['peak_rss_mb']:,}"
+            proposals = f"{solve['proposals']:,}"
+            states = ", ".join(f"{n} {k}" for k, n in sorted(solve["statuses"].items()))
+            status = f"{states}; gap {solve['max_gap']:.4f}" if states else "no components"
+        else:
+            seconds, peak, proposals, status = "-", "-", "-", "not run"
+        print(
+            f"{r['collectors']:>10,} {r['haves']:>10,} {r['wants']:>9,} {r['p50_ms']:>8.1f} "
+            f"{r['p95_ms']:>8.1f} {r['max_ms']:>8.1f} {seconds:>8} {peak:>8} {proposals:>9}  "
+            f"{status}"
+        )
 
 
 if __name__ == "__main__":

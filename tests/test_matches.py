@@ -336,3 +336,38 @@ def test_matches_api(client: FlaskClient) -> None:
     assert bad.status_code == 422 and "kind" in bad.json["errors"]
     assert client.get("/api/v1/me/matches?active=maybe", headers=headers).status_code == 422
     assert client.get("/api/v1/me/matches?page=0", headers=headers).status_code == 422
+
+
+def test_stored_swaps_and_offers_are_capped_to_the_best(app_ctx: Flask, monkeypatch: Any) -> None:
+    """A popular collector keeps only the best SWAP_LIMIT swaps and OFFER_LIMIT
+    offers; a swap that drops out turns inactive on both sides."""
+    monkeypatch.setattr(matches, "SWAP_LIMIT", 2)
+    monkeypatch.setattr(matches, "OFFER_LIMIT", 1)
+    anna, boris, clara, dima, egor, fedor = people("Anna", "Boris", "Clara", "Dima", "Egor", "F")
+    gagarin = make_pin(title_en="Gagarin 1961")
+    wanted = [make_pin(title_en=f"Wanted {n}") for n in range(3)]
+    lists().add_have(anna, gagarin.id)
+    for stars, pin in zip((5, 3, 1), wanted, strict=True):
+        lists().add_want(anna, pin_id=pin.id, priority=stars)
+    # Boris fills the 5-star want, Clara the 3-star, Dima the 1-star: all want Gagarin.
+    for person, pin in zip((boris, clara, dima), wanted, strict=True):
+        lists().add_have(person, pin.id)
+        lists().add_want(person, pin_id=gagarin.id)
+    # Egor and Fedor only hold what Anna wants: offers, the 5-star one first.
+    lists().add_have(egor, wanted[2].id)
+    lists().add_have(fedor, wanted[0].id)
+    matches.refresh_collector(db.session(), anna.id)
+    swaps = matches.matches_for(db.session(), anna.id, kind="swap").items
+    assert [m.counterpart_id for m in swaps] == [boris.id, clara.id]
+    assert match(boris, "swap", f"swap:{anna.id}") is not None
+    assert match(dima, "swap", f"swap:{anna.id}") is None
+    offers = matches.matches_for(db.session(), anna.id, kind="offer").items
+    assert [m.counterpart_id for m in offers] == [fedor.id]
+
+    # Dima now fills a 5-star want too (and more): Clara drops out, both sides.
+    lists().add_have(dima, wanted[0].id)
+    matches.refresh_collector(db.session(), anna.id)
+    swaps = matches.matches_for(db.session(), anna.id, kind="swap").items
+    assert {m.counterpart_id for m in swaps} == {boris.id, dima.id}
+    assert not match(clara, "swap", f"swap:{anna.id}").active  # type: ignore[union-attr]
+    assert not match(anna, "swap", f"swap:{clara.id}").active  # type: ignore[union-attr]

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 from marketplace.matching.exchange import Circulation, ExchangeGraph, measure
 
-__all__ = ["CycleLimitExceeded", "enumerate_cycles", "solve_capped"]
+__all__ = ["CycleLimitExceeded", "enumerate_cycles", "prune_to_short_cycles", "solve_capped"]
 
 
 class CycleLimitExceeded(ValueError):
@@ -65,6 +65,42 @@ def enumerate_cycles(
     return cycles
 
 
+def prune_to_short_cycles(adjacency: Sequence[Sequence[int]], max_length: int) -> list[list[int]]:
+    """The arcs that lie on some simple cycle of at most ``max_length`` vertices.
+
+    Arc ``u → v`` is on such a cycle exactly when ``u`` is reachable from ``v``
+    in at most ``max_length - 1`` steps (a shortest path from ``v`` to ``u`` is
+    simple and meets ``u`` and ``v`` only at its ends). So every cycle of length
+    ≤ ``max_length`` survives and nothing else is needed to find them: for cap 3,
+    ``u → v`` stays only if ``v → u`` or ``v → w → u``. Each vertex costs one
+    backward search of depth ``max_length - 1``."""
+    n = len(adjacency)
+    reverse: list[list[int]] = [[] for _ in range(n)]
+    for u, outs in enumerate(adjacency):
+        for v in outs:
+            if v != u:
+                reverse[v].append(u)
+    kept: list[list[int]] = [[] for _ in range(n)]
+    for u in range(n):
+        if not adjacency[u] or not reverse[u]:
+            continue
+        # Vertices that reach u within max_length - 1 steps.
+        reach = {u}
+        frontier = [u]
+        for _ in range(max_length - 1):
+            nxt = []
+            for x in frontier:
+                for y in reverse[x]:
+                    if y not in reach:
+                        reach.add(y)
+                        nxt.append(y)
+            frontier = nxt
+            if not frontier:
+                break
+        kept[u] = [v for v in adjacency[u] if v != u and v in reach]
+    return kept
+
+
 def solve_capped(
     graph: ExchangeGraph,
     max_length: int,
@@ -95,6 +131,7 @@ def solve_capped(
         adjacency: list[list[int]] = [[] for _ in range(sub.num_agents)]
         for a, b in sorted(pairs):
             adjacency[a].append(b)
+        adjacency = prune_to_short_cycles(adjacency, max_length)
         agent_cycles = enumerate_cycles(adjacency, max_length, cycle_limit)
         if not agent_cycles:
             continue

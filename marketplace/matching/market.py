@@ -20,6 +20,7 @@ integer program of :mod:`marketplace.matching.capped`.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -91,8 +92,24 @@ class MarketGraph:
     wants: list[Want]  # want-slot -> Want
 
 
-def build_market(collectors: Sequence[CollectorId], lookup: MarketLookup) -> MarketGraph:
-    """Build the exchange graph among ``collectors`` from indexed lookups."""
+def _rotation(collector: CollectorId, size: int) -> int:
+    """Where ``collector`` starts reading a holder list: spread over the list, and
+    the same on every run (no salted ``hash``)."""
+    digest = zlib.crc32(repr(collector).encode())
+    return digest % size if size else 0
+
+
+def build_market(
+    collectors: Sequence[CollectorId], lookup: MarketLookup, *, top_k: int | None = None
+) -> MarketGraph:
+    """Build the exchange graph among ``collectors`` from indexed lookups.
+
+    ``top_k`` bounds the graph (a product rule for the app's nightly solve): each
+    collector receives at most ``top_k`` candidate transfers, from their most
+    wanted wants first (best priority, exact wants before "any variant"), each
+    want's acceptable holders read from a per-collector starting point so that
+    popular holders are not everybody's first choice. ``None`` keeps every
+    transfer (what TradeMaximizer compatibility needs)."""
     agent_of = {c: i for i, c in enumerate(collectors)}
     haves: list[Have] = []
     give_of: dict[int, int] = {}  # id(Have) -> give-slot
@@ -121,12 +138,22 @@ def build_market(collectors: Sequence[CollectorId], lookup: MarketLookup) -> Mar
                 if pin not in held:
                     governing.setdefault(pin, want)
         slot_of: dict[int, int] = {}
+        taken = 0
         for pin, want in governing.items():
+            if top_k is not None and taken >= top_k:
+                break
             group = lookup.group_of(pin)
-            for have in lookup.holders_of(pin):
+            holders = lookup.holders_of(pin)
+            if top_k is not None and holders:
+                start = _rotation(c, len(holders))
+                holders = [*holders[start:], *holders[:start]]
+            for have in holders:
+                if top_k is not None and taken >= top_k:
+                    break
                 g = give_of.get(id(have))
                 if g is None or not acceptable(want, have, group, held):
                     continue
+                taken += 1
                 w = slot_of.get(id(want))
                 if w is None:
                     w = slot_of[id(want)] = len(wants)
@@ -155,9 +182,12 @@ def solve_market(
     *,
     max_cycle_length: int | None = None,
     time_limit: float = 10.0,
+    top_k: int | None = None,
+    cycle_limit: int = 500_000,
 ) -> MarketSolution:
-    """Best set of trade cycles among ``collectors`` (see module docstring)."""
-    market = build_market(sorted(collectors, key=_sort_key), lookup)
+    """Best set of trade cycles among ``collectors`` (see module docstring);
+    ``top_k`` bounds the graph first (see :func:`build_market`)."""
+    market = build_market(sorted(collectors, key=_sort_key), lookup, top_k=top_k)
     solution: Circulation
     if max_cycle_length is None:
         from marketplace.matching.circulation import solve_unbounded
@@ -166,7 +196,9 @@ def solve_market(
     else:
         from marketplace.matching.capped import solve_capped
 
-        solution = solve_capped(market.graph, max_cycle_length, time_limit=time_limit)
+        solution = solve_capped(
+            market.graph, max_cycle_length, time_limit=time_limit, cycle_limit=cycle_limit
+        )
     return MarketSolution(
         cycles=tuple(_cycle(market, c) for c in solution.cycles),
         items=solution.items,

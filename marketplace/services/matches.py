@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -61,9 +61,19 @@ log = logging.getLogger(__name__)
 
 NOTIFY_TASK = "workers.tasks.notify_collector"
 COMPONENT_TASK = "workers.tasks.solve_component"
-OFFER_LIMIT = 50  # holders kept per collector: the best ones, the rest is noise
+# Stored per collector and refresh: the best SWAP_LIMIT two-way swaps and the best
+# OFFER_LIMIT one-way offers (the rest is noise, and a popular collector must not
+# rewrite thousands of rows on every list change). SQL shortlists SHORTLIST times as
+# many candidates by an upper bound of the engine's rank; the engine ranks those.
+SWAP_LIMIT = 50
+OFFER_LIMIT = 50
+SHORTLIST = 2
 PROPOSAL_DAYS = 7
 DEFAULT_TIME_LIMIT = 60.0
+# The nightly solve's graph bound (a product rule): each collector receives at most
+# DEFAULT_TOP_K candidate transfers, from their most wanted wants first (see
+# `marketplace.matching.market.build_market`). The solve is exact on that graph.
+DEFAULT_TOP_K = 20
 PER_PAGE = 20
 _CHUNK = 500  # ids per IN (...) list: well inside SQLite's and PostgreSQL's limits
 
@@ -200,6 +210,7 @@ class SqlMarket:
         self._wanted: tuple[dict[int, list[RowWant]], dict[str, list[RowWant]]] | None = None
         self._others: dict[int, list[RowHave]] | None = None
         self._wanters: set[int] | None = None
+        self._holder_ids: set[int] | None = None
         self._load_groups({h.pin for h in self._mine} | {w.pin for w in self._my_wants if w.pin})
         wanted_groups = {w.group for w in self._my_wants if w.group is not None}
         for groups in _chunks(sorted(wanted_groups)):
@@ -216,6 +227,13 @@ class SqlMarket:
         for batch in _chunks(missing):
             query = select(Pin.id, Pin.variant_group).where(Pin.id.in_(batch))
             self._groups.update((p, g) for p, g in self.session.execute(query))
+
+    def restrict_holders(self, collectors: Iterable[engine.CollectorId]) -> None:
+        """Narrow `holders_of` to these collectors (the shortlisted partners and
+        offer holders), so a popular pin does not load every copy of it."""
+        if self._holders is not None:
+            raise RuntimeError("restrict_holders must come before holders_of is used")
+        self._holder_ids = {int(c) for c in collectors}
 
     def restrict_wanters(self, collectors: Iterable[engine.CollectorId]) -> None:
         if self._wanted is not None:
@@ -257,16 +275,20 @@ class SqlMarket:
             wanted: set[int] = set()
             for want in self._my_wants:
                 wanted.update(int(p) for p in engine.candidate_pins(want, self))
-            for batch in _chunks(sorted(wanted - held)):
-                for row in self.session.execute(
-                    select(*_HAVE_COLUMNS)
-                    .where(
-                        Have.pin_id.in_(batch),
-                        Have.user_id != self.me,
-                        or_(Have.tradeable.is_(True), Have.price.is_not(None)),
-                    )
-                    .order_by(Have.id)
-                ):
+            pins = sorted(wanted - held)
+            base = select(*_HAVE_COLUMNS).where(
+                Have.user_id != self.me, or_(Have.tradeable.is_(True), Have.price.is_not(None))
+            )
+            if self._holder_ids is not None:
+                queries = [
+                    base.where(Have.user_id.in_(users), Have.pin_id.in_(batch))
+                    for users in _chunks(sorted(self._holder_ids))
+                    for batch in _chunks(pins)
+                ]
+            else:
+                queries = [base.where(Have.pin_id.in_(batch)) for batch in _chunks(pins)]
+            for query in queries:
+                for row in self.session.execute(query.order_by(Have.id)):
                     have = _have(row)
                     self._holders.setdefault(int(have.pin), []).append(have)
         return self._holders.get(int(pin), [])
@@ -465,27 +487,67 @@ class Outcome:
     notified: set[int] = field(default_factory=set)
 
 
-def _store(
-    session: Session, existing: Iterable[Match], wanted: Iterable[Wanted], now: datetime
-) -> Outcome:
-    """Upsert `wanted`; every row of `existing` not wanted becomes inactive.
+_Ident = tuple[int, str, str]  # (user_id, kind, key): how a Match is addressed
 
-    Rows are written in (user, kind, key) order, so two refreshes touching the
-    same pair lock them in the same order."""
+
+def _load_rows(session: Session, idents: Iterable[_Ident]) -> dict[_Ident, Match]:
+    """The Match rows (JSON and all) for exactly these addresses, in few queries:
+    a user with several rows is read by user, the rest by (kind, key)."""
+    by_user: dict[int, list[_Ident]] = {}
+    for ident in idents:
+        by_user.setdefault(ident[0], []).append(ident)
+    by_key: dict[tuple[str, str], list[int]] = {}
+    queries = []
+    for user_id, own in by_user.items():
+        if len(own) == 1:
+            by_key.setdefault(own[0][1:], []).append(user_id)
+            continue
+        for kind in sorted({i[1] for i in own}):
+            keys = sorted({i[2] for i in own if i[1] == kind})
+            for batch in _chunks(keys):
+                queries.append(
+                    select(Match).where(
+                        Match.user_id == user_id, Match.kind == kind, Match.key.in_(batch)
+                    )
+                )
+    for (kind, key), users in sorted(by_key.items()):
+        for batch_users in _chunks(sorted(users)):
+            queries.append(
+                select(Match).where(
+                    Match.kind == kind, Match.key == key, Match.user_id.in_(batch_users)
+                )
+            )
+    found: dict[_Ident, Match] = {}
+    for query in queries:
+        for row in session.scalars(query):
+            found[(row.user_id, row.kind, row.key)] = row
+    return found
+
+
+def _store(
+    session: Session,
+    wanted: Iterable[Wanted],
+    now: datetime,
+    active: Iterable[tuple[int, int, str, str]] = (),
+) -> Outcome:
+    """Upsert `wanted`; every row of `active` (id, user, kind, key: the active rows
+    this computation is responsible for) that is not wanted becomes inactive.
+
+    Only the rows of the wanted addresses are loaded whole (their JSON is compared);
+    the rest is one UPDATE by id. New rows are inserted in one batch. Rows are
+    written in (user, kind, key) order, so two refreshes touching the same pair
+    lock them in the same order."""
     outcome = Outcome()
-    by_key = {(m.user_id, m.kind, m.key): m for m in existing}
-    seen: set[tuple[int, str, str]] = set()
+    unique = {(w.user_id, w.kind, w.key): w for w in wanted}
+    by_key = _load_rows(session, unique)
     fresh: set[int] = set()
-    for w in sorted(wanted, key=lambda w: (w.user_id, w.kind, w.key)):
-        ident = (w.user_id, w.kind, w.key)
-        seen.add(ident)
+    inserts: list[tuple[Wanted, Match]] = []
+    for ident in sorted(unique):
+        w = unique[ident]
         row = by_key.get(ident)
         if row is None:
-            row = _insert(session, w, now)
-            if row.first_seen_at == now:
-                outcome.new.append(row.id)
-                fresh.add(w.user_id)
-                continue
+            inserts.append((w, _new_row(w, now)))
+            continue
         values = (w.details, w.score, w.explanation)
         if not row.active:
             row.active = True
@@ -495,14 +557,44 @@ def _store(
         elif (row.details, row.score, row.explanation) != values:
             row.changed_at = now
             outcome.changed.append(row.id)
-        row.details, row.score, row.explanation = values
-        row.counterpart_id, row.proposal_id = w.counterpart_id, w.proposal_id
+        if (row.details, row.score, row.explanation) != values:
+            row.details, row.score, row.explanation = values
+        if (row.counterpart_id, row.proposal_id) != (w.counterpart_id, w.proposal_id):
+            row.counterpart_id, row.proposal_id = w.counterpart_id, w.proposal_id
         row.last_seen_at = now
-    for ident, row in sorted(by_key.items()):
-        if ident not in seen and row.active:
-            row.active = False
-            row.changed_at = now
-            outcome.deactivated.append(row.id)
+    if inserts:
+        try:
+            with session.begin_nested():
+                session.add_all([row for _, row in inserts])
+            created = [(w, row) for w, row in inserts]
+        except IntegrityError:
+            # A concurrent refresh of a counterpart inserted one first: row by row.
+            created = [(w, _insert(session, w, now)) for w, _ in inserts]
+        for w, row in created:
+            if row.first_seen_at == now:
+                outcome.new.append(row.id)
+                fresh.add(w.user_id)
+            elif not row.active or (row.details, row.score, row.explanation) != (
+                w.details,
+                w.score,
+                w.explanation,
+            ):
+                if not row.active:
+                    outcome.reactivated.append(row.id)
+                    fresh.add(w.user_id)
+                else:
+                    outcome.changed.append(row.id)
+                row.active, row.changed_at = True, now
+                row.details, row.score, row.explanation = w.details, w.score, w.explanation
+                row.last_seen_at = now
+    gone = sorted((u, k, key, i) for i, u, k, key in active if (u, k, key) not in unique)
+    outcome.deactivated = [i for *_, i in gone]
+    for batch in _chunks(outcome.deactivated):
+        session.execute(
+            update(Match)
+            .where(Match.id.in_(batch), Match.active.is_(True))
+            .values(active=False, changed_at=now)
+        )
     session.flush()
     for user_id in sorted(fresh):
         outbox.enqueue(session, NOTIFY_TASK, user_id=user_id)
@@ -510,8 +602,8 @@ def _store(
     return outcome
 
 
-def _insert(session: Session, w: Wanted, now: datetime) -> Match:
-    row = Match(
+def _new_row(w: Wanted, now: datetime) -> Match:
+    return Match(
         user_id=w.user_id,
         kind=w.kind,
         key=w.key,
@@ -525,6 +617,10 @@ def _insert(session: Session, w: Wanted, now: datetime) -> Match:
         last_seen_at=now,
         changed_at=now,
     )
+
+
+def _insert(session: Session, w: Wanted, now: datetime) -> Match:
+    row = _new_row(w, now)
     try:
         with session.begin_nested():
             session.add(row)
@@ -567,10 +663,108 @@ def _swap_rows(me: int, swap: Swap, rows: Rows) -> list[Wanted]:
     ]
 
 
+# The pins a collector wants, one row per (want, candidate pin): exact wants name
+# their pin, "any variant" wants every pin of their variant group; pins the
+# collector already holds (in any condition or status) are left out.
+_WANTED_SQL = """
+wanted AS (
+    SELECT w.id AS want_id, w.pin_id AS pin_id, w.priority AS stars,
+           COALESCE(w.min_condition, 1) AS mc, w.max_price AS max_price,
+           w.currency AS currency
+      FROM wants w WHERE w.user_id = :me AND w.pin_id IS NOT NULL
+    UNION ALL
+    SELECT w.id, p.id, w.priority, COALESCE(w.min_condition, 1), w.max_price, w.currency
+      FROM wants w JOIN pins p ON p.variant_group = w.variant_group
+     WHERE w.user_id = :me AND w.pin_id IS NULL
+),
+wanted_new AS MATERIALIZED (
+    SELECT * FROM wanted
+     WHERE pin_id NOT IN (SELECT h.pin_id FROM haves h WHERE h.user_id = :me)
+)"""
+
+# Swap partners: collectors holding a tradeable copy (condition at or above my
+# minimum) of a pin I want AND wanting, without holding it, a pin I hold tradeable
+# in a condition they accept. Ranked by the upper bound of the engine's coverage
+# (every want of mine they can fill, weighted 16 for 5 stars … 1 for 1 star), then
+# by how many of my wants they fill. Index-only on haves(pin_id, condition, …) and
+# wants(pin_id, user_id, …) / wants(variant_group, user_id, …).
+_PARTNERS_SQL = text(
+    "WITH"  # noqa: S608 (constant text; the values are bound parameters)
+    + _WANTED_SQL
+    + """,
+giving AS (
+    SELECT h.pin_id AS pin_id, MAX(h.condition) AS cond
+      FROM haves h WHERE h.user_id = :me AND h.tradeable
+     GROUP BY h.pin_id
+),
+takers AS (
+    SELECT w.user_id AS partner, g.pin_id AS pin_id
+      FROM giving g JOIN wants w ON w.pin_id = g.pin_id
+     WHERE w.user_id <> :me AND g.cond >= COALESCE(w.min_condition, 1)
+    UNION
+    SELECT w.user_id, g.pin_id
+      FROM giving g JOIN pins p ON p.id = g.pin_id
+      JOIN wants w ON w.variant_group = p.variant_group
+     WHERE w.user_id <> :me AND g.cond >= COALESCE(w.min_condition, 1)
+),
+partners AS MATERIALIZED (
+    SELECT DISTINCT t.partner FROM takers t
+     WHERE NOT EXISTS (
+        SELECT 1 FROM haves x WHERE x.user_id = t.partner AND x.pin_id = t.pin_id
+     )
+),
+filled AS (
+    SELECT h.user_id AS partner, wn.want_id AS want_id, MAX(wn.stars) AS stars
+      FROM wanted_new wn JOIN haves h ON h.pin_id = wn.pin_id
+     WHERE h.user_id <> :me AND h.tradeable AND h.condition >= wn.mc
+     GROUP BY h.user_id, wn.want_id
+)
+SELECT f.partner FROM filled f JOIN partners p ON p.partner = f.partner
+ GROUP BY f.partner
+ ORDER BY SUM(1 << (f.stars - 1)) DESC, COUNT(*) DESC, f.partner
+ LIMIT :limit"""
+)
+
+# One-way offers: holders of a copy (tradeable, or for sale within my maximum
+# price) of a pin I want, ranked as the engine ranks them: most stars, then most
+# (copy, want) pairs, then best condition.
+_HOLDERS_SQL = text(
+    "WITH"
+    + _WANTED_SQL
+    + """
+SELECT h.user_id FROM wanted_new wn JOIN haves h ON h.pin_id = wn.pin_id
+ WHERE h.user_id <> :me AND h.condition >= wn.mc
+   AND (h.tradeable OR (h.price IS NOT NULL AND (
+        wn.max_price IS NULL OR wn.currency <> h.currency OR h.price <= wn.max_price)))
+ GROUP BY h.user_id
+ ORDER BY MAX(wn.stars) DESC, COUNT(*) DESC, MAX(h.condition) DESC, h.user_id
+ LIMIT :limit"""
+)
+
+
+def swap_partners(session: Session, user_id: int, limit: int) -> list[int]:
+    """The best `limit` two-way partners of `user_id`, by coverage (upper bound)."""
+    return [int(p) for p in session.scalars(_PARTNERS_SQL, {"me": user_id, "limit": limit})]
+
+
+def offer_holders(session: Session, user_id: int, limit: int) -> list[int]:
+    """The best `limit` holders of what `user_id` wants, as offers rank."""
+    return [int(p) for p in session.scalars(_HOLDERS_SQL, {"me": user_id, "limit": limit})]
+
+
 def refresh_collector(session: Session, user_id: int) -> Outcome:
-    """Recompute one collector's swaps (both sides) and offers, and store them."""
+    """Recompute one collector's swaps (both sides) and offers, and store them.
+
+    SQL shortlists the candidates (`swap_partners`, `offer_holders`); the engine
+    reads only their rows for the pins concerned, ranks them exactly, and the best
+    SWAP_LIMIT swaps and OFFER_LIMIT offers are stored. A swap no longer among the
+    best turns inactive on both sides, like one that vanished."""
     now = utcnow()
+    partners = swap_partners(session, user_id, SHORTLIST * SWAP_LIMIT)
+    holders = offer_holders(session, user_id, OFFER_LIMIT + len(partners))
     lookup = SqlMarket(session, user_id)
+    lookup.restrict_holders({*partners, *holders})
+    lookup.restrict_wanters(partners)
     found = one_way_offers(user_id, lookup)
     limits = {
         want_id: (price, currency)
@@ -580,22 +774,26 @@ def refresh_collector(session: Session, user_id: int) -> Outcome:
             )
         )
     }
-    lookup.restrict_wanters(
-        {o.holder for o in found for x in o.offers if x.have.tradeable and x.have.quantity > 0}
-    )
-    swaps = two_way_swaps(user_id, lookup)
+    swaps = two_way_swaps(user_id, lookup)[:SWAP_LIMIT]
     # A swap partner's pins are shown in the swap; offers are the other holders.
-    partners = {swap.partner for swap in swaps}
+    kept_partners = {swap.partner for swap in swaps}
     offers = []
     for o in found:
         kept = tuple(x for x in o.offers if _within(x, limits))
-        if kept and o.holder not in partners:
+        if kept and o.holder not in kept_partners:
             offers.append(OneWayOffer(o.holder, kept))
-    rows = Rows(session, [*lookup.haves_of(user_id), *(x.have for o in found for x in o.offers)])
+    offers = offers[:OFFER_LIMIT]
+    rows = Rows(
+        session,
+        [
+            *lookup.haves_of(user_id),
+            *(x.have for o in found for x in o.offers),
+        ],
+    )
     wanted: list[Wanted] = []
     for swap in swaps:
         wanted.extend(_swap_rows(user_id, swap, rows))
-    for offer in offers[:OFFER_LIMIT]:
+    for offer in offers:
         score, explanation = offer_explanation(offer)
         holder = int(offer.holder)
         wanted.append(
@@ -609,15 +807,22 @@ def refresh_collector(session: Session, user_id: int) -> Outcome:
                 explanation,
             )
         )
-    existing = session.scalars(
-        select(Match).where(
-            or_(
-                (Match.user_id == user_id) & Match.kind.in_(("swap", "offer")),
-                (Match.counterpart_id == user_id) & (Match.kind == "swap"),
+    light = (Match.id, Match.user_id, Match.kind, Match.key)
+    active = [
+        *session.execute(
+            select(*light).where(
+                Match.user_id == user_id,
+                Match.active.is_(True),
+                Match.kind.in_(("swap", "offer")),
             )
-        )
-    ).all()
-    return _store(session, existing, wanted, now)
+        ),
+        *session.execute(
+            select(*light).where(
+                Match.counterpart_id == user_id, Match.kind == "swap", Match.active.is_(True)
+            )
+        ),
+    ]
+    return _store(session, wanted, now, [tuple(r) for r in active])
 
 
 def _within(offer: Offer, limits: dict[int, tuple[Any, Any]]) -> bool:
@@ -668,7 +873,10 @@ def load_market(session: Session, collectors: Sequence[int] | None = None) -> en
 
 
 def run_global_solve(
-    session: Session, cap: int = 3, time_limit: float = DEFAULT_TIME_LIMIT
+    session: Session,
+    cap: int = 3,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    top_k: int | None = DEFAULT_TOP_K,
 ) -> Planned:
     """Start a run: split the market into strongly connected components (cycles
     never cross them) and queue one `solve_component` task per component."""
@@ -681,7 +889,8 @@ def run_global_solve(
         {int(h.collector) for h in index.haves if h.tradeable}
         & {int(w.collector) for w in index.wants}
     )
-    market = build_market(traders, index)
+    market = build_market(traders, index, top_k=top_k)
+    del index
     components = [
         sorted(int(market.collectors[a]) for a in component.agents)
         for component in market.graph.components()
@@ -818,7 +1027,11 @@ def _cycle_rows(
 
 
 def solve_component(
-    session: Session, run_id: int, collector_ids: Sequence[int], time_limit: float | None = None
+    session: Session,
+    run_id: int,
+    collector_ids: Sequence[int],
+    time_limit: float | None = None,
+    top_k: int | None = DEFAULT_TOP_K,
 ) -> ComponentResult:
     """Solve one component with the run's cycle cap, store its cycles as
     proposals and the members' cycle matches, and close the run if it was the
@@ -835,10 +1048,19 @@ def solve_component(
     note = None
     try:
         solution = solve_market(
-            sorted(collector_ids), index, max_cycle_length=run.cycle_cap, time_limit=limit
+            sorted(collector_ids),
+            index,
+            max_cycle_length=run.cycle_cap,
+            time_limit=limit,
+            top_k=top_k,
         )
         cycles, status, gap = solution.cycles, solution.status, solution.gap
         items, trading = solution.items, solution.collectors_trading
+        if status != "OPTIMAL":
+            note = (
+                f"{len(collector_ids)} collectors: {status} after {limit:g} s, "
+                f"{items} items, gap {gap:.4f}"
+            )
     except CycleLimitExceeded as exc:
         # Too many candidate loops for the exact program: record it, propose nothing.
         cycles, status, gap, items, trading = (), "SKIPPED", 1.0, 0, 0
@@ -854,12 +1076,7 @@ def solve_component(
     for cycle in cycles:
         proposal = _proposal(session, run_id, cycle, now)
         wanted.extend(_cycle_rows(proposal, cycle, rows, names))
-    existing: list[Match] = []
-    for keys in _chunks(sorted({w.key for w in wanted})):
-        existing.extend(
-            session.scalars(select(Match).where(Match.kind == "cycle", Match.key.in_(keys)))
-        )
-    outcome = _store(session, existing, wanted, now)
+    outcome = _store(session, wanted, now)
     seconds = time.perf_counter() - began
     values: dict[str, Any] = {
         "components_done": SolveRun.components_done + 1,
