@@ -292,3 +292,25 @@ def test_a_ring_proposal_is_announced_with_its_single_pin_each_way(app_ctx: Flas
     assert message.subject == "New match: A trade ring with 3 collectors"
     assert "You get: " in message.body_text and "Laika" in message.body_text
     assert "You give: " in message.body_text and "Vostok" in message.body_text
+
+
+def test_an_offer_lists_what_is_offered(app_ctx: Flask) -> None:
+    ivan, olena = make_user("ivan@example.org"), make_user("olena@example.org")
+    pin = make_pin(title_en="Bratsk GES")
+    item = {"pin_id": pin.id, "ref": pin.ref, "title": "Bratsk GES", "priority": 4}
+    db.session.add(
+        Match(
+            user_id=ivan.id,
+            kind="offer",
+            key=f"offer:{olena.id}",
+            counterpart_id=olena.id,
+            details={"offers": [item]},
+            score=8.0,
+            explanation={},
+        )
+    )
+    db.session.flush()
+    notifier().set_mode(ivan.id, "offer", "instant")
+    notifier().collect_matches(ivan.id, now=NOON)
+    text = mails_to(ivan)[-1].body_text
+    assert "Иван has what you want" in text and "Bratsk GES" in text

@@ -252,8 +252,10 @@ class Notifier:
 
     def _match_payload(self, match: Match) -> dict[str, Any]:
         details = match.details or {}
-        # Swaps and offers list pins each way; a ring has one pin each way.
-        receive, give = _as_items(details.get("receive")), _as_items(details.get("give"))
+        # A swap lists pins each way, an offer what is offered, a ring one pin
+        # each way.
+        receive = _as_items(details.get("receive") or details.get("offers"))
+        give = _as_items(details.get("give"))
         # Want priorities are stars, 5 the most wanted (as on the lists pages).
         stars = [int(i["priority"]) for i in receive if i.get("priority")]
         members = details.get("members") or []
