@@ -434,9 +434,12 @@ def test_refund_and_dispute_made_at_stripe_are_recorded(
     order = paid_order(client, stripe_app, fake)
     intent = order.payment_intent_id
     assert intent
+    moderator = make_user("mod@example.org")
+    moderator.is_moderator = True
     dispute = {"id": "dp_1", "object": "dispute", "payment_intent": intent, "charge": "ch"}
     assert deliver(client, stripe_app, "charge.dispute.created", dispute) == "dispute recorded"
     assert len(mails("order_disputed")) == 1
+    assert [m.to_addr for m in mails("order_disputed_moderator")] == ["mod@example.org"]
     charge = fake.refund_at_dashboard(intent)
     assert deliver(client, stripe_app, "charge.refunded", charge) == "refunded"
     db.session.refresh(order)

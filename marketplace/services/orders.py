@@ -926,6 +926,10 @@ class Orders:
         self.session.flush()
         log.warning("order %s disputed (payment intent %s)", order.id, intent_id)
         self._mail(order.seller, "order_disputed", order)
+        # Moderators hear of every dispute too: they decide refunds and bans.
+        for moderator in self.session.scalars(select(User).where(User.is_moderator.is_(True))):
+            if moderator.id != order.seller_id:
+                self._mail(moderator, "order_disputed_moderator", order)
         return "dispute recorded"
 
     def _on_account(self, row: StripeEvent) -> str:
