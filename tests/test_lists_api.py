@@ -162,3 +162,32 @@ def test_openapi_describes_the_list_endpoints(client: FlaskClient) -> None:
     assert "text/csv" in paths["/api/v1/me/haves/export"]["get"]["responses"]["200"]["content"]
     have = spec["components"]["schemas"]["HaveOut"]
     assert have["properties"]["condition"]["enum"][0] == "mint"
+
+
+def test_photos_of_a_copy(client: FlaskClient) -> None:
+    import io
+
+    from tests.test_catalogue import image_bytes
+
+    headers = auth(client)
+    pin = make_pin("LAI-1957", "Laika", legend="Лайка")
+    have = client.post("/api/v1/me/haves", json={"pin_id": pin.id}, headers=headers).json
+    added = client.post(
+        f"/api/v1/me/haves/{have['id']}/photos",
+        data={"photo": (io.BytesIO(image_bytes("JPEG", (640, 480), exif=True)), "mine.jpg")},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+    assert added.status_code == 201, added.json
+    photo = added.json["photos"][0]
+    assert photo["width"] == 640 and photo["url"].endswith(".webp")
+    fake = client.post(
+        f"/api/v1/me/haves/{have['id']}/photos",
+        data={"photo": (io.BytesIO(b"%PDF-1.4"), "x.jpg")},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+    assert fake.status_code == 400 and fake.mimetype == PROBLEM and "photo" in fake.json["errors"]
+    gone = client.delete(f"/api/v1/me/haves/{have['id']}/photos/{photo['id']}", headers=headers)
+    assert gone.status_code == 204
+    assert client.get(f"/api/v1/me/haves/{have['id']}", headers=headers).json["photos"] == []

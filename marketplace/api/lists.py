@@ -326,6 +326,34 @@ def delete_have(have_id: int) -> None:
     remove_photo_files(lists().delete_have(g.api_user, have_id))
 
 
+@blp.route("/me/haves/<int:have_id>/photos", methods=["POST"])
+@blp.doc(**BEARER)
+@token_required
+@blp.response(201, HaveOut)
+def add_have_photo(have_id: int) -> dict[str, Any]:
+    """Add a photo of your own copy: multipart field `photo` (JPEG, PNG or WebP,
+    at most 8 MB; re-encoded, EXIF removed)."""
+    from marketplace.web.lists import photo_dir
+
+    upload = request.files.get("photo")
+    if upload is None:
+        raise DomainError("Send the image as the multipart field 'photo'.", field="photo")
+    lists().add_photo(g.api_user, have_id, upload.read(), photo_dir())
+    return have_dict(lists().get_have(g.api_user, have_id))
+
+
+@blp.route("/me/haves/<int:have_id>/photos/<int:photo_id>", methods=["DELETE"])
+@blp.doc(**BEARER)
+@token_required
+@blp.response(204)
+def delete_have_photo(have_id: int, photo_id: int) -> None:
+    """Remove one of your photos (the files go too)."""
+    from marketplace.web.lists import remove_photo_files
+
+    lists().get_have(g.api_user, have_id)  # 404 unless the copy is the caller's
+    remove_photo_files(lists().delete_photo(g.api_user, photo_id))
+
+
 # -- wants ---------------------------------------------------------------------------
 
 
