@@ -14,7 +14,8 @@ many parameter sets), never ORM objects one by one.
         --database-url postgresql+psycopg://u@host/db         # existing database
 
 Refresh: a sampled collector's matches are refreshed once (cold), a Want is
-added, and the refresh after it is timed (p50/p95/max). Solve: the capped global
+added by the list service, and the refresh the worker runs for the event it
+wrote (`refresh_after_change` with its payload) is timed (p50/p95/max). Solve: the capped global
 solve (--cap, --top-k, --solve-seconds per component) in a child process, so its
 peak memory (RSS) is its own. The closing table has one row per size.
 
@@ -194,9 +195,14 @@ def add_collectors(session: Session, count: int, pins: list[tuple[int, str]], se
 
 def measure_refresh(session: Session, samples: int, seed: int) -> dict[str, float]:
     """p50/p95/max seconds to refresh one collector after a list change (a new
-    Want), on collectors whose matches were stored once before (warm rows)."""
-    from marketplace.models import Pin, User, Want, utcnow
-    from marketplace.services.matches import refresh_collector
+    Want), on collectors whose matches were stored once before (warm rows).
+
+    The Want is added by the list service, and the refresh is what the worker's
+    task runs for the event it wrote: `refresh_after_change` with the event's
+    payload (incremental when the payload says what changed, else full)."""
+    from marketplace.models import OutboxMessage, Pin, User, Want
+    from marketplace.services.lists import REFRESH_TASK, Lists
+    from marketplace.services.matches import refresh_after_change, refresh_collector
 
     rng = np.random.default_rng(seed)
     top = session.scalar(select(func.max(User.id))) or 1
@@ -211,17 +217,26 @@ def measure_refresh(session: Session, samples: int, seed: int) -> dict[str, floa
         refresh_collector(session, user_id)
         session.commit()
         cold.append(time.perf_counter() - began)
-        pin_id = int(pin_ids[int(rng.integers(0, len(pin_ids)))])
-        exists = session.scalar(
-            select(Want.id).where(Want.user_id == user_id, Want.pin_id == pin_id)
-        )
-        if exists is None:
-            now = utcnow()
-            session.execute(insert(Want), [{"user_id": user_id, "pin_id": pin_id, "priority": 3,
-                                            "created_at": now, "updated_at": now}])  # fmt: skip
-            session.commit()
+        while True:  # a pin the collector neither wants nor holds yet
+            pin_id = int(pin_ids[int(rng.integers(0, len(pin_ids)))])
+            exists = session.scalar(
+                select(Want.id).where(Want.user_id == user_id, Want.pin_id == pin_id)
+            )
+            if exists is None:
+                break
+        user = session.get(User, user_id)
+        assert user is not None
+        Lists(session).add_want(user, pin_id=pin_id, priority=3)
+        event = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.task == REFRESH_TASK)
+            .order_by(OutboxMessage.id.desc())
+            .limit(1)
+        ).one()
+        session.commit()
+        changes = {k: v for k, v in event.payload.items() if k != "user_id"}
         began = time.perf_counter()
-        outcome = refresh_collector(session, user_id)
+        outcome = refresh_after_change(session, user_id, **changes)
         session.commit()
         timings.append(time.perf_counter() - began)
         rows.append(len(outcome.new) + len(outcome.changed) + len(outcome.reactivated))

@@ -47,7 +47,7 @@ def theme(path: str) -> Theme:
 
 def refresh_events(user_id: int) -> int:
     rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.task == REFRESH_TASK))
-    return sum(1 for r in rows if r.payload == {"user_id": user_id})
+    return sum(1 for r in rows if r.payload["user_id"] == user_id)
 
 
 def test_condition_scale_is_ordered_and_parsed_generously(app_ctx: Flask) -> None:

@@ -9,10 +9,12 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
-from marketplace.models import Match, OutboxMessage, SolveRun, TradeProposal
+from marketplace.models import Condition, Match, OutboxMessage, SolveRun, TradeProposal
 from marketplace.services import matches
 from marketplace.services.lists import Lists
 from tests.catalogue_factory import make_pin
@@ -194,16 +196,37 @@ def test_notify_only_for_new_matches(app_ctx: Flask) -> None:
 def test_task_refreshes_once_per_outbox_event(app_ctx: Flask) -> None:
     from workers.tasks import refresh_collector_matches
 
-    anna, boris, *_ = swap_pair()
+    anna, boris, gagarin, vostok = swap_pair()
     event = db.session.scalars(
         select(OutboxMessage)
         .where(OutboxMessage.task == "workers.tasks.refresh_collector_matches")
         .order_by(OutboxMessage.id.desc())
     ).first()
-    assert event is not None and event.payload == {"user_id": boris.id}
-    assert refresh_collector_matches.run(boris.id, outbox_id=event.id).startswith("2 new")
-    assert refresh_collector_matches.run(boris.id, outbox_id=event.id) == "skipped"
+    # One event per collector and transaction, saying what changed.
+    assert event is not None and event.payload == {
+        "user_id": boris.id,
+        "have_pins": [vostok.id],
+        "want_pins": [gagarin.id],
+        "want_groups": [],
+    }
+    changes = {k: v for k, v in event.payload.items() if k != "user_id"}
+    assert refresh_collector_matches.run(boris.id, outbox_id=event.id, **changes).startswith(
+        "2 new"
+    )
+    assert refresh_collector_matches.run(boris.id, outbox_id=event.id, **changes) == "skipped"
     assert match(anna, "swap", f"swap:{boris.id}") is not None
+
+
+def test_task_passes_what_changed_to_the_incremental_refresh(app_ctx: Flask) -> None:
+    from workers.tasks import refresh_collector_matches
+
+    anna, boris, gagarin, vostok = swap_pair()
+    assert refresh_collector_matches.run(
+        boris.id, have_pins=[vostok.id], want_pins=[gagarin.id], want_groups=[]
+    ).startswith("2 new")
+    assert match(anna, "swap", f"swap:{boris.id}").active  # type: ignore[union-attr]
+    # `full` (an import, "delete all") refreshes everything: nothing new here.
+    assert refresh_collector_matches.run(anna.id, full=True) == "0 new, 0 back, 0 gone"
 
 
 def three_cycle() -> tuple[list[Any], list[Any]]:
@@ -371,3 +394,178 @@ def test_stored_swaps_and_offers_are_capped_to_the_best(app_ctx: Flask, monkeypa
     assert {m.counterpart_id for m in swaps} == {boris.id, dima.id}
     assert not match(clara, "swap", f"swap:{anna.id}").active  # type: ignore[union-attr]
     assert not match(anna, "swap", f"swap:{clara.id}").active  # type: ignore[union-attr]
+
+
+# -- incremental refresh after one list change ---------------------------------------
+
+
+def test_added_want_creates_the_swap_for_both_collectors_incrementally(app_ctx: Flask) -> None:
+    anna, boris = people("Anna", "Boris")
+    gagarin, vostok = make_pin(title_en="Gagarin 1961"), make_pin(title_en="Vostok rocket")
+    lists().add_have(anna, gagarin.id)
+    lists().add_want(anna, pin_id=vostok.id, priority=5)
+    lists().add_have(boris, vostok.id, condition="very_fine")
+    matches.refresh_collector(db.session(), anna.id)
+    assert match(anna, "swap", f"swap:{boris.id}") is None
+    assert match(anna, "offer", f"offer:{boris.id}").active  # type: ignore[union-attr]
+
+    lists().add_want(boris, pin_id=gagarin.id, priority=2)
+    outcome = matches.refresh_changes(db.session(), boris.id, want_pins=[gagarin.id])
+    assert len(outcome.new) == 2 and outcome.notified == {anna.id, boris.id}
+    mine = match(anna, "swap", f"swap:{boris.id}")
+    theirs = match(boris, "swap", f"swap:{anna.id}")
+    assert mine is not None and mine.active and theirs is not None and theirs.active
+    assert [p["pin_id"] for p in mine.details["receive"]] == [vostok.id]
+    assert theirs.details["receive"] == mine.details["give"]
+    assert mine.explanation["coverage"] == 16 and theirs.explanation["coverage"] == 2
+    # Boris is now a swap partner of Anna's: her offer from him is his swap (the
+    # cap and ranking stay those of a full refresh).
+    assert matches.refresh_collector(db.session(), boris.id).new == []
+
+
+def test_removed_have_deactivates_the_swap_on_both_sides_incrementally(app_ctx: Flask) -> None:
+    anna, boris, _gagarin, vostok = swap_pair()
+    matches.refresh_collector(db.session(), anna.id)
+    have = next(h for h in lists().haves(boris.id, matches_filters()).items)
+    lists().delete_have(boris, have.id)
+    outcome = matches.refresh_changes(db.session(), boris.id, have_pins=[vostok.id])
+    # Both sides of the swap go; Boris's new offer from Anna tells only him.
+    assert len(outcome.deactivated) == 2 and len(outcome.new) == 1
+    assert outcome.notified == {boris.id}
+    assert not match(anna, "swap", f"swap:{boris.id}").active  # type: ignore[union-attr]
+    assert not match(boris, "swap", f"swap:{anna.id}").active  # type: ignore[union-attr]
+    assert match(boris, "offer", f"offer:{anna.id}").active  # type: ignore[union-attr]
+
+
+def test_incremental_refresh_applies_the_cap(app_ctx: Flask, monkeypatch: Any) -> None:
+    """A new better partner pushes the worst swap out, on both sides."""
+    monkeypatch.setattr(matches, "SWAP_LIMIT", 1)
+    anna, boris, clara = people("Anna", "Boris", "Clara")
+    gagarin, low, high = make_pin(), make_pin(), make_pin()
+    lists().add_have(anna, gagarin.id)
+    lists().add_want(anna, pin_id=low.id, priority=1)
+    lists().add_want(anna, pin_id=high.id, priority=5)
+    for person in (boris, clara):
+        lists().add_want(person, pin_id=gagarin.id)
+    lists().add_have(boris, low.id)
+    matches.refresh_collector(db.session(), anna.id)
+    assert match(anna, "swap", f"swap:{boris.id}").active  # type: ignore[union-attr]
+
+    lists().add_have(clara, high.id)
+    matches.refresh_changes(db.session(), clara.id, have_pins=[high.id])
+    assert match(anna, "swap", f"swap:{clara.id}").active  # type: ignore[union-attr]
+    assert not match(anna, "swap", f"swap:{boris.id}").active  # type: ignore[union-attr]
+    assert not match(boris, "swap", f"swap:{anna.id}").active  # type: ignore[union-attr]
+
+
+_N_PINS = 5  # pins 3 and 4 are variants of one catalogue number; target 5 is "any of them"
+_CONDITION = st.integers(1, 6).map(Condition)
+_MARKET = st.fixed_dictionaries(
+    {
+        "haves": st.dictionaries(
+            st.tuples(st.integers(0, 3), st.integers(0, _N_PINS - 1)),
+            st.tuples(_CONDITION, st.booleans(), st.booleans()),
+            max_size=14,
+        ),
+        "wants": st.dictionaries(
+            st.tuples(st.integers(0, 3), st.integers(0, _N_PINS)),
+            st.tuples(st.integers(1, 5), st.none() | _CONDITION),
+            max_size=12,
+        ),
+        "change": st.tuples(
+            st.sampled_from(["add_have", "delete_have", "untrade", "add_want", "delete_want"]),
+            st.integers(0, _N_PINS),
+            _CONDITION,
+            st.integers(1, 5),
+        ),
+    }
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(market=_MARKET)
+def test_incremental_refresh_equals_a_full_refresh(app_ctx: Flask, market: Any) -> None:
+    """After one random list change, the incremental refresh of what it touched
+    leaves the changed collector's swaps (both sides) and offers exactly as a full
+    refresh from scratch would: a full refresh afterwards changes nothing."""
+    kind, target, condition, stars = market["change"]
+    pin_target = min(target, _N_PINS - 1)
+    if kind in ("add_have", "delete_have", "untrade"):
+        mine = market["haves"].get((0, pin_target))
+        assume((mine is None) == (kind == "add_have"))
+    else:
+        assume(((0, target) in market["wants"]) == (kind == "delete_want"))
+    with db.session.begin_nested() as outer:
+        session = db.session()
+        pins = [make_pin(variant_group="PROP-V" if i >= 3 else f"PROP-{i}") for i in range(_N_PINS)]
+        collectors = people("P0", "P1", "P2", "P3")
+        service = Lists(session)
+        for (c, p), (grade, tradeable, priced) in sorted(market["haves"].items()):
+            service.add_have(
+                collectors[c],
+                pins[p].id,
+                condition=grade,
+                tradeable=tradeable,
+                price="5.00" if priced else None,
+                currency="EUR" if priced else None,
+            )
+        for (c, t), (priority, minimum) in sorted(market["wants"].items()):
+            service.add_want(
+                collectors[c],
+                pin_id=pins[t].id if t < _N_PINS else None,
+                variant_group="PROP-V" if t == _N_PINS else None,
+                priority=priority,
+                min_condition=minimum,
+            )
+        for person in (*collectors, collectors[0]):
+            matches.refresh_collector(session, person.id)
+        me = collectors[0]
+        if kind == "add_have":
+            service.add_have(me, pins[pin_target].id, condition=condition)
+        elif kind in ("delete_have", "untrade"):
+            have = next(h for h in service.haves(me.id, matches_filters()).items
+                        if h.pin_id == pins[pin_target].id)  # fmt: skip
+            if kind == "untrade":
+                service.update_have(me, have.id, tradeable=not have.tradeable)
+            else:
+                service.delete_have(me, have.id)
+        elif kind == "add_want":
+            service.add_want(
+                me,
+                pin_id=pins[target].id if target < _N_PINS else None,
+                variant_group="PROP-V" if target == _N_PINS else None,
+                priority=stars,
+            )
+        else:
+            want = next(
+                w
+                for w in service.wants(me.id, matches_filters()).items
+                if (w.pin_id == pins[target].id if target < _N_PINS else w.pin_id is None)
+            )
+            service.delete_want(me, want.id)
+        changed = pins[pin_target].id
+        if kind in ("add_have", "delete_have", "untrade"):
+            matches.refresh_after_change(session, me.id, have_pins=[changed])
+        elif target < _N_PINS:
+            matches.refresh_after_change(session, me.id, want_pins=[changed])
+        else:
+            matches.refresh_after_change(session, me.id, want_groups=["PROP-V"])
+
+        def state() -> list[tuple[Any, ...]]:
+            rows = session.scalars(
+                select(Match).where(
+                    ((Match.user_id == me.id) & Match.kind.in_(("swap", "offer")))
+                    | ((Match.counterpart_id == me.id) & (Match.kind == "swap"))
+                )
+            )
+            return sorted(
+                (m.user_id, m.key, m.active, m.score, m.details, m.explanation) for m in rows
+            )
+
+        incremental = state()
+        outcome = matches.refresh_collector(session, me.id)
+        assert state() == incremental
+        assert not (outcome.new or outcome.reactivated or outcome.changed or outcome.deactivated)
+        outer.rollback()

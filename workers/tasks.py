@@ -5,6 +5,7 @@ provides the app context and commits or rolls back."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import Task, shared_task
 from flask import current_app
@@ -108,14 +109,16 @@ def run_list_import(import_id: int, outbox_id: int | None = None) -> str:
     time_limit=120,
     soft_time_limit=100,
 )
-def refresh_collector_matches(user_id: int, outbox_id: int | None = None) -> str:
-    """Recompute one collector's swaps and offers after a list change (queued by
-    the list services); both sides of every swap are kept in step."""
+def refresh_collector_matches(user_id: int, outbox_id: int | None = None, **changes: Any) -> str:
+    """Refresh one collector's swaps and offers after a list change (queued by the
+    list services); both sides of every swap are kept in step. An event that says
+    what changed (`have_pins`, `want_pins`, `want_groups`) refreshes only that;
+    one without (just the user id, or `full`) refreshes everything."""
     from marketplace.services import matches
 
     if not first_delivery(outbox_id):
         return "skipped"
-    outcome = matches.refresh_collector(db.session(), user_id)
+    outcome = matches.refresh_after_change(db.session(), user_id, **changes)
     new, back, gone = len(outcome.new), len(outcome.reactivated), len(outcome.deactivated)
     return f"{new} new, {back} back, {gone} gone"
 

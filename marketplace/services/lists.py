@@ -163,16 +163,54 @@ def check_notes(value: str | None, field: str = "notes") -> str | None:
     return value or None
 
 
-def note_list_change(session: Session, user_id: int) -> None:
-    """One refresh event per collector per transaction, however many rows changed."""
+# A change touching more pins than this (a CSV import, "delete all") asks for a
+# full refresh instead of listing them: the event payload stays small.
+MAX_CHANGED_PINS = 500
+
+
+def note_list_change(
+    session: Session,
+    user_id: int,
+    *,
+    have_pins: Iterable[int] = (),
+    want_pins: Iterable[int] = (),
+    want_groups: Iterable[str] = (),
+    full: bool = False,
+) -> None:
+    """One refresh event per collector per transaction, however many rows changed.
+
+    The event says what changed, so matching can refresh only that: the pins whose
+    Haves changed (`have_pins`), the pins of exact Wants (`want_pins`) and the
+    variant groups of "any variant" Wants (`want_groups`), accumulated over the
+    transaction. A caller that names nothing (or `full`), or more than
+    MAX_CHANGED_PINS pins in all, makes it `{"user_id": …, "full": true}`."""
     transaction = session.get_transaction()
-    seen: tuple[Any, set[int]] | None = session.info.get("lists_refresh")
+    seen: tuple[Any, dict[int, Any]] | None = session.info.get("lists_refresh")
     if seen is None or seen[0] is not transaction:
-        seen = (transaction, set())
+        seen = (transaction, {})
         session.info["lists_refresh"] = seen
-    if user_id not in seen[1]:
-        seen[1].add(user_id)
-        outbox.enqueue(session, REFRESH_TASK, user_id=user_id)
+    haves, wants, groups = set(have_pins), set(want_pins), set(want_groups)
+    full = full or not (haves or wants or groups)
+    message = seen[1].get(user_id)
+    if message is None or message not in session:  # (or its savepoint rolled back)
+        message = seen[1][user_id] = outbox.enqueue(session, REFRESH_TASK, user_id=user_id)
+        payload: dict[str, Any] = {"user_id": user_id, "have_pins": [], "want_pins": []}
+        payload["want_groups"] = []
+    else:
+        payload = dict(message.payload)
+    if not payload.get("full"):
+        haves.update(payload["have_pins"])
+        wants.update(payload["want_pins"])
+        groups.update(payload["want_groups"])
+        if full or len(haves) + len(wants) + len(groups) > MAX_CHANGED_PINS:
+            payload = {"user_id": user_id, "full": True}
+        else:
+            payload.update(
+                have_pins=sorted(haves), want_pins=sorted(wants), want_groups=sorted(groups)
+            )
+    if payload != message.payload:
+        message.payload = payload
+        session.flush()
 
 
 @dataclass
@@ -284,7 +322,7 @@ class Lists:
                 .execution_options(synchronize_session=False)
             )
             if result.rowcount:  # type: ignore[attr-defined]
-                note_list_change(self.session, user.id)
+                note_list_change(self.session, user.id, have_pins=[pin_id])
                 have = self.session.scalars(select(Have).where(*same)).one()
                 self.session.refresh(have)
                 return have
@@ -300,7 +338,7 @@ class Lists:
             notes=check_notes(notes),
         )
         self._insert(have, "You already list this pin in this condition; change that entry.")
-        note_list_change(self.session, user.id)
+        note_list_change(self.session, user.id, have_pins=[pin_id])
         return have
 
     def _insert(self, row: Have | Want, duplicate: str) -> None:
@@ -350,7 +388,7 @@ class Lists:
                 "You already list this pin in that condition with those defects.",
                 field="condition",
             ) from None
-        note_list_change(self.session, user.id)
+        note_list_change(self.session, user.id, have_pins=[have.pin_id])
         return have
 
     def delete_have(self, user: User, have_id: int) -> list[str]:
@@ -359,7 +397,7 @@ class Lists:
         files = [name for p in have.photos for name in (p.filename, p.thumbnail)]
         self.session.delete(have)
         self.session.flush()
-        note_list_change(self.session, user.id)
+        note_list_change(self.session, user.id, have_pins=[have.pin_id])
         return files
 
     # -- wants ----------------------------------------------------------------------
@@ -399,7 +437,12 @@ class Lists:
             notes=check_notes(notes),
         )
         self._insert(want, "That pin is already in your Wants.")
-        note_list_change(self.session, user.id)
+        note_list_change(
+            self.session,
+            user.id,
+            want_pins=[want.pin_id] if want.pin_id is not None else [],
+            want_groups=[want.variant_group] if want.variant_group else [],
+        )
         return want
 
     def variant_group(self, text: str) -> str:
@@ -440,13 +483,24 @@ class Lists:
         for name, value in values.items():
             setattr(want, name, value)
         self.session.flush()
-        note_list_change(self.session, user.id)
+        note_list_change(
+            self.session,
+            user.id,
+            want_pins=[want.pin_id] if want.pin_id is not None else [],
+            want_groups=[want.variant_group] if want.variant_group else [],
+        )
         return want
 
     def delete_want(self, user: User, want_id: int) -> None:
-        self.session.delete(self.get_want(user, want_id))
+        want = self.get_want(user, want_id)
+        self.session.delete(want)
         self.session.flush()
-        note_list_change(self.session, user.id)
+        note_list_change(
+            self.session,
+            user.id,
+            want_pins=[want.pin_id] if want.pin_id is not None else [],
+            want_groups=[want.variant_group] if want.variant_group else [],
+        )
 
     def move_to_haves(
         self,
@@ -471,6 +525,12 @@ class Lists:
             target = pin.id
         self.session.delete(want)
         self.session.flush()
+        note_list_change(
+            self.session,
+            user.id,
+            want_pins=[want.pin_id] if want.pin_id is not None else [],
+            want_groups=[want.variant_group] if want.variant_group else [],
+        )
         return self.add_have(user, target, quantity=quantity, condition=condition, merge=True)
 
     # -- browsing -------------------------------------------------------------------
@@ -630,7 +690,7 @@ class Lists:
             rows.append({"user_id": user.id, "pin_id": pin_id, "priority": 3})
         if rows:
             self.session.execute(insert(Want), rows)
-            note_list_change(self.session, user.id)
+            note_list_change(self.session, user.id, want_pins=[r["pin_id"] for r in rows])
         return len(rows)
 
     # -- jars and charts ------------------------------------------------------------
@@ -744,5 +804,5 @@ class Lists:
     def delete_all(self, user: User, kind: str) -> int:
         model = Have if kind == "haves" else Want
         result = self.session.execute(delete(model).where(model.user_id == user.id))
-        note_list_change(self.session, user.id)
+        note_list_change(self.session, user.id, full=True)
         return int(result.rowcount)  # type: ignore[attr-defined]
