@@ -19,6 +19,22 @@ from marketplace.services.orders import EventFailed, Orders
 log = logging.getLogger(__name__)
 
 
+def db_task(name: str, *, max_retries: int = 3, time_limit: int = 300, bind: bool = False) -> Any:
+    """A task that runs after a commit and may meet a busy database: acknowledged
+    only when done, retried with exponential backoff on operational errors, and
+    given a soft time limit a little before the hard one."""
+    return shared_task(
+        name=f"workers.tasks.{name}",
+        bind=bind,
+        acks_late=True,
+        autoretry_for=(OperationalError,),
+        retry_backoff=True,
+        max_retries=max_retries,
+        time_limit=time_limit,
+        soft_time_limit=int(time_limit * 0.9),
+    )
+
+
 def first_delivery(outbox_id: int | None) -> bool:
     """Claim the task's outbox row in the task's own transaction: a second
     delivery of the same row waits on the claim and then skips. If the task
@@ -72,15 +88,7 @@ def deliver_mail(self: Task, message_id: int, outbox_id: int | None = None) -> s
     return outcome.value
 
 
-@shared_task(
-    name="workers.tasks.run_list_import",
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=3,
-    time_limit=600,
-    soft_time_limit=540,
-)
+@db_task("run_list_import", max_retries=3, time_limit=600)
 def run_list_import(import_id: int, outbox_id: int | None = None) -> str:
     """Import a collector's uploaded CSV (queued by the import pages); its
     progress is readable while the transaction is still open."""
@@ -100,15 +108,7 @@ def run_list_import(import_id: int, outbox_id: int | None = None) -> str:
     return "imported" if result.applied else "refused"
 
 
-@shared_task(
-    name="workers.tasks.refresh_collector_matches",
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-    time_limit=120,
-    soft_time_limit=100,
-)
+@db_task("refresh_collector_matches", max_retries=5, time_limit=120)
 def refresh_collector_matches(user_id: int, outbox_id: int | None = None, **changes: Any) -> str:
     """Refresh one collector's swaps and offers after a list change (queued by the
     list services); both sides of every swap are kept in step. An event that says
@@ -123,15 +123,7 @@ def refresh_collector_matches(user_id: int, outbox_id: int | None = None, **chan
     return f"{new} new, {back} back, {gone} gone"
 
 
-@shared_task(
-    name="workers.tasks.global_solve",
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=3,
-    time_limit=1800,
-    soft_time_limit=1700,
-)
+@db_task("global_solve", max_retries=3, time_limit=1800)
 def global_solve() -> int:
     """Beat: start a global solve with the configured cycle cap; one
     `solve_component` task per strongly connected component follows the commit."""
@@ -146,15 +138,7 @@ def global_solve() -> int:
     return planned.run_id
 
 
-@shared_task(
-    name="workers.tasks.solve_component",
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=3,
-    time_limit=1800,
-    soft_time_limit=1700,
-)
+@db_task("solve_component", max_retries=3, time_limit=1800)
 def solve_component(
     run_id: int, component: int, collector_ids: list[int], outbox_id: int | None = None
 ) -> str:
@@ -177,13 +161,7 @@ def _notifier() -> notifications.Notifier:
     return notifications.Notifier(db.session(), links)
 
 
-@shared_task(
-    name="workers.tasks.notify_collector",
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-)
+@db_task("notify_collector", max_retries=5)
 def notify_collector(user_id: int, outbox_id: int | None = None) -> int:
     """A collector has new matches: record notifications and mail the instant ones."""
     if not first_delivery(outbox_id):
@@ -191,13 +169,7 @@ def notify_collector(user_id: int, outbox_id: int | None = None) -> int:
     return len(_notifier().collect_matches(user_id))
 
 
-@shared_task(
-    name="workers.tasks.plan_digests",
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=3,
-)
+@db_task("plan_digests", max_retries=3)
 def plan_digests() -> int:
     """Beat: queue a digest for every collector whose local digest hour has come.
     Safe to run as often as wanted: a digest exists once per collector and period."""
@@ -207,13 +179,7 @@ def plan_digests() -> int:
     return len(due)
 
 
-@shared_task(
-    name="workers.tasks.send_digest",
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-)
+@db_task("send_digest", max_retries=5)
 def send_digest(user_id: int, period: str, outbox_id: int | None = None) -> int:
     """Mail one collector's digest for one period (at most once)."""
     if not first_delivery(outbox_id):
@@ -231,16 +197,7 @@ def _orders() -> Orders:
     )
 
 
-@shared_task(
-    bind=True,
-    name="workers.tasks.process_stripe_event",
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=6,
-    time_limit=120,
-    soft_time_limit=90,
-)
+@db_task("process_stripe_event", bind=True, max_retries=6, time_limit=120)
 def process_stripe_event(self: Task, event_row_id: int, outbox_id: int | None = None) -> str:
     """Act on one stored Stripe event. A redelivered task is skipped by its outbox
     row; a duplicate event never got a row; and every order transition is
@@ -261,13 +218,7 @@ def process_stripe_event(self: Task, event_row_id: int, outbox_id: int | None = 
     return outcome
 
 
-@shared_task(
-    name="workers.tasks.sweep_stripe_events",
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=3,
-)
+@db_task("sweep_stripe_events", max_retries=3)
 def sweep_stripe_events() -> int:
     """Beat: queue again the stored events whose processing never finished."""
     orders = _orders()
@@ -279,15 +230,7 @@ def sweep_stripe_events() -> int:
     return len(ids)
 
 
-@shared_task(
-    name="workers.tasks.expire_reservations",
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=3,
-    time_limit=300,
-    soft_time_limit=240,
-)
+@db_task("expire_reservations", max_retries=3, time_limit=300)
 def expire_reservations() -> int:
     """Beat: hand back copies whose checkout lapsed without an expiry event."""
     return int(_orders().expire_reservations())
