@@ -26,6 +26,8 @@ from marketplace.extensions import (
 from marketplace.mailer import DevTransport, SmtpTransport, Transport
 from marketplace.payments import make_payments
 from marketplace.services.accounts import Accounts, Links
+from marketplace.services.notifications import Links as NotifyLinks
+from marketplace.services.notifications import Notifier
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -136,6 +138,27 @@ def make_transport(settings: Settings) -> Transport:
 def accounts_service() -> Accounts:
     settings: Settings = current_app.config["SETTINGS"]
     return Accounts(db.session(), current_app.config["PASSWORD_HASHER"], Links(settings.base_url))
+
+
+def notifier() -> Notifier:
+    settings: Settings = current_app.config["SETTINGS"]
+    return Notifier(db.session(), NotifyLinks(settings.base_url, settings.secret_key))
+
+
+def catalogue_photo_dir() -> Path:
+    """Catalogue and submission photos (served by the catalogue's media route)."""
+    return Path(current_app.instance_path) / "photos"
+
+
+def have_photo_dir() -> Path:
+    """Collectors' photos of their own copies."""
+    return catalogue_photo_dir() / "haves"
+
+
+def remove_have_photo_files(names: list[str]) -> None:
+    from marketplace.services.photos import remove_files
+
+    remove_files(have_photo_dir(), *names)
 
 
 def client_user_agent() -> str:

@@ -12,8 +12,9 @@ from flask import current_app
 from sqlalchemy.exc import OperationalError
 
 from marketplace.extensions import db
+from marketplace.factory import notifier
 from marketplace.models import utcnow
-from marketplace.services import mail, notifications, outbox
+from marketplace.services import mail, outbox
 from marketplace.services.orders import EventFailed, Orders
 
 log = logging.getLogger(__name__)
@@ -155,25 +156,19 @@ def solve_component(
     return result.status
 
 
-def _notifier() -> notifications.Notifier:
-    settings = current_app.config["SETTINGS"]
-    links = notifications.Links(settings.base_url, settings.secret_key)
-    return notifications.Notifier(db.session(), links)
-
-
 @db_task("notify_collector", max_retries=5)
 def notify_collector(user_id: int, outbox_id: int | None = None) -> int:
     """A collector has new matches: record notifications and mail the instant ones."""
     if not first_delivery(outbox_id):
         return 0
-    return len(_notifier().collect_matches(user_id))
+    return len(notifier().collect_matches(user_id))
 
 
 @db_task("plan_digests", max_retries=3)
 def plan_digests() -> int:
     """Beat: queue a digest for every collector whose local digest hour has come.
     Safe to run as often as wanted: a digest exists once per collector and period."""
-    due = _notifier().due_digests(utcnow())
+    due = notifier().due_digests(utcnow())
     for user_id, period in due:
         outbox.enqueue(db.session(), "workers.tasks.send_digest", user_id=user_id, period=period)
     return len(due)
@@ -184,7 +179,7 @@ def send_digest(user_id: int, period: str, outbox_id: int | None = None) -> int:
     """Mail one collector's digest for one period (at most once)."""
     if not first_delivery(outbox_id):
         return 0
-    digest = _notifier().send_digest(user_id, period)
+    digest = notifier().send_digest(user_id, period)
     return digest.items if digest else 0
 
 

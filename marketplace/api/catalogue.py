@@ -12,6 +12,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from marketplace.api import BEARER, token_required
 from marketplace.extensions import db
+from marketplace.factory import catalogue_photo_dir
 from marketplace.models import Series
 from marketplace.models.catalogue import (
     ATTACHMENTS,
@@ -250,9 +251,7 @@ def _submission(item: Any) -> dict[str, Any]:
 
 
 def _moderation() -> Moderation:
-    from marketplace.web.catalogue import photo_dir
-
-    return Moderation(db.session(), photo_dir())
+    return Moderation(db.session(), catalogue_photo_dir())
 
 
 def _require_moderator() -> None:
@@ -366,8 +365,6 @@ def create_submission(body: dict[str, Any]) -> dict[str, Any]:
 def add_submission_photo(submission_id: int) -> dict[str, Any]:
     """Attach a photo: multipart form with `photo` (JPEG, PNG or WebP, ≤ 8 MB) and
     `side` (obverse, reverse or other)."""
-    from marketplace.web.catalogue import photo_dir
-
     service = _moderation()
     item = service.get(submission_id)
     if item.submitted_by_id != g.api_user.id or item.status != "pending":
@@ -375,7 +372,7 @@ def add_submission_photo(submission_id: int) -> dict[str, Any]:
     upload = request.files.get("photo")
     if upload is None:
         raise DomainError("Send the image as the multipart field 'photo'.", field="photo")
-    stored = store_photo(upload.read(), storage_dir=photo_dir())
+    stored = store_photo(upload.read(), storage_dir=catalogue_photo_dir())
     service.add_photo(item, request.form.get("side", "obverse"), stored, g.api_user)
     return _submission(item)
 

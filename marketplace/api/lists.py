@@ -12,6 +12,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from marketplace.api import BEARER, problem_response, token_required
 from marketplace.extensions import db
+from marketplace.factory import have_photo_dir, remove_have_photo_files
 from marketplace.models import Condition, Have, Want
 from marketplace.models.lists import DEFECTS
 from marketplace.services import DomainError
@@ -321,9 +322,7 @@ def patch_have(body: dict[str, Any], have_id: int) -> dict[str, Any]:
 @token_required
 @blp.response(204)
 def delete_have(have_id: int) -> None:
-    from marketplace.web.lists import remove_photo_files
-
-    remove_photo_files(lists().delete_have(g.api_user, have_id))
+    remove_have_photo_files(lists().delete_have(g.api_user, have_id))
 
 
 @blp.route("/me/haves/<int:have_id>/photos", methods=["POST"])
@@ -333,12 +332,10 @@ def delete_have(have_id: int) -> None:
 def add_have_photo(have_id: int) -> dict[str, Any]:
     """Add a photo of your own copy: multipart field `photo` (JPEG, PNG or WebP,
     at most 8 MB; re-encoded, EXIF removed)."""
-    from marketplace.web.lists import photo_dir
-
     upload = request.files.get("photo")
     if upload is None:
         raise DomainError("Send the image as the multipart field 'photo'.", field="photo")
-    lists().add_photo(g.api_user, have_id, upload.read(), photo_dir())
+    lists().add_photo(g.api_user, have_id, upload.read(), have_photo_dir())
     return have_dict(lists().get_have(g.api_user, have_id))
 
 
@@ -348,10 +345,8 @@ def add_have_photo(have_id: int) -> dict[str, Any]:
 @blp.response(204)
 def delete_have_photo(have_id: int, photo_id: int) -> None:
     """Remove one of your photos (the files go too)."""
-    from marketplace.web.lists import remove_photo_files
-
     lists().get_have(g.api_user, have_id)  # 404 unless the copy is the caller's
-    remove_photo_files(lists().delete_photo(g.api_user, photo_id))
+    remove_have_photo_files(lists().delete_photo(g.api_user, photo_id))
 
 
 # -- wants ---------------------------------------------------------------------------

@@ -119,13 +119,12 @@ class Images:
     """Thumbnail URLs for the pins on a page of matches, from one query."""
 
     def __init__(self, items: Sequence[Match]) -> None:
-        from marketplace.web.matches import pin_ids
 
         self.pins = {
             p.id: p
             for p in db.session.scalars(
                 select(Pin)
-                .where(Pin.id.in_(sorted(pin_ids(list(items)))))
+                .where(Pin.id.in_(sorted(service.pin_ids(list(items)))))
                 .options(selectinload(Pin.photos))
             )
         }

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from marketplace.api import BEARER, token_required
 from marketplace.extensions import db
+from marketplace.factory import notifier
 from marketplace.models import MailSettings, Notification
 from marketplace.models.notifications import MODES, NOTIFICATION_KINDS
-from marketplace.web.notifications import notifier
 
 blp = Blueprint("api_notifications", __name__, description="Notification settings")
 

@@ -913,6 +913,17 @@ HAVING COUNT(wn.want_id) > 0 OR wt.c IN :existing
 ).bindparams(bindparam("pins", expanding=True), bindparam("existing", expanding=True))
 
 
+def pin_ids(items: Sequence[Match]) -> set[int]:
+    """Every pin the stored matches mention (to load their pictures at once)."""
+    ids: set[int] = set()
+    for match in items:
+        for key in ("receive", "give", "offers", "legs"):
+            value = match.details.get(key) or []
+            for item in value if isinstance(value, list) else [value]:
+                ids.add(int(item["pin_id"]))
+    return ids
+
+
 def refresh_after_change(
     session: Session,
     user_id: int,

@@ -4,14 +4,12 @@ series, the pin page, its history, photos, submissions and the moderation queue.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -37,6 +35,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from marketplace.extensions import db
+from marketplace.factory import catalogue_photo_dir
 from marketplace.models import Series
 from marketplace.models.catalogue import (
     ATTACHMENTS,
@@ -62,12 +61,8 @@ from marketplace.web.forms import EmptyForm, attach_error
 bp = Blueprint("catalogue", __name__)
 
 
-def photo_dir() -> Path:
-    return Path(current_app.instance_path) / "photos"
-
-
 def moderation() -> Moderation:
-    return Moderation(db.session(), photo_dir())
+    return Moderation(db.session(), catalogue_photo_dir())
 
 
 def _choices(values: tuple[str, ...]) -> list[SelectChoice]:
@@ -269,7 +264,9 @@ def stand_in(pin_id: int) -> ResponseReturnValue:
 def media(name: str) -> ResponseReturnValue:
     if "/" in name or not name.endswith(".webp"):
         abort(404)
-    response = send_from_directory(photo_dir(), name, mimetype="image/webp", max_age=86400)
+    response = send_from_directory(
+        catalogue_photo_dir(), name, mimetype="image/webp", max_age=86400
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'"
     return response
@@ -313,7 +310,7 @@ def _attach_photos(form: PinForm, submission: Any) -> None:
         upload = getattr(form, side).data
         if upload and getattr(upload, "filename", ""):
             try:
-                stored = store_photo(upload.read(), storage_dir=photo_dir())
+                stored = store_photo(upload.read(), storage_dir=catalogue_photo_dir())
             except DomainError as exc:
                 raise InvalidInput({side: [exc.message]}) from None
             moderation().add_photo(submission, side, stored, current_user)

@@ -5,7 +5,6 @@ with progress) and export. Views parse, call the list services, and map errors."
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +25,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from marketplace.extensions import db
+from marketplace.factory import have_photo_dir, remove_have_photo_files
 from marketplace.models import Condition, ListImport, User
 from marketplace.models.lists import CONDITION_HELP
 from marketplace.services import DomainError
@@ -62,19 +62,9 @@ def staged() -> csvio.StagedImports:
     return csvio.StagedImports(db.session())
 
 
-def photo_dir() -> Path:
-    return Path(current_app.instance_path) / "photos" / "haves"
-
-
 def progress_store() -> ImportProgress:
     settings = current_app.config["SETTINGS"]
     return ImportProgress.for_instance(settings.redis_url, current_app.instance_path)
-
-
-def remove_photo_files(names: list[str]) -> None:
-    from marketplace.services.photos import remove_files
-
-    remove_files(photo_dir(), *names)
 
 
 def _back(default: str) -> str:
@@ -231,7 +221,7 @@ def edit_have(have_id: int) -> ResponseReturnValue:
 def delete_have(have_id: int) -> ResponseReturnValue:
     if EmptyForm().validate_on_submit():
         try:
-            remove_photo_files(service().delete_have(_user(), have_id))
+            remove_have_photo_files(service().delete_have(_user(), have_id))
         except DomainError as exc:
             flash(exc.message, "error")
         else:
@@ -246,7 +236,7 @@ def add_photo(have_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return haves(422, {have_id: [m for ms in form.errors.values() for m in ms]})
     try:
-        service().add_photo(_user(), have_id, form.photo.data.read(), photo_dir())
+        service().add_photo(_user(), have_id, form.photo.data.read(), have_photo_dir())
     except DomainError as exc:
         return haves(exc.status if exc.status != 400 else 422, {have_id: [exc.message]})
     flash("Photo added.", "success")
@@ -258,7 +248,7 @@ def add_photo(have_id: int) -> ResponseReturnValue:
 def delete_photo(photo_id: int) -> ResponseReturnValue:
     if EmptyForm().validate_on_submit():
         try:
-            remove_photo_files(service().delete_photo(_user(), photo_id))
+            remove_have_photo_files(service().delete_photo(_user(), photo_id))
         except DomainError as exc:
             flash(exc.message, "error")
     return redirect(_back(url_for("lists.haves")), 303)
@@ -268,7 +258,7 @@ def delete_photo(photo_id: int) -> ResponseReturnValue:
 def photo(filename: str) -> ResponseReturnValue:
     if not service().photo_is_public(filename):
         abort(404)
-    return send_from_directory(photo_dir(), filename, mimetype="image/webp", max_age=86400)
+    return send_from_directory(have_photo_dir(), filename, mimetype="image/webp", max_age=86400)
 
 
 # -- wants ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from marketplace.extensions import db
-from marketplace.models import Match, Pin
+from marketplace.models import Pin
 from marketplace.models.matches import MATCH_KINDS
 from marketplace.services import matches as service
 
@@ -21,17 +21,6 @@ bp = Blueprint("matches", __name__)
 
 TITLES = {"swap": "Two-way swaps", "offer": "Who has what you want", "cycle": "Trade loops"}
 PREVIEW = 10
-
-
-def pin_ids(items: list[Match]) -> set[int]:
-    ids: set[int] = set()
-    for match in items:
-        details = match.details
-        for key in ("receive", "give", "offers", "legs"):
-            value = details.get(key) or []
-            for item in value if isinstance(value, list) else [value]:
-                ids.add(int(item["pin_id"]))
-    return ids
 
 
 @bp.route("/matches")
@@ -56,7 +45,9 @@ def index() -> ResponseReturnValue:
     pins = {
         p.id: p
         for p in db.session.scalars(
-            select(Pin).where(Pin.id.in_(sorted(pin_ids(shown)))).options(selectinload(Pin.photos))
+            select(Pin)
+            .where(Pin.id.in_(sorted(service.pin_ids(shown))))
+            .options(selectinload(Pin.photos))
         )
     }
     return render_template(

@@ -3,7 +3,7 @@ a collector has been told."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -12,10 +12,10 @@ from wtforms import IntegerField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, NumberRange
 
 from marketplace.extensions import csrf, db
+from marketplace.factory import notifier
 from marketplace.models import MailSettings, Notification
 from marketplace.models.notifications import MODES, NOTIFICATION_KINDS
 from marketplace.services import DomainError
-from marketplace.services import notifications as service
 from marketplace.web.forms import EmptyForm, attach_error
 
 bp = Blueprint("notifications", __name__)
@@ -25,11 +25,6 @@ LABELS = {
     "trade": "My trades", "message": "Messages", "order": "Orders",
 }  # fmt: skip
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-
-
-def notifier() -> service.Notifier:
-    settings = current_app.config["SETTINGS"]
-    return service.Notifier(db.session(), service.Links(settings.base_url, settings.secret_key))
 
 
 def settings_form() -> type[FlaskForm]:
