@@ -26,7 +26,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, case, func, or_, select, text, update
+from sqlalchemy import any_, bindparam, case, func, or_, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -173,95 +174,165 @@ def _want(row: Any) -> RowWant:
 
 
 class SqlMarket:
-    """`MarketLookup` for matching one collector (`me`) on indexed queries.
+    """`MarketLookup` for matching one collector (`me`) against chosen counterparts.
 
-    Everything is fetched in a few batched queries the first time it is asked
-    for, and only what `me`'s lists touch: my haves and wants, the pins of the
-    variant groups I want, the holders of the pins I want (index on
-    haves.pin_id), the wants for the pins I hold (indexes on wants.pin_id and
-    wants.variant_group) and, for those wanters, whether they already hold the
-    pins I could give them.
+    Built on my Wants (with the pins of the variant groups I want); `restrict`
+    then names the counterparts: the holders whose copies may fill my wants and
+    the wanters who may take my pins. Everything else is read on first use, in a
+    few queries that let the database join on my own rows instead of being sent
+    long id lists: the holders' copies of pins I want, the wanters' wants for pins
+    I hold tradeable (exactly or any variant), the wanters' copies of those pins,
+    and of my own Haves only those somebody here wants or that a want of mine
+    names.
 
-    So for collectors other than `me`, `haves_of` is a partial view: only the
-    Haves of pins `me` holds. That is all the pairwise engine reads them for
-    ("nobody receives a pin they already have"). `restrict_wanters` narrows
-    `wants_for` to collectors who can give me something, which is all
-    `two_way_swaps` needs.
+    So `haves_of` is a partial view, for me as for the others: exactly what the
+    pairwise engine reads it for (what I can give them, and "nobody receives a
+    pin they already have").
     """
 
     def __init__(self, session: Session, me: int) -> None:
         self.session = session
         self.me = me
-        self._mine: list[RowHave] = [
-            _have(r)
-            for r in session.execute(
-                select(*_HAVE_COLUMNS).where(Have.user_id == me).order_by(Have.id)
-            )
-        ]
-        self._my_wants: list[RowWant] = [
-            _want(r)
-            for r in session.execute(
-                select(*_WANT_COLUMNS).where(Want.user_id == me).order_by(Want.id)
-            )
-        ]
-        self._groups: dict[int, str] = {}
+        self._array = session.get_bind().dialect.name == "postgresql"
+        self._groups: dict[int, str | None] = {}
         self._group_pins: dict[str, list[int]] = {}
-        self._holders: dict[int, list[RowHave]] | None = None
-        self._wanted: tuple[dict[int, list[RowWant]], dict[str, list[RowWant]]] | None = None
-        self._others: dict[int, list[RowHave]] | None = None
-        self._wanters: set[int] | None = None
-        self._holder_ids: set[int] | None = None
-        self._load_groups({h.pin for h in self._mine} | {w.pin for w in self._my_wants if w.pin})
-        wanted_groups = {w.group for w in self._my_wants if w.group is not None}
-        for groups in _chunks(sorted(wanted_groups)):
-            for pin_id, group in session.execute(
-                select(Pin.id, Pin.variant_group)
-                .where(Pin.variant_group.in_(groups))
-                .order_by(Pin.id)
+        self._my_wants: list[RowWant] = []
+        for *want_row, pin_group in session.execute(
+            select(*_WANT_COLUMNS, Pin.variant_group)
+            .outerjoin(Pin, Pin.id == Want.pin_id)
+            .where(Want.user_id == me)
+            .order_by(Want.id)
+        ):
+            want = _want(want_row)
+            self._my_wants.append(want)
+            if want.pin is not None and pin_group is not None:
+                self._groups[int(want.pin)] = pin_group
+        wanted_groups = select(Want.variant_group).where(Want.user_id == me, Want.pin_id.is_(None))
+        for pin_id, group in session.execute(
+            select(Pin.id, Pin.variant_group)
+            .where(Pin.variant_group.in_(wanted_groups))
+            .order_by(Pin.id)
+        ):
+            self._groups[pin_id] = group
+            self._group_pins.setdefault(group, []).append(pin_id)
+        self._holder_ids: list[int] | None = None
+        self._wanter_ids: list[int] = []
+        self._loaded = False
+        self._mine: list[RowHave] = []
+        self._haves: dict[int, list[RowHave]] = {}
+        self._holders: dict[int, list[RowHave]] = {}
+        self._wants_pin: dict[int, list[RowWant]] = {}
+        self._wants_group: dict[str, list[RowWant]] = {}
+
+    def restrict(
+        self, holders: Iterable[engine.CollectorId], wanters: Iterable[engine.CollectorId]
+    ) -> None:
+        """Name the counterparts; must come before the lookups below are used."""
+        if self._loaded:
+            raise RuntimeError("restrict must come before the lookups are used")
+        self._holder_ids = sorted({int(c) for c in holders} - {self.me})
+        self._wanter_ids = sorted({int(c) for c in wanters} - {self.me})
+
+    def _in(self, column: Any, values: Sequence[Any]) -> Iterator[Any]:
+        """`column IN values` in as few statements as the database allows: one
+        array parameter on PostgreSQL (the statement text never changes, so it is
+        parsed and planned like any other), IN lists of _CHUNK elsewhere."""
+        if not values:
+            return
+        if self._array:
+            yield column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+        else:
+            for batch in _chunks(values):
+                yield column.in_(batch)
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        if self._holder_ids is None:
+            raise RuntimeError("restrict must name the counterparts first")
+        self._loaded = True
+        session, me = self.session, self.me
+        giving = select(Have.pin_id).where(
+            Have.user_id == me, Have.tradeable.is_(True), Have.quantity > 0
+        )
+        giving_groups = select(Pin.variant_group).where(Pin.id.in_(giving))
+        for users in self._in(Want.user_id, self._wanter_ids):
+            for query in (
+                select(*_WANT_COLUMNS).where(users, Want.pin_id.in_(giving)),
+                select(*_WANT_COLUMNS).where(
+                    users, Want.pin_id.is_(None), Want.variant_group.in_(giving_groups)
+                ),
             ):
-                self._groups[pin_id] = group
-                self._group_pins.setdefault(group, []).append(pin_id)
+                for wanted_row in session.execute(query.order_by(Want.id)):
+                    want = _want(wanted_row)
+                    if want.pin is not None:
+                        self._wants_pin.setdefault(int(want.pin), []).append(want)
+                    elif want.group is not None:
+                        self._wants_group.setdefault(want.group, []).append(want)
 
-    def _load_groups(self, pins: Iterable[Any]) -> None:
-        missing = sorted({p for p in pins if p is not None and p not in self._groups})
-        for batch in _chunks(missing):
-            query = select(Pin.id, Pin.variant_group).where(Pin.id.in_(batch))
-            self._groups.update((p, g) for p, g in self.session.execute(query))
+        # My Haves: those the wanters ask for, and those my wants name.
+        pins = sorted(set(self._wants_pin) | self.wanted_pins())
+        seen: set[int] = set()
+        mine_by_pin = select(*_HAVE_COLUMNS, Pin.variant_group).join(Pin, Pin.id == Have.pin_id)
+        queries = [mine_by_pin.where(Have.user_id == me, c) for c in self._in(Have.pin_id, pins)]
+        queries += [
+            mine_by_pin.where(Have.user_id == me, c)
+            for c in self._in(Pin.variant_group, sorted(self._wants_group))
+        ]
+        for mine in queries:
+            for *have_row, have_group in session.execute(mine.order_by(Have.id)):
+                have = _have(have_row)
+                if have.have_id not in seen:
+                    seen.add(have.have_id)
+                    self._mine.append(have)
+                    self._groups[int(have.pin)] = have_group
+        self._mine.sort(key=lambda h: h.have_id)
 
-    def restrict_holders(self, collectors: Iterable[engine.CollectorId]) -> None:
-        """Narrow `holders_of` to these collectors (the shortlisted partners and
-        offer holders), so a popular pin does not load every copy of it."""
-        if self._holders is not None:
-            raise RuntimeError("restrict_holders must come before holders_of is used")
-        self._holder_ids = {int(c) for c in collectors}
+        # The wanters' copies of the pins I could give them.
+        asked = self._wants_pin.keys() | {
+            int(h.pin) for h in self._mine if self._groups.get(int(h.pin)) in self._wants_group
+        }
+        giving_pins = sorted(
+            {int(h.pin) for h in self._mine if h.tradeable and h.quantity > 0} & asked
+        )
+        for users in self._in(Have.user_id, self._wanter_ids):
+            for pins_given in self._in(Have.pin_id, giving_pins):
+                for copy in session.execute(
+                    select(*_HAVE_COLUMNS).where(users, pins_given).order_by(Have.id)
+                ):
+                    have = _have(copy)
+                    self._haves.setdefault(int(have.collector), []).append(have)
 
-    def restrict_wanters(self, collectors: Iterable[engine.CollectorId]) -> None:
-        if self._wanted is not None:
-            raise RuntimeError("restrict_wanters must come before wants_for is used")
-        self._wanters = {int(c) for c in collectors}
+        # The holders' copies (tradeable or for sale) of the pins I want.
+        wanted = sorted(self.wanted_pins())
+        for users in self._in(Have.user_id, self._holder_ids):
+            for pins_wanted in self._in(Have.pin_id, wanted):
+                for copy in session.execute(
+                    select(*_HAVE_COLUMNS)
+                    .where(
+                        users,
+                        pins_wanted,
+                        or_(Have.tradeable.is_(True), Have.price.is_not(None)),
+                    )
+                    .order_by(Have.id)
+                ):
+                    have = _have(copy)
+                    self._holders.setdefault(int(have.pin), []).append(have)
+
+    def wanted_pins(self) -> set[int]:
+        """Every pin a want of mine can be filled with (exact and any variant)."""
+        pins = {int(w.pin) for w in self._my_wants if w.pin is not None}
+        for members in self._group_pins.values():
+            pins.update(members)
+        return pins
 
     # -- MarketLookup ----------------------------------------------------------------
 
     def haves_of(self, collector: engine.CollectorId) -> Sequence[engine.Have]:
+        self._load()
         if collector == self.me:
             return self._mine
-        if self._others is None:
-            self._others = {}
-            my_pins = sorted({h.pin for h in self._mine if h.tradeable})
-            wanted, by_group = self._wants_index()
-            partners = sorted(
-                {w.collector for ws in (*wanted.values(), *by_group.values()) for w in ws}
-            )
-            if my_pins:
-                for batch in _chunks(partners):
-                    for row in self.session.execute(
-                        select(*_HAVE_COLUMNS).where(
-                            Have.user_id.in_(batch), Have.pin_id.in_(my_pins)
-                        )
-                    ):
-                        have = _have(row)
-                        self._others.setdefault(int(have.collector), []).append(have)
-        return self._others.get(int(collector), [])
+        return self._haves.get(int(collector), [])
 
     def wants_of(self, collector: engine.CollectorId) -> Sequence[engine.Want]:
         if collector != self.me:
@@ -269,73 +340,23 @@ class SqlMarket:
         return self._my_wants
 
     def holders_of(self, pin: engine.PinId) -> Sequence[engine.Have]:
-        if self._holders is None:
-            self._holders = {}
-            held = {h.pin for h in self._mine}
-            wanted: set[int] = set()
-            for want in self._my_wants:
-                wanted.update(int(p) for p in engine.candidate_pins(want, self))
-            pins = sorted(wanted - held)
-            base = select(*_HAVE_COLUMNS).where(
-                Have.user_id != self.me, or_(Have.tradeable.is_(True), Have.price.is_not(None))
-            )
-            if self._holder_ids is not None:
-                queries = [
-                    base.where(Have.user_id.in_(users), Have.pin_id.in_(batch))
-                    for users in _chunks(sorted(self._holder_ids))
-                    for batch in _chunks(pins)
-                ]
-            else:
-                queries = [base.where(Have.pin_id.in_(batch)) for batch in _chunks(pins)]
-            for query in queries:
-                for row in self.session.execute(query.order_by(Have.id)):
-                    have = _have(row)
-                    self._holders.setdefault(int(have.pin), []).append(have)
+        self._load()
         return self._holders.get(int(pin), [])
 
-    def _wants_index(self) -> tuple[dict[int, list[RowWant]], dict[str, list[RowWant]]]:
-        if self._wanted is None:
-            by_pin: dict[int, list[RowWant]] = {}
-            by_group: dict[str, list[RowWant]] = {}
-            pins = sorted({int(h.pin) for h in self._mine if h.tradeable and h.quantity > 0})
-            groups = sorted({self._groups[p] for p in pins if p in self._groups})
-            base = select(*_WANT_COLUMNS).where(Want.user_id != self.me)
-            if self._wanters is not None:
-                wanters = sorted(self._wanters)
-                queries = [
-                    base.where(Want.user_id.in_(ws), Want.pin_id.in_(pins))
-                    for ws in _chunks(wanters)
-                ] + [
-                    base.where(Want.user_id.in_(ws), Want.variant_group.in_(groups))
-                    for ws in _chunks(wanters)
-                ]
-            else:
-                queries = [base.where(Want.pin_id.in_(batch)) for batch in _chunks(pins)] + [
-                    base.where(Want.variant_group.in_(batch)) for batch in _chunks(groups)
-                ]
-            if pins:
-                for query in queries:
-                    for row in self.session.execute(query.order_by(Want.id)):
-                        want = _want(row)
-                        if want.pin is not None:
-                            by_pin.setdefault(int(want.pin), []).append(want)
-                        elif want.group is not None:
-                            by_group.setdefault(want.group, []).append(want)
-            self._wanted = (by_pin, by_group)
-        return self._wanted
-
     def wants_for(self, pin: engine.PinId) -> Sequence[engine.Want]:
-        by_pin, by_group = self._wants_index()
+        self._load()
         group = self.group_of(pin)
-        direct = by_pin.get(int(pin), [])
-        return [*direct, *by_group.get(group, [])] if group is not None else direct
+        direct = self._wants_pin.get(int(pin), [])
+        return [*direct, *self._wants_group.get(group, [])] if group is not None else direct
 
     def pins_in(self, group: engine.GroupKey) -> Sequence[engine.PinId]:
         return self._group_pins.get(group, [])
 
     def group_of(self, pin: engine.PinId) -> engine.GroupKey | None:
         if int(pin) not in self._groups:
-            self._load_groups([pin])
+            self._groups[int(pin)] = self.session.scalar(
+                select(Pin.variant_group).where(Pin.id == int(pin))
+            )
         return self._groups.get(int(pin))
 
 
@@ -742,6 +763,20 @@ SELECT h.user_id FROM wanted_new wn JOIN haves h ON h.pin_id = wn.pin_id
 )
 
 
+def _plan_per_call(session: Session) -> None:
+    """PostgreSQL settings for the rest of a refresh's transaction.
+
+    The lookups take a few milliseconds, but their best plans depend on how many
+    ids an array holds and how popular a pin is. Statements the driver has
+    prepared would drift to one generic plan (measured: 4 ms became 17 ms a
+    refresh at 100k collectors), and a popular pin pushes the estimate over
+    jit_above_cost, where compiling took 20-250 ms. Both off for this transaction.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
 def swap_partners(session: Session, user_id: int, limit: int) -> list[int]:
     """The best `limit` two-way partners of `user_id`, by coverage (upper bound)."""
     return [int(p) for p in session.scalars(_PARTNERS_SQL, {"me": user_id, "limit": limit})]
@@ -760,11 +795,11 @@ def refresh_collector(session: Session, user_id: int) -> Outcome:
     SWAP_LIMIT swaps and OFFER_LIMIT offers are stored. A swap no longer among the
     best turns inactive on both sides, like one that vanished."""
     now = utcnow()
+    _plan_per_call(session)
     partners = swap_partners(session, user_id, SHORTLIST * SWAP_LIMIT)
     holders = offer_holders(session, user_id, OFFER_LIMIT + len(partners))
     lookup = SqlMarket(session, user_id)
-    lookup.restrict_holders({*partners, *holders})
-    lookup.restrict_wanters(partners)
+    lookup.restrict(holders={*partners, *holders}, wanters=partners)
     wanted = _wanted_rows(
         session, user_id, lookup, lambda s: s[:SWAP_LIMIT], lambda o: o[:OFFER_LIMIT]
     )
@@ -849,13 +884,12 @@ def _wanted_rows(
 
 # Holders of the pins whose Wants changed (tradeable, or for sale), one row each,
 # ranked like the swap shortlist: collectors already matched with me first (their
-# rows must be recomputed or turned inactive), then those who want a pin I hold
-# tradeable (possible swap partners), then by the upper bound of the coverage they
-# bring on the changed pins (my wants they fill: 16 for 5 stars … 1 for 1 star),
-# then how many (copy, want) pairs, then their best condition. Index-only on
-# haves(pin_id, user_id, tradeable, condition, price) and wants(user_id, pin_id).
-_CHANGED_WANTS_SQL = text(
-    """
+# rows must be recomputed or turned inactive), then (`_SWAP_POTENTIAL`) those who
+# want a pin I hold tradeable (possible swap partners), then by the upper bound of
+# the coverage they bring on the changed pins (my wants they fill: 16 for 5 stars
+# … 1 for 1 star), then how many (copy, want) pairs, then their best condition.
+# Index-only on haves(pin_id, user_id, …) and wants(user_id, pin_id).
+_CHANGED_WANTS = """
 WITH wanted AS (
     SELECT w.id AS want_id, w.pin_id AS pin_id, w.priority AS stars,
            COALESCE(w.min_condition, 1) AS mc
@@ -875,16 +909,24 @@ candidates AS (
 SELECT c FROM candidates
  GROUP BY c
 HAVING COUNT(want_id) > 0 OR c IN :existing
- ORDER BY MAX(CASE WHEN c IN :existing THEN 1 ELSE 0 END) DESC,
-          MAX(CASE WHEN EXISTS (
-                SELECT 1 FROM wants t JOIN haves g ON g.pin_id = t.pin_id
-                 WHERE t.user_id = c AND g.user_id = :me AND g.tradeable
-              ) THEN 1 ELSE 0 END) DESC,
+ ORDER BY MAX(CASE WHEN c IN :existing THEN 1 ELSE 0 END) DESC,{potential}
           SUM(CASE WHEN tradeable AND want_id IS NOT NULL
                    THEN 1 << (stars - 1) ELSE 0 END) DESC,
           COUNT(want_id) DESC, MAX(cond) DESC, c
  LIMIT :limit"""
-).bindparams(bindparam("pins", expanding=True), bindparam("existing", expanding=True))
+# Only worth its cost when there are more holders than the shortlist takes: for a
+# popular pin the planner hashes everyone who wants any pin I hold (100k+ rows).
+_SWAP_POTENTIAL = """
+          MAX(CASE WHEN EXISTS (
+                SELECT 1 FROM wants t JOIN haves g ON g.pin_id = t.pin_id
+                 WHERE t.user_id = c AND g.user_id = :me AND g.tradeable
+              ) THEN 1 ELSE 0 END) DESC,"""
+_CHANGED_WANTS_SQL = text(_CHANGED_WANTS.format(potential="")).bindparams(
+    bindparam("pins", expanding=True), bindparam("existing", expanding=True)
+)
+_CHANGED_WANTS_RANKED_SQL = text(_CHANGED_WANTS.format(potential=_SWAP_POTENTIAL)).bindparams(
+    bindparam("pins", expanding=True), bindparam("existing", expanding=True)
+)
 
 # Wanters of the pins whose Haves changed (exactly, or any variant of them), one
 # row each, ranked like the swap shortlist: already matched with me first, then by
@@ -962,18 +1004,14 @@ def refresh_changes(
     (the best SWAP_LIMIT swaps, OFFER_LIMIT offers) is applied again to me and to
     every counterpart touched: a match pushed out turns inactive (both sides of a
     swap). Popular pins: at most SHORTLIST * SWAP_LIMIT new counterparts per change
-    kind, best first by the shortlist's ranking (`_CHANGED_WANTS_SQL`,
+    kind, best first by the shortlist's ranking (`_CHANGED_WANTS`,
     `_CHANGED_HAVES_SQL`); those already matched with me always count.
 
     As with `refresh_collector`, other collectors' offers are recomputed only when
     their own lists change: my new Have does not add an offer to a wanter's list.
     """
     now = utcnow()
-    if session.get_bind().dialect.name == "postgresql":
-        # The shortlist queries below take milliseconds, but a popular pin makes
-        # the planner's estimate cross jit_above_cost: JIT compiling them took
-        # 20-250 ms (EXPLAIN ANALYZE, 10k collectors). Off for this transaction.
-        session.execute(text("SET LOCAL jit = off"))
+    _plan_per_call(session)
     haves = sorted({int(p) for p in have_pins})
     lookup = SqlMarket(session, user_id)
     groups = sorted({str(g) for g in want_groups})
@@ -981,9 +1019,7 @@ def refresh_changes(
     for names in _chunks(groups):
         changed_wants.update(session.scalars(select(Pin.id).where(Pin.variant_group.in_(names))))
     # A Have of a pin I want changes what others can give me too.
-    my_pins = {int(w.pin) for w in lookup.wants_of(user_id) if w.pin is not None}
-    my_groups = {w.group for w in lookup.wants_of(user_id) if w.group is not None}
-    changed_wants.update(p for p in haves if p in my_pins or lookup.group_of(p) in my_groups)
+    changed_wants.update(lookup.wanted_pins().intersection(haves))
 
     light = (Match.id, Match.user_id, Match.kind, Match.key, Match.counterpart_id, Match.score)
     current = [
@@ -1007,13 +1043,21 @@ def refresh_changes(
     limit = SHORTLIST * SWAP_LIMIT + len(existing)
     affected: set[int] = set()
     params: dict[str, Any] = {"me": user_id, "existing": existing, "limit": limit}
-    for sql, pins in ((_CHANGED_WANTS_SQL, changed_wants), (_CHANGED_HAVES_SQL, haves)):
-        for batch in _chunks(sorted(pins)):
-            affected.update(int(c) for c in session.scalars(sql, {**params, "pins": batch}))
+    for batch in _chunks(sorted(changed_wants)):
+        # All holders when they fit the shortlist (the usual case), else the best.
+        found = session.scalars(
+            _CHANGED_WANTS_SQL, {**params, "pins": batch, "limit": limit + 1}
+        ).all()
+        if len(found) > limit:
+            found = session.scalars(_CHANGED_WANTS_RANKED_SQL, {**params, "pins": batch}).all()
+        affected.update(int(c) for c in found)
+    for batch in _chunks(haves):
+        affected.update(
+            int(c) for c in session.scalars(_CHANGED_HAVES_SQL, {**params, "pins": batch})
+        )
     if not affected:
         return Outcome()
-    lookup.restrict_holders(affected)
-    lookup.restrict_wanters(affected)
+    lookup.restrict(holders=affected, wanters=affected)
     # Store only what makes my best SWAP_LIMIT / OFFER_LIMIT beside the matches the
     # change does not touch (a popular pin must not write hundreds of rows).
     kept: dict[str, list[tuple[float, int]]] = {"swap": [], "offer": []}
@@ -1094,14 +1138,13 @@ def _apply_caps(
     if not over:
         return
     gone = {i for i, *_ in over}
-    mirrors = [(c, f"swap:{u}") for _, u, k, c in over if k == "swap" and c is not None]
-    for counterpart, key in sorted(mirrors):
+    mirrors = sorted({(c, f"swap:{u}") for _, u, k, c in over if k == "swap" and c is not None})
+    for batch_pairs in _chunks(mirrors):
         gone.update(
             session.scalars(
                 select(Match.id).where(
-                    Match.user_id == counterpart,
+                    tuple_(Match.user_id, Match.key).in_(batch_pairs),
                     Match.kind == "swap",
-                    Match.key == key,
                     Match.active.is_(True),
                 )
             )
