@@ -311,6 +311,31 @@ def test_global_solve_finds_the_three_cycle_only_with_cap_three(app_ctx: Flask) 
     assert not any(r.active for r in db.session.scalars(select(Match).where(Match.key == key)))
 
 
+def test_a_component_that_fails_still_lets_the_run_close(app_ctx: Flask, monkeypatch: Any) -> None:
+    from marketplace.matching import market
+    from workers.tasks import solve_component
+
+    three_cycle()
+    planned = matches.run_global_solve(db.session(), cap=3, time_limit=10)
+    (members,) = planned.components
+    event = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.task == matches.COMPONENT_TASK)
+    ).one()
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("solver crashed")
+
+    monkeypatch.setattr(market, "solve_market", broken)
+    assert solve_component.run(planned.run_id, 0, members, outbox_id=event.id) == "failed"
+    assert solve_component.run(planned.run_id, 0, members, outbox_id=event.id) == "skipped"
+    run = db.session.get(SolveRun, planned.run_id)
+    assert run is not None
+    db.session.refresh(run)
+    assert run.status == "finished" and run.components_done == 1 and not run.optimal
+    assert run.notes == ["3 collectors: failed, RuntimeError"]
+    assert db.session.scalar(select(func.count(TradeProposal.id))) == 0
+
+
 def test_matches_page(client: FlaskClient) -> None:
     anna, _boris, _gagarin, vostok = swap_pair()
     make_user("eve@example.org", name="Eve")

@@ -139,16 +139,31 @@ def global_solve() -> int:
     return planned.run_id
 
 
-@db_task("solve_component", max_retries=3, time_limit=1800)
+@db_task("solve_component", max_retries=3, time_limit=1800, bind=True)
 def solve_component(
-    run_id: int, component: int, collector_ids: list[int], outbox_id: int | None = None
+    self: Task,
+    run_id: int,
+    component: int,
+    collector_ids: list[int],
+    outbox_id: int | None = None,
 ) -> str:
-    """Solve one component of a run and store its cycles as proposals."""
+    """Solve one component of a run and store its cycles as proposals. A component
+    that cannot be solved (past its soft time limit, a solver error, the database
+    still failing after the last retry) is recorded as failed, so the run closes."""
     from marketplace.services import matches
 
     if not first_delivery(outbox_id):
         return "skipped"
-    result = matches.solve_component(db.session(), run_id, collector_ids)
+    session = db.session()
+    try:
+        with session.begin_nested():  # on failure only the solve's writes are undone
+            result = matches.solve_component(session, run_id, collector_ids)
+    except Exception as exc:
+        if isinstance(exc, OperationalError) and self.request.retries < self.max_retries:
+            raise  # autoretry_for: the database may be back in a moment
+        log.exception("solve run %s component %s failed", run_id, component)
+        matches.component_failed(session, run_id, len(collector_ids), type(exc).__name__)
+        return "failed"
     log.info(
         "solve run %s component %s: %d items, %d proposals, %s in %.1fs",
         run_id, component, result.items, result.proposals, result.status, result.seconds,

@@ -773,8 +773,12 @@ def _plan_per_call(session: Session) -> None:
     jit_above_cost, where compiling took 20-250 ms. Both off for this transaction.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL jit = off"))
-        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        session.execute(
+            text(
+                "SELECT set_config('jit', 'off', true),"
+                " set_config('plan_cache_mode', 'force_custom_plan', true)"
+            )
+        )
 
 
 def swap_partners(session: Session, user_id: int, limit: int) -> list[int]:
@@ -1430,6 +1434,25 @@ def solve_component(
     if run.components_done >= run.components:
         _finish(session, run_id)
     return ComponentResult(items, trading, len(cycles), status, gap, seconds, outcome)
+
+
+def component_failed(session: Session, run_id: int, size: int, reason: str) -> None:
+    """A component's solve gave up for good (a worker killed at the time limit, a
+    solver error): count it as done without proposals, so the run still closes,
+    and say why in the run's notes."""
+    session.execute(
+        update(SolveRun)
+        .where(SolveRun.id == run_id)
+        .values(components_done=SolveRun.components_done + 1, optimal=False)
+    )
+    run = session.get(SolveRun, run_id)
+    if run is None:
+        raise LookupError(f"no solve run {run_id}")
+    session.refresh(run)
+    run.notes = [*run.notes, f"{size} collectors: failed, {reason}"[:500]]
+    session.flush()
+    if run.components_done >= run.components:
+        _finish(session, run_id)
 
 
 def _finish(session: Session, run_id: int) -> None:
