@@ -1,11 +1,11 @@
 """Benchmark ``tradematch`` on the shared math-trade files and a generated one.
 
 Runs the command as a subprocess per file (the whole process is what users
-wait for) and prints trades, users trading, wall seconds and peak memory next
-to the reference solvers' figures from ``expected.json``. Not a test: it
-prints a table.
+wait for) and prints trades, users trading, wall seconds (the median of
+``--runs`` runs) and peak memory next to the reference solvers' figures from
+``expected.json``. Not a test: it prints a table.
 
-    .venv/bin/python benchmarks/tradematch_bench.py [--shared DIR] [--no-large]
+    .venv/bin/python benchmarks/tradematch_bench.py [--shared DIR] [--no-large] [--runs N]
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,7 +35,15 @@ print(f"{code} {wall:.3f} {peak}")
 """
 
 
-def run(wants: Path) -> tuple[int, float, float, str]:
+def run(wants: Path, runs: int = 1) -> tuple[int, float, float, str]:
+    """Trades, median wall seconds, peak MB and the report of ``runs`` runs."""
+    results = [_run_once(wants) for _ in range(runs)]
+    trades, _, _, report = results[-1]
+    wall = statistics.median(r[1] for r in results)
+    return trades, wall, max(r[2] for r in results), report
+
+
+def _run_once(wants: Path) -> tuple[int, float, float, str]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.txt"
         cmd = [sys.executable, "-m", "marketplace.tradematch", str(wants), "-o", str(out)]
@@ -71,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--items", type=int, default=3000)
     parser.add_argument("--edges", type=int, default=280_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=1, help="runs per file (median wall)")
     args = parser.parse_args(argv)
 
     header = (
@@ -83,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     if expected_file.is_file():
         expected = json.loads(expected_file.read_text(encoding="utf-8"))
         for name, info in expected.items():
-            trades, wall, peak, report = run(args.shared / f"{name}.txt")
+            trades, wall, peak, report = run(args.shared / f"{name}.txt", args.runs)
             tm = info["reference_trademaximizer_1_3c"]
             ftm = info["reference_fasttrademaximizer"] or {}
             flag = "" if trades == tm["trades"] else "  <-- MISMATCH"
@@ -105,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             big.write_text(generate(args.items, args.edges, 300, args.seed), encoding="utf-8")
             gen_s = time.perf_counter() - started
-            trades, wall, peak, report = run(big)
+            trades, wall, peak, report = run(big, args.runs)
             name = f"gen {args.items}/{args.edges // 1000}k"
             print(
                 f"{name:<15} {trades:>6} {'-':>5} {fmt(users_trading(report)):>5} {'-':>4}"

@@ -1,34 +1,45 @@
-"""Unbounded global solve: a maximum circulation by min-cost flow.
+"""Unbounded global solve: a maximum circulation, by assignment or min-cost flow.
 
 Owns the translation of an :class:`~marketplace.matching.exchange.ExchangeGraph`
-into a flow network for OR-Tools' ``SimpleMinCostFlow`` and the lexicographic
-objective
+into OR-Tools problems and the lexicographic objective
 
 1. most items changing hands,
 2. then the lowest total priority cost,
 3. then the most owners (collectors) trading.
 
 Tiers 1 and 2 are exact: they are folded into one integer cost per transfer
-with weights large enough that a higher tier always dominates. Tier 3 is exact
-when every owner is a single agent (the pin market): the owner's first unit
-given earns a bonus on a separate arc, which is a convex cost a flow solver
-handles exactly. When owners hold several agents (TradeMaximizer items) it is
-not a flow objective, so :func:`solve_unbounded` re-solves a few times with
-bonuses re-weighted towards owners who trade little (an iteratively reweighted
-relaxation) and keeps the best solution; tiers 1 and 2 are unchanged by
-construction, so every candidate is a maximum, minimum-cost solution.
+with weights large enough that a higher tier always dominates.
 
-Components are solved independently; :func:`solve_component` is the unit of
-work a Celery task can run, and the cheap merge lives in :func:`solve_unbounded`.
+*Item graphs* (TradeMaximizer want lists: every agent has one give-slot and
+one want-slot of capacity 1) are an assignment problem: every item goes to
+the owner of one item whose want list names it, or stays with its owner at
+cost 0. OR-Tools' ``SimpleLinearSumAssignment`` solves tiers 1 and 2 for
+all components at once. Owners hold several items there, so tier 3 is not
+an assignment objective; it is maximised over the *optimal face* only. Dual
+prices of the optimal assignment (shortest distances in its residual graph)
+mark the tight transfers; those on an alternating cycle of tight transfers
+(a strongly connected component) are exactly the ones some optimal
+assignment can switch to, everything else is the same in every optimal
+assignment. That subproblem is small, its re-solves are cheap, and every
+candidate keeps tiers 1 and 2 optimal by construction; :func:`solve_unbounded`
+describes the Lagrangian rounds on it, which usually prove tier 3 optimal too.
+
+Other graphs (the pin market) are solved as a min-cost flow per strongly
+connected component by :func:`solve_component`, the unit of work a Celery task
+can run. With one agent per owner tier 3 is exact there: the owner's first
+unit given earns a bonus on a separate arc, a convex cost a flow solver
+handles exactly; owners of several agents get a per-unit bonus, a relaxation.
 """
 
 from __future__ import annotations
 
-import random
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from itertools import chain, compress, count, repeat
+from operator import add, eq
 
-from ortools.graph.python import min_cost_flow
+from ortools.graph.python import linear_sum_assignment
 
 from marketplace.matching.exchange import (
     Circulation,
@@ -36,6 +47,7 @@ from marketplace.matching.exchange import (
     ExchangeGraph,
     decompose_cycles,
     measure,
+    strongly_connected_components,
 )
 
 __all__ = ["solve_component", "solve_unbounded"]
@@ -43,8 +55,11 @@ __all__ = ["solve_component", "solve_unbounded"]
 # OR-Tools' cost scaling multiplies costs by about the node count; stay well
 # inside int64.
 _COST_LIMIT = 1 << 61
+# What one more owner trading is worth in tier 3: the market's bonus per
+# owner, and the scale of the Lagrangian rewards (multipliers in [0, 1]).
 _SPREAD_WEIGHT = 1 << 8
-_RELEASED = 4
+# Runs a map of solver calls without keeping the arc ids they return.
+_exhaust = deque[object](maxlen=0).extend
 
 
 def solve_component(
@@ -60,9 +75,12 @@ def solve_component(
     received by that owner's counting agents; with ``exact_owner_bonus`` the
     reward is paid once per owner (first unit only), which is exact when each
     owner is one agent. ``anchors`` are agents with a single want-slot that
-    must receive at least one unit (a lower bound, used to keep owners who
-    already trade in the solution while others are drawn in).
+    must receive at least one unit (a lower bound).
     """
+    # Only graphs other than item graphs need the flow solver; each OR-Tools
+    # module takes milliseconds to load.
+    from ortools.graph.python import min_cost_flow
+
     bonus = owner_bonus or {}
     n_agents = graph.num_agents
     counts = graph.agent_counts
@@ -123,17 +141,8 @@ def solve_component(
     status = solver.solve()
     if status != solver.OPTIMAL:
         raise RuntimeError(f"min-cost flow failed: {status}")
-    flow = solver.flow
-    result: list[tuple[int, int]] = []
-    for t in range(len(tg)):
-        f = flow(first_transfer + t)
-        if f:
-            result.append((t, f))
-    return result
-
-
-def _lift(component: Component, flows: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    return [(component.transfers[t], f) for t, f in flows]
+    flows = map(solver.flow, range(first_transfer, first_transfer + len(tg)))
+    return [(t, f) for t, f in enumerate(flows) if f]
 
 
 def solve_unbounded(
@@ -142,132 +151,49 @@ def solve_unbounded(
     spread_owners: bool = True,
     max_rounds: int = 20,
     time_budget: float = 2.0,
-    max_failures: tuple[int, int] = (2, 25),
-    seed: int = 1,
     solve: Callable[..., list[tuple[int, int]]] = solve_component,
 ) -> Circulation:
     """Maximum circulation of ``graph`` with the lexicographic objective above.
 
-    When owners hold several agents, tier 3 is improved in two phases, each
-    round a full re-solve whose result is kept only if more owners trade:
+    Item graphs whose owners hold several items take the assignment path and
+    maximise tier 3 over the optimal face by Lagrangian relaxation: owner
+    ``o`` counts as trading if at least one of its items receives, and that
+    constraint is relaxed with a multiplier, a reward per item received. Each
+    round re-solves the face for the current rewards; its assignment is a
+    candidate (the one with the most owners trading wins) and its value an
+    upper bound on owners trading. Subgradient steps (Polyak's rule) raise
+    the reward of owners left out and lower it for owners receiving several
+    items. The rounds stop when the best candidate meets the bound (tier 3 is
+    then proven optimal), after ``max_rounds``, or after ``time_budget``
+    seconds, only a safety net for huge inputs: the same input always gives
+    the same answer however busy the machine is.
 
-    * re-weighting: reward units received by owners who trade at most once
-      and much less for owners who trade a lot, pulling the solution towards
-      spreading trades out;
-    * anchoring: one receiving agent of every trading owner (chosen at random
-      from ``seed``) must keep receiving, except for a few released owners;
-      the released and the not-yet-trading owners are rewarded. An owner can
-      only drop out if it is released, and then only for a net gain.
-
-    ``max_rounds`` bounds the rounds, so a given input and seed always give the
-    same answer however busy the machine is; ``time_budget`` (seconds) is only a
-    safety net for huge inputs. Each phase also ends after its ``max_failures``
-    entry of rounds in a row without progress. ``solve`` is the
-    per-component solver, replaceable by one that fans out to workers.
+    Other graphs are solved per component by ``solve``, which is replaceable
+    by one that fans out to workers.
     """
-    components = graph.components()
     exact = spread_owners and _one_agent_per_owner(graph)
-    bonus: dict[int, int] = dict.fromkeys(set(graph.agent_owner), _SPREAD_WEIGHT) if exact else {}
-    started = time.perf_counter()
-    flows = _solve_all(solve, components, bonus, exact, ())
-    best = _evaluate(graph, flows)
-    if not spread_owners or exact or not components:
-        return best
-
-    # No owner outside a component can ever trade; once every owner who could
-    # does, no round can improve on the solution.
-    could_trade = {
-        c.graph.agent_owner[c.graph.receiver(t)]
-        for c in components
-        for t in range(c.graph.num_transfers)
-        if c.graph.agent_counts[c.graph.receiver(t)]
-    }
-    if best.owners_trading >= len(could_trade):
-        return best
-    rng = random.Random(seed)  # noqa: S311 - exploration, not secrecy
-    owners = sorted(set(graph.agent_owner))
-    rounds = 0
-    for phase, patience in zip(("reweight", "anchor"), max_failures, strict=True):
-        failures = 0
-        current = flows
-        while (
-            failures < patience
-            and rounds < max_rounds
-            and time.perf_counter() - started < time_budget
-        ):
-            rounds += 1
-            receiving = _receiving(graph, current)
-            anchors: list[int] = []
-            if phase == "reweight":
-                bonus = {
-                    o: _SPREAD_WEIGHT // max(1, len(receiving.get(o, ())) ** 2) or 1 for o in owners
-                }
-            else:
-                current = flows
-                receiving = _receiving(graph, current)
-                released = _release(graph, current, receiving, rng)
-                anchors = [
-                    rng.choice(agents) for o, agents in receiving.items() if o not in released
-                ]
-                bonus = {o: _SPREAD_WEIGHT for o in owners if o not in receiving or o in released}
-            current = _solve_all(solve, components, bonus, False, anchors)
-            candidate = _evaluate(graph, current)
-            if (candidate.items, -candidate.cost, candidate.owners_trading) > (
-                best.items,
-                -best.cost,
-                best.owners_trading,
-            ):
-                best, flows, failures = candidate, current, 0
-                if best.owners_trading >= len(could_trade):
-                    return best
-            else:
-                failures += 1
-    return best
+    if not exact and _is_item_graph(graph):
+        return _solve_items(
+            graph, spread_owners=spread_owners, max_rounds=max_rounds, time_budget=time_budget
+        )
+    bonus = dict.fromkeys(set(graph.agent_owner), _SPREAD_WEIGHT) if spread_owners else {}
+    flows: list[tuple[int, int]] = []
+    for c in graph.components():
+        flows.extend((c.transfers[t], f) for t, f in _solve_safely(solve, c, bonus, exact))
+    return _evaluate(graph, flows)
 
 
-def _release(
-    graph: ExchangeGraph,
-    flows: Sequence[tuple[int, int]],
-    receiving: Mapping[int, list[int]],
-    rng: random.Random,
-) -> set[int]:
-    """Trading owners to release for one anchoring round: those currently
-    receiving items that agents of a random non-trading owner want (the way
-    to add two owners is sometimes to move one), else a random few."""
-    received_by: dict[int, int] = {}  # giver agent -> receiving agent
-    for t, f in flows:
-        if f:
-            received_by[graph.giver(t)] = graph.receiver(t)
-    idle_agents: dict[int, list[int]] = {}
-    for t in range(graph.num_transfers):
-        r = graph.receiver(t)
-        o = graph.agent_owner[r]
-        if graph.agent_counts[r] and o not in receiving:
-            idle_agents.setdefault(o, []).append(t)
-    released: set[int] = set()
-    if idle_agents:
-        target = rng.choice(sorted(idle_agents))
-        for t in idle_agents[target]:
-            holder = received_by.get(graph.giver(t))
-            if holder is not None and graph.agent_owner[holder] in receiving:
-                released.add(graph.agent_owner[holder])
-    pool = sorted(released) if released else sorted(receiving)
-    return set(rng.sample(pool, min(rng.randint(1, _RELEASED), len(pool))))
-
-
-def _solve_all(
+def _solve_safely(
     solve: Callable[..., list[tuple[int, int]]],
-    components: Sequence[Component],
+    component: Component,
     bonus: Mapping[int, int],
     exact: bool,
-    anchors: Collection[int],
 ) -> list[tuple[int, int]]:
-    anchored = set(anchors)
-    flows: list[tuple[int, int]] = []
-    for c in components:
-        mine = [i for i, a in enumerate(c.agents) if a in anchored]
-        flows.extend(_lift(c, _solve_safely(solve, c, bonus, exact, mine)))
-    return flows
+    try:
+        return solve(component.graph, bonus, exact_owner_bonus=exact)
+    except OverflowError:
+        # Priorities too spread for tier 3 on top: keep tiers 1 and 2 exact.
+        return solve(component.graph, None, exact_owner_bonus=False)
 
 
 def _evaluate(graph: ExchangeGraph, flows: list[tuple[int, int]]) -> Circulation:
@@ -276,31 +202,264 @@ def _evaluate(graph: ExchangeGraph, flows: list[tuple[int, int]]) -> Circulation
     return Circulation(cycles=cycles, items=items, cost=cost, owners_trading=owners)
 
 
-def _receiving(graph: ExchangeGraph, flows: Sequence[tuple[int, int]]) -> dict[int, list[int]]:
-    """Owner -> its counting agents that receive a unit, sorted."""
-    receiving: dict[int, list[int]] = {}
-    for t, f in flows:
-        r = graph.receiver(t)
-        if f and graph.agent_counts[r]:
-            receiving.setdefault(graph.agent_owner[r], []).append(r)
-    for agents in receiving.values():
-        agents.sort()
-    return receiving
-
-
-def _solve_safely(
-    solve: Callable[..., list[tuple[int, int]]],
-    component: Component,
-    bonus: Mapping[int, int],
-    exact: bool,
-    anchors: Collection[int] = (),
-) -> list[tuple[int, int]]:
-    try:
-        return solve(component.graph, bonus, exact_owner_bonus=exact, anchors=anchors)
-    except OverflowError:
-        # Priorities too spread for tier 3 on top: keep tiers 1 and 2 exact.
-        return solve(component.graph, None, exact_owner_bonus=False, anchors=anchors)
-
-
 def _one_agent_per_owner(graph: ExchangeGraph) -> bool:
     return len(set(graph.agent_owner)) == graph.num_agents
+
+
+def _is_item_graph(graph: ExchangeGraph) -> bool:
+    n = graph.num_agents
+    return (
+        len(set(graph.give_agent)) == len(graph.give_agent) == n
+        and len(set(graph.want_agent)) == len(graph.want_agent) == n
+        and all(c == 1 for c in graph.give_capacity)
+        and all(c == 1 for c in graph.want_capacity)
+    )
+
+
+def _assign(size: int, left: Iterable[int], right: Iterable[int], cost: Iterable[int]) -> list[int]:
+    """Minimum-cost perfect assignment: the right node of each left node."""
+    solver = linear_sum_assignment.SimpleLinearSumAssignment()
+    _exhaust(map(solver.add_arc_with_cost, left, right, cost))
+    status = solver.solve()
+    if status == solver.POSSIBLE_OVERFLOW:
+        raise OverflowError("priority costs too large for an exact lexicographic solve")
+    if status != solver.OPTIMAL:
+        raise RuntimeError(f"assignment failed: {status}")
+    return list(map(solver.right_mate, range(size)))
+
+
+def _solve_items(
+    graph: ExchangeGraph,
+    *,
+    spread_owners: bool,
+    max_rounds: int,
+    time_budget: float,
+) -> Circulation:
+    """The assignment path for item graphs (see the module docstring)."""
+    started = time.perf_counter()
+    n = graph.num_agents
+    counts = graph.agent_counts
+    # Per-transfer work goes through map() and compress(): it runs once per
+    # want, and Python loops over all of them would dominate the solve.
+    giver_of = list(map(graph.give_agent.__getitem__, graph.transfer_give))
+    taker_of = list(map(graph.want_agent.__getitem__, graph.transfer_want))
+    adjacency: list[list[int]] = [[] for _ in range(n)]
+    _exhaust(map(list.append, map(adjacency.__getitem__, giver_of), taker_of))
+    label = strongly_connected_components(adjacency)
+    # Transfers between components are never on a cycle: leave them out.
+    inside = list(map(eq, map(label.__getitem__, giver_of), map(label.__getitem__, taker_of)))
+    kept = list(compress(count(), inside))
+    givers = list(compress(giver_of, inside))
+    takers = list(compress(taker_of, inside))
+    priority = list(compress(graph.transfer_cost, inside))
+    counted = [c for c, k in zip(priority, takers, strict=True) if counts[k]]
+    low = min(counted, default=0)
+    # Tier 1 beats any tier-2 difference: each counting item receives once.
+    item_value = sum(counts) * (max(counted, default=0) - low) + 1
+    if 2 * item_value * (n + 1) > _COST_LIMIT:
+        raise OverflowError("priority costs too large for an exact lexicographic solve")
+    base = low + item_value
+    cost = [c - base if counts[k] else 0 for c, k in zip(priority, takers, strict=True)]
+    # Left node j gives item j, right node k receives into item k; j -> j keeps it.
+    sends = _assign(n, chain(range(n), givers), chain(range(n), takers), chain(repeat(0, n), cost))
+    gets = [0] * n
+    for j, k in enumerate(sends):
+        gets[k] = j
+    via = [-1] * n  # receiving item -> index (into kept) of the transfer it uses
+    for i in compress(count(), map(eq, map(gets.__getitem__, takers), givers)):
+        # The cheapest of parallel transfers, which is the one the solver used.
+        k = takers[i]
+        if via[k] < 0 or cost[i] < cost[via[k]]:
+            via[k] = i
+    if spread_owners:
+        owner = graph.agent_owner
+        trading = {owner[k] for k in range(n) if counts[k] and via[k] >= 0}
+        # Unless every owner who could ever receive something already does:
+        if len(trading) < len({owner[k] for k in set(takers) if counts[k]}):
+            face = _Face(graph, kept, givers, takers, cost, gets, sends, via)
+            best = face.most_owners(max_rounds=max_rounds, deadline=started + time_budget)
+            return _evaluate(graph, face.flows(best))
+    return _evaluate(graph, [(kept[i], 1) for i in via if i >= 0])
+
+
+class _Face:
+    """The optimal face of an item assignment, as a small assignment problem.
+
+    Built from one optimal assignment (``gets[k]`` gives to ``k``, and
+    ``sends`` the other way round) and the kept transfers with their folded
+    ``cost``. Left position ``p`` gives item ``lefts[p]``, right position
+    ``r`` receives into item ``rights[r]`` (``lefts[r]`` gives to it at the
+    start). An arc ``(arc_left[a], arc_right[a])`` is a transfer that some
+    optimal assignment uses (``arc_transfer[a]``, an index into ``kept``) or
+    an item its owner may keep (-1); every perfect assignment of these arcs,
+    completed by the fixed part, is optimal.
+    """
+
+    def __init__(
+        self,
+        graph: ExchangeGraph,
+        kept: list[int],
+        givers: list[int],
+        takers: list[int],
+        cost: list[int],
+        gets: list[int],
+        sends: list[int],
+        via: list[int],
+    ) -> None:
+        n = graph.num_agents
+        counts, owner = graph.agent_counts, graph.agent_owner
+        self.kept, self.via = kept, via
+        price = _prices(gets, sends, givers, takers, cost, via)
+        # What a giver pays to take over each item's receipt: tight transfers
+        # cost exactly their giver's price.
+        into = [price[gets[k]] - (cost[via[k]] if via[k] >= 0 else 0) for k in range(n)]
+        paid = map(add, cost, map(into.__getitem__, takers))
+        exact = compress(count(), map(eq, paid, map(price.__getitem__, givers)))
+        tight = [i for i in exact if gets[takers[i]] != givers[i]]
+        keepers = [k for k in range(n) if gets[k] != k and into[k] == price[k]]
+        # Alternating cycles of tight arcs: from a giver to the current giver
+        # of the item it could take over.
+        adjacency: list[list[int]] = [[] for _ in range(n)]
+        for i in tight:
+            adjacency[givers[i]].append(gets[takers[i]])
+        for k in keepers:
+            adjacency[k].append(gets[k])
+        label = strongly_connected_components(adjacency)
+        size = [0] * n
+        for c in label:
+            size[c] += 1
+        self.lefts = [j for j in range(n) if size[label[j]] > 1]
+        position = [-1] * n
+        for p, j in enumerate(self.lefts):
+            position[j] = p
+        self.rights = [sends[j] for j in self.lefts]
+
+        # Arcs: the current assignment, then tight transfers and keepers
+        # inside a component.
+        self.arc_left = list(range(len(self.lefts)))
+        self.arc_right = list(range(len(self.lefts)))
+        self.arc_transfer = [via[k] for k in self.rights]
+        for i in tight:
+            j, x = givers[i], gets[takers[i]]
+            if label[j] == label[x] and size[label[j]] > 1:
+                self.arc_left.append(position[j])
+                self.arc_right.append(position[x])
+                self.arc_transfer.append(i)
+        for k in keepers:
+            if label[k] == label[gets[k]] and size[label[k]] > 1:
+                self.arc_left.append(position[k])
+                self.arc_right.append(position[gets[k]])
+                self.arc_transfer.append(-1)
+        # Owners who trade in every optimal assignment: an item of theirs
+        # receives outside the face, or inside it without a way to keep.
+        keeps = {
+            self.rights[r]
+            for p, r in zip(self.arc_left, self.arc_right, strict=True)
+            if self.lefts[p] == self.rights[r]
+        }
+        variable = set(self.rights)
+        always = {owner[k] for k in range(n) if counts[k] and gets[k] != k and k not in variable}
+        always.update(owner[k] for k in self.rights if counts[k] and k not in keeps)
+        # The contested owner each right position's item belongs to (None when
+        # it does not count or its owner always trades), and the owner an arc
+        # rewards: that one, for an item received from another.
+        self.right_owner = [
+            owner[k] if counts[k] and owner[k] not in always else None for k in self.rights
+        ]
+        self.arc_owner = [
+            self.right_owner[r] if self.lefts[p] != self.rights[r] else None
+            for p, r in zip(self.arc_left, self.arc_right, strict=True)
+        ]
+        self.contested = sorted({o for o in self.arc_owner if o is not None})
+
+    def received(self, assignment: Sequence[int]) -> dict[int, int]:
+        """Contested owner -> items of theirs receiving under ``assignment``."""
+        lefts, rights, right_owner = self.lefts, self.rights, self.right_owner
+        received: dict[int, int] = {}
+        for p, r in enumerate(assignment):
+            o = right_owner[r]
+            if o is not None and lefts[p] != rights[r]:
+                received[o] = received.get(o, 0) + 1
+        return received
+
+    def flows(self, assignment: Sequence[int]) -> list[tuple[int, int]]:
+        """``(transfer, 1)`` for every transfer used by ``assignment``."""
+        variable = set(self.rights)
+        used = [i for k, i in enumerate(self.via) if i >= 0 and k not in variable]
+        arc = {
+            (p, r): i
+            for p, r, i in zip(self.arc_left, self.arc_right, self.arc_transfer, strict=True)
+        }
+        used.extend(arc[p, r] for p, r in enumerate(assignment))
+        return [(self.kept[i], 1) for i in used if i >= 0]
+
+    def most_owners(self, *, max_rounds: int, deadline: float) -> list[int]:
+        """The Lagrangian rounds of :func:`solve_unbounded`: the assignment
+        with the most contested owners trading (right position per left)."""
+        best = list(range(len(self.lefts)))
+        best_count = len(self.received(best))
+        bound = len(self.contested)
+        multiplier = dict.fromkeys(self.contested, 1.0)
+        for _ in range(max_rounds):
+            if best_count >= bound or time.perf_counter() > deadline:
+                break
+            reward = {o: round(_SPREAD_WEIGHT * m) for o, m in multiplier.items()}
+            costs = [0 if o is None else -reward[o] for o in self.arc_owner]
+            assignment = _assign(len(self.lefts), self.arc_left, self.arc_right, costs)
+            received = self.received(assignment)
+            if len(received) > best_count:
+                best, best_count = assignment, len(received)
+            # max over y in [0, 1] and assignments of sum(y_o) plus
+            # reward_o * (items of o received - y_o), in units of the weight.
+            value = sum(_SPREAD_WEIGHT + w * (received.get(o, 0) - 1) for o, w in reward.items())
+            bound = min(bound, value // _SPREAD_WEIGHT)
+            # A subgradient; at m == 1 the (1 - m) term is flat.
+            slope = {o: received.get(o, 0) - (1 if m < 1 else 0) for o, m in multiplier.items()}
+            norm = sum(g * g for g in slope.values())
+            if not norm:
+                break  # a fixed point: the multipliers would stay as they are
+            step = (value / _SPREAD_WEIGHT - best_count) / norm
+            for o, g in slope.items():
+                multiplier[o] = min(1.0, max(0.0, multiplier[o] - step * g))
+        return best
+
+
+def _prices(
+    gets: Sequence[int],
+    sends: Sequence[int],
+    givers: Sequence[int],
+    takers: Sequence[int],
+    cost: Sequence[int],
+    via: Sequence[int],
+) -> list[int]:
+    """Dual prices of an optimal assignment: ``price[j]`` is the cheapest
+    change giver ``j`` can start (give to another item, whose giver then
+    gives elsewhere, ..., until one keeps its own item), 0 or less.
+    Queue-based Bellman-Ford; optimality means there is no negative cycle."""
+    n = len(gets)
+    wanted: list[list[int]] = [[] for _ in range(n)]  # receiver -> kept indices
+    _exhaust(map(list.append, map(wanted.__getitem__, takers), count()))
+    price = [0] * n
+    queued = [True] * n
+    queue = deque(range(n))
+    while queue:
+        x = queue.popleft()
+        queued[x] = False
+        # x got cheaper: so did every giver that could take x's place at the
+        # item x gives to (and that item itself, by keeping it).
+        k = sends[x]
+        base = price[x] - (cost[via[k]] if via[k] >= 0 else 0)
+        for i in wanted[k]:
+            j = givers[i]
+            p = base + cost[i]
+            if p < price[j]:
+                price[j] = p
+                if not queued[j]:
+                    queued[j] = True
+                    queue.append(j)
+        if k != x and base < price[k]:
+            price[k] = base
+            if not queued[k]:
+                queued[k] = True
+                queue.append(k)
+    return price

@@ -23,7 +23,7 @@ thousand agents and a few hundred thousand transfers stays cheap to build.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -190,40 +190,35 @@ def strongly_connected_components(adjacency: Sequence[Sequence[int]]) -> list[in
         counter += 1
         stack.append(root)
         on_stack[root] = True
-        work: list[tuple[int, int]] = [(root, 0)]
+        # Each frame keeps its edge iterator, so a vertex resumes where it
+        # left off after a descent.
+        work: list[tuple[int, Iterator[int]]] = [(root, iter(adjacency[root]))]
         while work:
-            v, i = work[-1]
-            edges = adjacency[v]
-            pushed = False
-            while i < len(edges):
-                u = edges[i]
-                i += 1
+            v, edges = work[-1]
+            for u in edges:
                 if index[u] == -1:
-                    work[-1] = (v, i)
                     index[u] = low[u] = counter
                     counter += 1
                     stack.append(u)
                     on_stack[u] = True
-                    work.append((u, 0))
-                    pushed = True
+                    work.append((u, iter(adjacency[u])))
                     break
                 if on_stack[u] and index[u] < low[v]:
                     low[v] = index[u]
-            if pushed:
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                if low[v] < low[parent]:
-                    low[parent] = low[v]
-            if low[v] == index[v]:
-                while True:
-                    u = stack.pop()
-                    on_stack[u] = False
-                    label[u] = components
-                    if u == v:
-                        break
-                components += 1
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    if low[v] < low[parent]:
+                        low[parent] = low[v]
+                if low[v] == index[v]:
+                    while True:
+                        u = stack.pop()
+                        on_stack[u] = False
+                        label[u] = components
+                        if u == v:
+                            break
+                    components += 1
     return label
 
 

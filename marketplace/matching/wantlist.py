@@ -397,22 +397,21 @@ def build_problem(wantlist: WantList) -> TradeProblem:
     else:
         agent_owner = list(range(len(names)))
     n = len(names)
-    graph = ExchangeGraph(
-        agent_owner=agent_owner,
-        agent_counts=[not d for d in dummy],
-        give_agent=list(range(n)),
-        give_capacity=[1] * n,
-        want_agent=list(range(n)),
-        want_capacity=[1] * n,
-    )
-    tg, tw, tc = graph.transfer_give, graph.transfer_want, graph.transfer_cost
+    tg: list[int] = []
+    tw: list[int] = []
+    ranks: list[int] = []
     scheme = opts.priorities
     small, big = opts.small_step, opts.big_step
     unknowns: dict[str, int] = {}
+    # The user an item counts as for the same-user check (dummies never do),
+    # and the receiver whose want list last took the item (repeats). Lists
+    # instead of per-list sets: this loop runs once per want, the hot spot of
+    # reading a file.
+    same_user = [None if d else u for u, d in zip(users, dummy, strict=True)]
+    taken_by = [-1] * n
     for receiver, entry in lists:
         from_name = names[receiver]
         from_user = users[receiver]
-        seen: set[int] = set()
         rank = 1
         for token in entry.wants:
             if token == _BIG_STEP:
@@ -457,24 +456,35 @@ def build_problem(wantlist: WantList) -> TradeProblem:
                 continue
             if giver == receiver:
                 errors.append(f"**** Item {to_name} appears in its own want list.")
-            elif giver in seen:
+            elif taken_by[giver] == receiver:
                 if opts.show_repeats:
                     errors.append(f"**** Item {to_name} is repeated in want list for {from_name}.")
-            elif not dummy[giver] and from_user is not None and from_user == users[giver]:
+            elif from_user is not None and same_user[giver] == from_user:
                 errors.append(
                     f"**** Item {from_name} contains item {names[giver]} from the same user"
                     f" ({from_user})"
                 )
             else:
-                seen.add(giver)
+                taken_by[giver] = receiver
                 tg.append(giver)
                 tw.append(receiver)
-                tc.append(_priority_cost(scheme, rank))
+                ranks.append(rank)
                 rank += small
     for item, count in unknowns.items():
         plural = "" if count == 1 else "s"
         errors.append(f"**** Unknown item {item} ({count} occurrence{plural})")
 
+    graph = ExchangeGraph(
+        agent_owner=agent_owner,
+        agent_counts=[not d for d in dummy],
+        give_agent=list(range(n)),
+        give_capacity=[1] * n,
+        want_agent=list(range(n)),
+        want_capacity=[1] * n,
+        transfer_give=tg,
+        transfer_want=tw,
+        transfer_cost=_priority_costs(scheme, ranks),
+    )
     missing: list[str] = []
     if official is not None:
         missing = sorted(official - set(index))
@@ -489,11 +499,11 @@ def build_problem(wantlist: WantList) -> TradeProblem:
     )
 
 
-def _priority_cost(scheme: str, rank: int) -> int:
+def _priority_costs(scheme: str, ranks: list[int]) -> list[int]:
     if scheme in ("LINEAR", "EXPLICIT"):
-        return rank
+        return ranks
     if scheme == "TRIANGLE":
-        return rank * (rank + 1) // 2
+        return [r * (r + 1) // 2 for r in ranks]
     if scheme == "SQUARE":
-        return rank * rank
-    return 1
+        return [r * r for r in ranks]
+    return [1] * len(ranks)
