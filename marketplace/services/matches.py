@@ -26,7 +26,19 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import any_, bindparam, case, func, or_, select, text, tuple_, update
+from sqlalchemy import (
+    Integer,
+    any_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    text,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -245,6 +257,59 @@ class SqlMarket:
             for batch in _chunks(values):
                 yield column.in_(batch)
 
+    def _of(self, query: Any, column: Any, users: Sequence[int]) -> Iterator[Any]:
+        """`query` narrowed to rows whose `column` (a collector id) is in `users`.
+
+        On PostgreSQL the ids are a table (`unnest` of one array) joined to the
+        query, so the planner can probe the (collector, pin) indexes once per
+        collector and pin: a few thousand descents, however popular the pins or
+        big the collections (filtering one side and scanning the other read up to
+        a million index entries for a popular pin). Elsewhere, IN lists."""
+        if not users:
+            return
+        if self._array:
+            listed = func.unnest(bindparam(None, list(users), type_=ARRAY(Integer)))
+            table = listed.table_valued("id").render_derived(name="counterpart")
+            yield query.join(table, table.c.id == column)
+        else:
+            for batch in _chunks(users):
+                yield query.where(column.in_(batch))
+
+    def _each_of(self, query: Any, column: Any, users: Sequence[int]) -> Iterator[Any]:
+        """`query` run for each collector in `users` (`column` = that collector),
+        rows in `query`'s first column's order.
+
+        On PostgreSQL a LATERAL join over the ids: each collector's own rows are
+        read through the (collector, …) index and filtered, so the cost is what
+        those collectors list, never how many others list the same pins (a
+        popular variant group has hundreds of any-variant wanters)."""
+        if not users:
+            return
+        if not self._array:
+            for batch in _chunks(users):
+                yield query.where(column.in_(batch)).order_by(query.selected_columns[0])
+            return
+        listed = func.unnest(bindparam(None, list(users), type_=ARRAY(Integer)))
+        table = listed.table_valued("id").render_derived(name="counterpart")
+        rows = query.where(column == table.c.id).lateral("theirs")
+        yield select(*rows.c).select_from(table).join(rows, true()).order_by(rows.c[0])
+
+    def _pairs(self, pairs: Sequence[tuple[int, int]]) -> Iterator[Any]:
+        """`(haves.user_id, haves.pin_id) IN pairs`: two arrays zipped by `unnest` on
+        PostgreSQL, tuple IN lists elsewhere."""
+        if not pairs:
+            return
+        if self._array:
+            users, pins = (
+                bindparam(None, list(c), type_=ARRAY(Integer)) for c in zip(*pairs, strict=True)
+            )
+            listed = func.unnest(users, pins).table_valued("user_id", "pin_id")
+            table = listed.render_derived(name="pair")
+            yield tuple_(Have.user_id, Have.pin_id).in_(select(table.c.user_id, table.c.pin_id))
+        else:
+            for batch in _chunks(pairs):
+                yield tuple_(Have.user_id, Have.pin_id).in_(batch)
+
     def _load(self) -> None:
         if self._loaded:
             return
@@ -256,14 +321,14 @@ class SqlMarket:
             Have.user_id == me, Have.tradeable.is_(True), Have.quantity > 0
         )
         giving_groups = select(Pin.variant_group).where(Pin.id.in_(giving))
-        for users in self._in(Want.user_id, self._wanter_ids):
-            for query in (
-                select(*_WANT_COLUMNS).where(users, Want.pin_id.in_(giving)),
-                select(*_WANT_COLUMNS).where(
-                    users, Want.pin_id.is_(None), Want.variant_group.in_(giving_groups)
-                ),
-            ):
-                for wanted_row in session.execute(query.order_by(Want.id)):
+        for kind in (
+            select(*_WANT_COLUMNS).where(Want.pin_id.in_(giving)),
+            select(*_WANT_COLUMNS).where(
+                Want.pin_id.is_(None), Want.variant_group.in_(giving_groups)
+            ),
+        ):
+            for query in self._each_of(kind, Want.user_id, self._wanter_ids):
+                for wanted_row in session.execute(query):
                     want = _want(wanted_row)
                     if want.pin is not None:
                         self._wants_pin.setdefault(int(want.pin), []).append(want)
@@ -288,34 +353,29 @@ class SqlMarket:
                     self._groups[int(have.pin)] = have_group
         self._mine.sort(key=lambda h: h.have_id)
 
-        # The wanters' copies of the pins I could give them.
-        asked = self._wants_pin.keys() | {
-            int(h.pin) for h in self._mine if self._groups.get(int(h.pin)) in self._wants_group
-        }
-        giving_pins = sorted(
-            {int(h.pin) for h in self._mine if h.tradeable and h.quantity > 0} & asked
-        )
-        for users in self._in(Have.user_id, self._wanter_ids):
-            for pins_given in self._in(Have.pin_id, giving_pins):
-                for copy in session.execute(
-                    select(*_HAVE_COLUMNS).where(users, pins_given).order_by(Have.id)
-                ):
-                    have = _have(copy)
-                    self._haves.setdefault(int(have.collector), []).append(have)
+        # The wanters' copies of the pins they want from me ("nobody receives a pin
+        # they already have"): exactly those (wanter, pin) pairs, one index probe each.
+        tradeable = {int(h.pin) for h in self._mine if h.tradeable and h.quantity > 0}
+        asked: set[tuple[int, int]] = set()
+        for pin, wants in self._wants_pin.items():
+            if pin in tradeable:
+                asked.update((int(w.collector), pin) for w in wants)
+        for pin in tradeable:
+            for w in self._wants_group.get(self._groups.get(pin) or "", ()):
+                asked.add((int(w.collector), pin))
+        for pairs in self._pairs(sorted(asked)):
+            for copy in session.execute(select(*_HAVE_COLUMNS).where(pairs).order_by(Have.id)):
+                have = _have(copy)
+                self._haves.setdefault(int(have.collector), []).append(have)
 
         # The holders' copies (tradeable or for sale) of the pins I want.
         wanted = sorted(self.wanted_pins())
-        for users in self._in(Have.user_id, self._holder_ids):
-            for pins_wanted in self._in(Have.pin_id, wanted):
-                for copy in session.execute(
-                    select(*_HAVE_COLUMNS)
-                    .where(
-                        users,
-                        pins_wanted,
-                        or_(Have.tradeable.is_(True), Have.price.is_not(None)),
-                    )
-                    .order_by(Have.id)
-                ):
+        for pins_wanted in self._in(Have.pin_id, wanted):
+            offered = select(*_HAVE_COLUMNS).where(
+                pins_wanted, or_(Have.tradeable.is_(True), Have.price.is_not(None))
+            )
+            for query in self._of(offered, Have.user_id, self._holder_ids):
+                for copy in session.execute(query.order_by(Have.id)):
                     have = _have(copy)
                     self._holders.setdefault(int(have.pin), []).append(have)
 
@@ -454,17 +514,30 @@ def swap_score(score: Any) -> float:
     return round(score.coverage + 0.5 * score.balance + 0.001 * score.condition, 6)
 
 
-def offer_explanation(offer: OneWayOffer) -> tuple[float, dict[str, Any]]:
+def _offer_terms(offer: OneWayOffer) -> tuple[list[int], int, float]:
+    """(priorities covered, coverage, best condition 0..1) of an offer."""
     best: dict[int, Offer] = {}
     for o in offer.offers:  # sorted best first: keep one pin per want
         best.setdefault(id(o.want), o)
     priorities = sorted(o.want.priority for o in best.values())
     coverage = sum(priority_weight(p) for p in priorities)
     condition = max(int(o.have.condition) for o in offer.offers) / int(engine.Condition.MINT)
+    return priorities, coverage, condition
+
+
+def offer_score(offer: OneWayOffer) -> float:
+    """What an offer ranks by (the explanation's score, without its words)."""
+    _, coverage, condition = _offer_terms(offer)
+    return round(coverage + 0.001 * condition, 6)
+
+
+def offer_explanation(offer: OneWayOffer) -> tuple[float, dict[str, Any]]:
+    priorities, coverage, condition = _offer_terms(offer)
     tradeable = sum(1 for o in offer.offers if o.have.tradeable)
     for_sale = sum(1 for o in offer.offers if o.have.for_sale)
     reasons = [
-        f"Has {len(best)} of your wants ({_priority_words(priorities)}); coverage {coverage}.",
+        f"Has {len(priorities)} of your wants ({_priority_words(priorities)});"
+        f" coverage {coverage}.",
         f"{tradeable} offered for trade, {for_sale} for sale.",
         f"Best copy is {_grade(condition)}.",
     ]
@@ -477,7 +550,7 @@ def offer_explanation(offer: OneWayOffer) -> tuple[float, dict[str, Any]]:
         "for_sale": for_sale,
         "reasons": reasons,
     }
-    return round(coverage + 0.001 * condition, 6), explanation
+    return offer_score(offer), explanation
 
 
 # -- storing matches -----------------------------------------------------------------
@@ -1085,7 +1158,7 @@ def refresh_changes(
         return chosen
 
     def keep_offers(offers: list[OneWayOffer]) -> list[OneWayOffer]:
-        return best("offer", OFFER_LIMIT, offers, lambda o: offer_explanation(o)[0])
+        return best("offer", OFFER_LIMIT, offers, offer_score)
 
     wanted = _wanted_rows(session, user_id, lookup, keep_swaps, keep_offers)
     active = [
