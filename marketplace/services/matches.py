@@ -691,8 +691,7 @@ def _store(
             .values(active=False, changed_at=now)
         )
     session.flush()
-    for user_id in sorted(fresh):
-        outbox.enqueue(session, NOTIFY_TASK, user_id=user_id)
+    outbox.enqueue_many(session, NOTIFY_TASK, ({"user_id": u} for u in sorted(fresh)))
     outcome.notified = fresh
     return outcome
 

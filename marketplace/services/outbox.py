@@ -9,7 +9,7 @@ commit), so every consumer goes through `claim`/`is_consumed`; the Celery task i
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import select, update
@@ -29,6 +29,18 @@ def enqueue(session: Session, task: str, **payload: Any) -> OutboxMessage:
     session.flush()
     session.info["outbox_dirty"] = True
     return message
+
+
+def enqueue_many(
+    session: Session, task: str, payloads: Iterable[dict[str, Any]]
+) -> list[OutboxMessage]:
+    """`enqueue` for many payloads of one task, inserted in one batch."""
+    messages = [OutboxMessage(task=task, payload=payload) for payload in payloads]
+    if messages:
+        session.add_all(messages)
+        session.flush()
+        session.info["outbox_dirty"] = True
+    return messages
 
 
 def publish_pending(session: Session, publish: Publish, limit: int = 200) -> int:
