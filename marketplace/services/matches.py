@@ -1226,16 +1226,21 @@ def _apply_caps(
     if not over:
         return
     gone = {i for i, *_ in over}
-    mirrors = sorted({(c, f"swap:{u}") for _, u, k, c in over if k == "swap" and c is not None})
-    for batch_pairs in _chunks(mirrors):
+    mirrors = {(c, f"swap:{u}") for _, u, k, c in over if k == "swap" and c is not None}
+    # By the (user, kind, key) index, then the exact pairs: a row-value IN list
+    # made PostgreSQL scan every match.
+    for batch in _chunks(sorted({c for c, _ in mirrors})):
         gone.update(
-            session.scalars(
-                select(Match.id).where(
-                    tuple_(Match.user_id, Match.key).in_(batch_pairs),
+            i
+            for i, u, key in session.execute(
+                select(Match.id, Match.user_id, Match.key).where(
+                    Match.user_id.in_(batch),
                     Match.kind == "swap",
+                    Match.key.in_(sorted({key for _, key in mirrors})),
                     Match.active.is_(True),
                 )
             )
+            if (u, key) in mirrors
         )
     for batch_ids in _chunks(sorted(gone)):
         session.execute(
