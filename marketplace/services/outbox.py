@@ -24,11 +24,7 @@ Publish = Callable[[str, dict[str, Any], str], None]
 
 def enqueue(session: Session, task: str, **payload: Any) -> OutboxMessage:
     """Record that `task` must run with `payload` once this transaction commits."""
-    message = OutboxMessage(task=task, payload=payload)
-    session.add(message)
-    session.flush()
-    session.info["outbox_dirty"] = True
-    return message
+    return enqueue_many(session, task, [payload])[0]
 
 
 def enqueue_many(
