@@ -69,6 +69,7 @@ from marketplace.models import (
 )
 from marketplace.models.matches import MATCH_KINDS
 from marketplace.services import outbox
+from marketplace.services.lists import Page
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +186,12 @@ def _want(row: Any) -> RowWant:
     )
 
 
+def _counterparts(users: Sequence[int]) -> Any:
+    """PostgreSQL: the collector ids as a table `counterpart(id)` (one array)."""
+    listed = func.unnest(bindparam(None, list(users), type_=ARRAY(Integer)))
+    return listed.table_valued("id").render_derived(name="counterpart")
+
+
 class SqlMarket:
     """`MarketLookup` for matching one collector (`me`) against chosen counterparts.
 
@@ -269,8 +276,7 @@ class SqlMarket:
         if not users:
             return
         if self._array:
-            listed = func.unnest(bindparam(None, list(users), type_=ARRAY(Integer)))
-            table = listed.table_valued("id").render_derived(name="counterpart")
+            table = _counterparts(users)
             yield query.join(table, table.c.id == column)
         else:
             for batch in _chunks(users):
@@ -290,8 +296,7 @@ class SqlMarket:
             for batch in _chunks(users):
                 yield query.where(column.in_(batch)).order_by(query.selected_columns[0])
             return
-        listed = func.unnest(bindparam(None, list(users), type_=ARRAY(Integer)))
-        table = listed.table_valued("id").render_derived(name="counterpart")
+        table = _counterparts(users)
         rows = query.where(column == table.c.id).lateral("theirs")
         yield select(*rows.c).select_from(table).join(rows, true()).order_by(rows.c[0])
 
@@ -1574,18 +1579,6 @@ def _finish(session: Session, run_id: int) -> None:
 # -- reading -------------------------------------------------------------------------
 
 
-@dataclass
-class MatchPage:
-    items: Sequence[Match]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
 def matches_for(
     session: Session,
     user_id: int,
@@ -1594,7 +1587,7 @@ def matches_for(
     active: bool | None = True,
     page: int = 1,
     per_page: int = PER_PAGE,
-) -> MatchPage:
+) -> Page[Match]:
     """A collector's matches, best first within each kind (swaps, offers, cycles)."""
     query = select(Match).where(Match.user_id == user_id)
     if kind is not None:
@@ -1609,7 +1602,7 @@ def matches_for(
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
-    return MatchPage(items, total, page, per_page)
+    return Page(items, total, page, per_page)
 
 
 def is_new(match: Match, days: int = 3) -> bool:
