@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, assume, given, settings
@@ -45,6 +46,14 @@ def notified() -> list[int]:
     return [row.payload["user_id"] for row in rows]
 
 
+@pytest.fixture(params=["probed", "indexed"])
+def holders_read(request: pytest.FixtureRequest, monkeypatch: Any) -> None:
+    """Both ways PostgreSQL reads the holders' copies of my wanted pins: probed
+    pair by pair, or (many holders times many wants) found from an index first."""
+    if request.param == "indexed":
+        monkeypatch.setattr(matches, "_PROBES", 0)
+
+
 def swap_pair() -> tuple[Any, Any, Any, Any]:
     """Anna has a Gagarin and wants a Vostok; Boris the other way round."""
     anna, boris = people("Anna", "Boris")
@@ -57,7 +66,7 @@ def swap_pair() -> tuple[Any, Any, Any, Any]:
     return anna, boris, gagarin, vostok
 
 
-def test_refresh_stores_the_swap_for_both_collectors(app_ctx: Flask) -> None:
+def test_refresh_stores_the_swap_for_both_collectors(app_ctx: Flask, holders_read: None) -> None:
     anna, boris, gagarin, vostok = swap_pair()
     outcome = matches.refresh_collector(db.session(), anna.id)
     assert len(outcome.new) == 2 and outcome.notified == {anna.id, boris.id}
@@ -78,7 +87,7 @@ def test_refresh_stores_the_swap_for_both_collectors(app_ctx: Flask) -> None:
     assert sorted(notified()) == sorted([anna.id, boris.id])
 
 
-def test_minimum_condition_is_respected(app_ctx: Flask) -> None:
+def test_minimum_condition_is_respected(app_ctx: Flask, holders_read: None) -> None:
     anna, boris = people("Anna", "Boris")
     gagarin, vostok = make_pin(), make_pin()
     lists().add_have(anna, gagarin.id)
@@ -97,7 +106,7 @@ def test_minimum_condition_is_respected(app_ctx: Flask) -> None:
     assert found.details["receive"][0]["have_id"] != worn.id
 
 
-def test_any_variant_wants_and_nothing_already_held(app_ctx: Flask) -> None:
+def test_any_variant_wants_and_nothing_already_held(app_ctx: Flask, holders_read: None) -> None:
     anna, boris, clara = people("Anna", "Boris", "Clara")
     red = make_pin(ref="OLY-80a", variant_group="OLY-80", title_en="Misha, red")
     blue = make_pin(ref="OLY-80b", variant_group="OLY-80", title_en="Misha, blue")
@@ -125,7 +134,7 @@ def test_any_variant_wants_and_nothing_already_held(app_ctx: Flask) -> None:
     assert match(anna, "offer", f"offer:{clara.id}") is None
 
 
-def test_priced_have_is_an_offer_not_a_swap(app_ctx: Flask) -> None:
+def test_priced_have_is_an_offer_not_a_swap(app_ctx: Flask, holders_read: None) -> None:
     anna, dima = people("Anna", "Dima")
     vostok, gagarin = make_pin(), make_pin()
     lists().add_have(anna, gagarin.id)
@@ -424,7 +433,9 @@ def test_stored_swaps_and_offers_are_capped_to_the_best(app_ctx: Flask, monkeypa
 # -- incremental refresh after one list change ---------------------------------------
 
 
-def test_added_want_creates_the_swap_for_both_collectors_incrementally(app_ctx: Flask) -> None:
+def test_added_want_creates_the_swap_for_both_collectors_incrementally(
+    app_ctx: Flask, holders_read: None
+) -> None:
     anna, boris = people("Anna", "Boris")
     gagarin, vostok = make_pin(title_en="Gagarin 1961"), make_pin(title_en="Vostok rocket")
     lists().add_have(anna, gagarin.id)
@@ -483,6 +494,25 @@ def test_incremental_refresh_applies_the_cap(app_ctx: Flask, monkeypatch: Any) -
     assert not match(boris, "swap", f"swap:{anna.id}").active  # type: ignore[union-attr]
 
 
+def test_popular_pin_shortlists_the_holders_who_can_swap(app_ctx: Flask, monkeypatch: Any) -> None:
+    """More new holders than the shortlist takes: the one who wants a pin of mine
+    is taken before better copies from holders who want nothing I have."""
+    monkeypatch.setattr(matches, "SWAP_LIMIT", 1)
+    monkeypatch.setattr(matches, "SHORTLIST", 1)
+    anna, boris, clara, dmitri = people("Anna", "Boris", "Clara", "Dmitri")
+    gagarin, popular = make_pin(), make_pin()
+    lists().add_have(anna, gagarin.id)
+    lists().add_have(boris, popular.id, condition="mint")
+    lists().add_have(clara, popular.id, condition="mint")
+    lists().add_have(dmitri, popular.id, condition="good")
+    lists().add_want(dmitri, pin_id=gagarin.id)
+
+    lists().add_want(anna, pin_id=popular.id)
+    matches.refresh_changes(db.session(), anna.id, want_pins=[popular.id])
+    assert match(anna, "swap", f"swap:{dmitri.id}").active  # type: ignore[union-attr]
+    assert match(dmitri, "swap", f"swap:{anna.id}").active  # type: ignore[union-attr]
+
+
 _N_PINS = 5  # pins 3 and 4 are variants of one catalogue number; target 5 is "any of them"
 _CONDITION = st.integers(1, 6).map(Condition)
 _MARKET = st.fixed_dictionaries(
@@ -503,6 +533,9 @@ _MARKET = st.fixed_dictionaries(
             _CONDITION,
             st.integers(1, 5),
         ),
+        # How the holders' copies are read on PostgreSQL: probed pair by pair, or
+        # (as for many holders and wants) found from an index first.
+        "probes": st.sampled_from([matches._PROBES, 0]),
     }
 )
 
@@ -511,10 +544,13 @@ _MARKET = st.fixed_dictionaries(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(market=_MARKET)
-def test_incremental_refresh_equals_a_full_refresh(app_ctx: Flask, market: Any) -> None:
+def test_incremental_refresh_equals_a_full_refresh(
+    app_ctx: Flask, market: Any, monkeypatch: Any
+) -> None:
     """After one random list change, the incremental refresh of what it touched
     leaves the changed collector's swaps (both sides) and offers exactly as a full
     refresh from scratch would: a full refresh afterwards changes nothing."""
+    monkeypatch.setattr(matches, "_PROBES", market["probes"])
     kind, target, condition, stars = market["change"]
     pin_target = min(target, _N_PINS - 1)
     if kind in ("add_have", "delete_have", "untrade"):

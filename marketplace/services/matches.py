@@ -41,7 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from marketplace.matching import model as engine
 from marketplace.matching.market import TradeCycle
@@ -90,6 +90,9 @@ DEFAULT_TIME_LIMIT = 60.0
 DEFAULT_TOP_K = 20
 PER_PAGE = 20
 _CHUNK = 500  # ids per IN (...) list: well inside SQLite's and PostgreSQL's limits
+# (holder, pin) combinations up to which a holders' copies are probed one by one
+# (see `SqlMarket._load`); measured on 100k collectors.
+_PROBES = 20_000
 
 T = TypeVar("T")
 
@@ -374,16 +377,41 @@ class SqlMarket:
                 have = _have(copy)
                 self._haves.setdefault(int(have.collector), []).append(have)
 
-        # The holders' copies (tradeable or for sale) of the pins I want.
+        # The holders' copies (tradeable or for sale) of the pins I want. The
+        # holders are often big collections (the planner expects an average one):
+        # reading each one's copies to test the pin cost 40-85 ms at 100k
+        # collectors. So on PostgreSQL up to _PROBES (holder, pin) combinations
+        # are probed one by one in the (collector, pin) index; beyond that, which
+        # pairs exist is found from an index alone (the holders of those pins, or
+        # each holder's pins, whichever the planner finds fewer), then those rows.
         wanted = sorted(self.wanted_pins())
-        for pins_wanted in self._in(Have.pin_id, wanted):
-            offered = select(*_HAVE_COLUMNS).where(
-                pins_wanted, or_(Have.tradeable.is_(True), Have.price.is_not(None))
-            )
-            for query in self._of(offered, Have.user_id, self._holder_ids):
-                for copy in session.execute(query.order_by(Have.id)):
-                    have = _have(copy)
-                    self._holders.setdefault(int(have.pin), []).append(have)
+        offered = or_(Have.tradeable.is_(True), Have.price.is_not(None))
+        if not self._array:
+            lookups = [
+                q
+                for pins_wanted in self._in(Have.pin_id, wanted)
+                for q in self._of(
+                    select(*_HAVE_COLUMNS).where(pins_wanted), Have.user_id, self._holder_ids
+                )
+            ]
+        elif len(wanted) * len(self._holder_ids) <= _PROBES:
+            combos = [(c, p) for c in self._holder_ids for p in wanted]
+            lookups = [select(*_HAVE_COLUMNS).where(pairs) for pairs in self._pairs(combos)]
+        else:
+            held = aliased(Have, name="held")
+            lookups = [
+                select(*_HAVE_COLUMNS).where(tuple_(Have.user_id, Have.pin_id).in_(q))
+                for pins_wanted in self._in(held.pin_id, wanted)
+                for q in self._of(
+                    select(held.user_id, held.pin_id).where(pins_wanted),
+                    held.user_id,
+                    self._holder_ids,
+                )
+            ]
+        for copies in lookups:
+            for copy in session.execute(copies.where(offered).order_by(Have.id)):
+                have = _have(copy)
+                self._holders.setdefault(int(have.pin), []).append(have)
 
     def wanted_pins(self) -> set[int]:
         """Every pin a want of mine can be filled with (exact and any variant)."""
@@ -966,12 +994,17 @@ def _wanted_rows(
 
 # Holders of the pins whose Wants changed (tradeable, or for sale), one row each,
 # ranked like the swap shortlist: collectors already matched with me first (their
-# rows must be recomputed or turned inactive), then (`_SWAP_POTENTIAL`) those who
-# want a pin I hold tradeable (possible swap partners), then by the upper bound of
-# the coverage they bring on the changed pins (my wants they fill: 16 for 5 stars
-# … 1 for 1 star), then how many (copy, want) pairs, then their best condition.
+# rows must be recomputed or turned inactive), then those who want a pin I hold
+# tradeable (possible swap partners), then by the upper bound of the coverage they
+# bring on the changed pins (my wants they fill: 16 for 5 stars … 1 for 1 star),
+# then how many (copy, want) pairs, then their best condition.
+# Whether a holder wants a pin of mine is asked only when more new holders than
+# :fresh compete for the shortlist (a popular pin); then per holder, as a scalar
+# subquery with LIMIT 1: as EXISTS, the planner hashed everyone who wants any pin
+# I hold instead (100k+ rows for popular pins, 30-40 ms).
 # Index-only on haves(pin_id, user_id, …) and wants(user_id, pin_id).
-_CHANGED_WANTS = """
+_CHANGED_WANTS_SQL = text(
+    """
 WITH wanted AS (
     SELECT w.id AS want_id, w.pin_id AS pin_id, w.priority AS stars,
            COALESCE(w.min_condition, 1) AS mc
@@ -998,21 +1031,15 @@ grouped AS (
     HAVING COUNT(want_id) > 0 OR c IN :existing
 )
 SELECT c FROM grouped
- ORDER BY known DESC,{potential} coverage DESC, pairs DESC, cond DESC, c
+ ORDER BY known DESC,
+          CASE WHEN (SELECT COUNT(*) FROM grouped n WHERE n.known = 0) > :fresh THEN
+               (SELECT 1 FROM wants t JOIN haves g ON g.pin_id = t.pin_id
+                 WHERE t.user_id = grouped.c AND g.user_id = :me AND g.tradeable
+                 LIMIT 1) IS NOT NULL
+          END DESC,
+          coverage DESC, pairs DESC, cond DESC, c
  LIMIT :limit"""
-# Only worth its cost when there are more holders than the shortlist takes. A
-# scalar subquery with LIMIT 1, probed per holder: as EXISTS, the planner hashed
-# everyone who wants any pin I hold instead (100k+ rows for popular pins, 30-40 ms).
-_SWAP_POTENTIAL = """
-          (SELECT 1 FROM wants t JOIN haves g ON g.pin_id = t.pin_id
-            WHERE t.user_id = grouped.c AND g.user_id = :me AND g.tradeable
-            LIMIT 1) IS NOT NULL DESC,"""
-_CHANGED_WANTS_SQL = text(_CHANGED_WANTS.format(potential="")).bindparams(
-    bindparam("pins", expanding=True), bindparam("existing", expanding=True)
-)
-_CHANGED_WANTS_RANKED_SQL = text(_CHANGED_WANTS.format(potential=_SWAP_POTENTIAL)).bindparams(
-    bindparam("pins", expanding=True), bindparam("existing", expanding=True)
-)
+).bindparams(bindparam("pins", expanding=True), bindparam("existing", expanding=True))
 
 # Wanters of the pins whose Haves changed (exactly, or any variant of them), one
 # row each, ranked like the swap shortlist: already matched with me first, then by
@@ -1138,13 +1165,8 @@ def refresh_changes(
 
     affected: set[int] = set()
     for batch in _chunks(sorted(changed_wants)):
-        # All holders when they fit the shortlist (the usual case), else the best.
-        found = session.scalars(
-            _CHANGED_WANTS_SQL, {**params, "pins": batch, "limit": fresh + len(existing) + 1}
-        ).all()
-        if len(shortlist(found)) < len(found):
-            found = session.scalars(_CHANGED_WANTS_RANKED_SQL, {**params, "pins": batch}).all()
-        affected.update(shortlist(found))
+        found = session.scalars(_CHANGED_WANTS_SQL, {**params, "pins": batch, "fresh": fresh})
+        affected.update(shortlist(found.all()))
     for batch in _chunks(haves):
         found = session.scalars(_CHANGED_HAVES_SQL, {**params, "pins": batch}).all()
         affected.update(shortlist(found))
