@@ -1165,8 +1165,8 @@ def refresh_changes(
 
     affected: set[int] = set()
     for batch in _chunks(sorted(changed_wants)):
-        found = session.scalars(_CHANGED_WANTS_SQL, {**params, "pins": batch, "fresh": fresh})
-        affected.update(shortlist(found.all()))
+        found = session.scalars(_CHANGED_WANTS_SQL, {**params, "pins": batch, "fresh": fresh}).all()
+        affected.update(shortlist(found))
     for batch in _chunks(haves):
         found = session.scalars(_CHANGED_HAVES_SQL, {**params, "pins": batch}).all()
         affected.update(shortlist(found))
