@@ -201,11 +201,11 @@ class SqlMarket:
     Built on my Wants (with the pins of the variant groups I want); `restrict`
     then names the counterparts: the holders whose copies may fill my wants and
     the wanters who may take my pins. Everything else is read on first use, in a
-    few queries that let the database join on my own rows instead of being sent
-    long id lists: the holders' copies of pins I want, the wanters' wants for pins
-    I hold tradeable (exactly or any variant), the wanters' copies of those pins,
-    and of my own Haves only those somebody here wants or that a want of mine
-    names.
+    few queries, each shaped for the index that answers it: the holders' copies of
+    pins I want (per (holder, pin) pair, or from an index first when there are
+    many pairs), the wanters' wants for pins I hold tradeable (exactly or any
+    variant; joined on my own rows), the wanters' copies of those pins, and of my
+    own Haves only those somebody here wants or that a want of mine names.
 
     So `haves_of` is a partial view, for me as for the others: exactly what the
     pairwise engine reads it for (what I can give them, and "nobody receives a
