@@ -897,6 +897,25 @@ def offer_holders(session: Session, user_id: int, limit: int) -> list[int]:
     return [int(p) for p in session.scalars(_HOLDERS_SQL, {"me": user_id, "limit": limit})]
 
 
+def _active_matches(session: Session, user_id: int, *columns: Any) -> list[Any]:
+    """`columns` of the active rows a refresh of `user_id` answers for: my swaps and
+    offers, and the other side of my swaps (their rows naming me)."""
+    return [
+        *session.execute(
+            select(*columns).where(
+                Match.user_id == user_id,
+                Match.active.is_(True),
+                Match.kind.in_(("swap", "offer")),
+            )
+        ),
+        *session.execute(
+            select(*columns).where(
+                Match.counterpart_id == user_id, Match.kind == "swap", Match.active.is_(True)
+            )
+        ),
+    ]
+
+
 def refresh_collector(session: Session, user_id: int) -> Outcome:
     """Recompute one collector's swaps (both sides) and offers, and store them.
 
@@ -913,21 +932,7 @@ def refresh_collector(session: Session, user_id: int) -> Outcome:
     wanted = _wanted_rows(
         session, user_id, lookup, lambda s: s[:SWAP_LIMIT], lambda o: o[:OFFER_LIMIT]
     )
-    light = (Match.id, Match.user_id, Match.kind, Match.key)
-    active = [
-        *session.execute(
-            select(*light).where(
-                Match.user_id == user_id,
-                Match.active.is_(True),
-                Match.kind.in_(("swap", "offer")),
-            )
-        ),
-        *session.execute(
-            select(*light).where(
-                Match.counterpart_id == user_id, Match.kind == "swap", Match.active.is_(True)
-            )
-        ),
-    ]
+    active = _active_matches(session, user_id, Match.id, Match.user_id, Match.kind, Match.key)
     return _store(session, wanted, now, [tuple(r) for r in active])
 
 
@@ -1134,21 +1139,8 @@ def refresh_changes(
     # A Have of a pin I want changes what others can give me too.
     changed_wants.update(lookup.wanted_pins().intersection(haves))
 
-    light = (Match.id, Match.user_id, Match.kind, Match.key, Match.counterpart_id, Match.score)
-    current = [
-        *session.execute(
-            select(*light).where(
-                Match.user_id == user_id,
-                Match.active.is_(True),
-                Match.kind.in_(("swap", "offer")),
-            )
-        ),
-        *session.execute(
-            select(*light).where(
-                Match.counterpart_id == user_id, Match.kind == "swap", Match.active.is_(True)
-            )
-        ),
-    ]
+    columns = (Match.id, Match.user_id, Match.kind, Match.key, Match.counterpart_id, Match.score)
+    current = _active_matches(session, user_id, *columns)
     existing = sorted(
         {int(r.counterpart_id) for r in current if r.user_id == user_id and r.counterpart_id}
         | {int(r.user_id) for r in current if r.user_id != user_id}
