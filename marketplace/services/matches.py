@@ -249,14 +249,18 @@ class SqlMarket:
         self._groups: dict[int, str | None] = {}
         self._group_pins: dict[str, list[int]] = {}
         self._my_wants: list[RowWant] = []
-        for *want_row, pin_group in session.execute(
-            select(*_WANT_COLUMNS, Pin.variant_group)
+        # My maximum prices (want id → (price, currency)), for priced copies.
+        self.price_limits: dict[int, tuple[Any, Any]] = {}
+        for *want_row, pin_group, max_price, currency in session.execute(
+            select(*_WANT_COLUMNS, Pin.variant_group, Want.max_price, Want.currency)
             .outerjoin(Pin, Pin.id == Want.pin_id)
             .where(Want.user_id == me)
             .order_by(Want.id)
         ):
             want = _want(want_row)
             self._my_wants.append(want)
+            if max_price is not None:
+                self.price_limits[want.want_id] = (max_price, currency)
             if want.pin is not None and pin_group is not None:
                 self._groups[int(want.pin)] = pin_group
         wanted_groups = select(Want.variant_group).where(Want.user_id == me, Want.pin_id.is_(None))
@@ -944,20 +948,9 @@ def offer_holders(session: Session, user_id: int, limit: int) -> list[int]:
 def _active_matches(session: Session, user_id: int, *columns: Any) -> list[Any]:
     """`columns` of the active rows a refresh of `user_id` answers for: my swaps and
     offers, and the other side of my swaps (their rows naming me)."""
-    return [
-        *session.execute(
-            select(*columns).where(
-                Match.user_id == user_id,
-                Match.active.is_(True),
-                Match.kind.in_(("swap", "offer")),
-            )
-        ),
-        *session.execute(
-            select(*columns).where(
-                Match.counterpart_id == user_id, Match.kind == "swap", Match.active.is_(True)
-            )
-        ),
-    ]
+    mine = (Match.user_id == user_id) & Match.kind.in_(("swap", "offer"))
+    theirs = (Match.counterpart_id == user_id) & (Match.kind == "swap")
+    return list(session.execute(select(*columns).where(or_(mine, theirs), Match.active.is_(True))))
 
 
 def refresh_collector(session: Session, user_id: int) -> Outcome:
@@ -992,14 +985,7 @@ def _wanted_rows(
     swap partner's pins are shown in the swap; offers are the other holders (and
     priced copies within my maximum price)."""
     found = one_way_offers(user_id, lookup)
-    limits = {
-        want_id: (price, currency)
-        for want_id, price, currency in session.execute(
-            select(Want.id, Want.max_price, Want.currency).where(
-                Want.user_id == user_id, Want.max_price.is_not(None)
-            )
-        )
-    }
+    limits = lookup.price_limits
     swaps = keep_swaps(two_way_swaps(user_id, lookup))
     kept_partners = {swap.partner for swap in swaps}
     offers = []

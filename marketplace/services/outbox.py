@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from marketplace.models import OutboxMessage, utcnow
@@ -24,19 +24,22 @@ Publish = Callable[[str, dict[str, Any], str], None]
 
 def enqueue(session: Session, task: str, **payload: Any) -> OutboxMessage:
     """Record that `task` must run with `payload` once this transaction commits."""
-    return enqueue_many(session, task, [payload])[0]
+    message = OutboxMessage(task=task, payload=payload)
+    session.add(message)
+    session.flush()
+    session.info["outbox_dirty"] = True
+    return message
 
 
-def enqueue_many(
-    session: Session, task: str, payloads: Iterable[dict[str, Any]]
-) -> list[OutboxMessage]:
-    """`enqueue` for many payloads of one task, inserted in one batch."""
-    messages = [OutboxMessage(task=task, payload=payload) for payload in payloads]
-    if messages:
-        session.add_all(messages)
-        session.flush()
+def enqueue_many(session: Session, task: str, payloads: Iterable[dict[str, Any]]) -> int:
+    """`enqueue` for many payloads of one task, inserted in one batch (one
+    executemany, no objects made: a match refresh notifies dozens of collectors).
+    Returns how many."""
+    rows = [{"task": task, "payload": payload} for payload in payloads]
+    if rows:
+        session.execute(insert(OutboxMessage), rows)
         session.info["outbox_dirty"] = True
-    return messages
+    return len(rows)
 
 
 def publish_pending(session: Session, publish: Publish, limit: int = 200) -> int:
