@@ -243,7 +243,11 @@ class SqlMarket:
     """
 
     def __init__(self, session: Session, me: int) -> None:
+        # Reads go through the Core connection: these are plain column queries,
+        # and the ORM's per-statement layer cost more than many of them.
+        session.flush()
         self.session = session
+        self.conn = conn = session.connection()
         self.me = me
         self._array = session.get_bind().dialect.name == "postgresql"
         self._groups: dict[int, str | None] = {}
@@ -251,7 +255,7 @@ class SqlMarket:
         self._my_wants: list[RowWant] = []
         # My maximum prices (want id → (price, currency)), for priced copies.
         self.price_limits: dict[int, tuple[Any, Any]] = {}
-        for *want_row, pin_group, max_price, currency in session.execute(
+        for *want_row, pin_group, max_price, currency in conn.execute(
             select(*_WANT_COLUMNS, Pin.variant_group, Want.max_price, Want.currency)
             .outerjoin(Pin, Pin.id == Want.pin_id)
             .where(Want.user_id == me)
@@ -264,7 +268,7 @@ class SqlMarket:
             if want.pin is not None and pin_group is not None:
                 self._groups[int(want.pin)] = pin_group
         wanted_groups = select(Want.variant_group).where(Want.user_id == me, Want.pin_id.is_(None))
-        for pin_id, group in session.execute(
+        for pin_id, group in conn.execute(
             select(Pin.id, Pin.variant_group)
             .where(Pin.variant_group.in_(wanted_groups))
             .order_by(Pin.id)
@@ -362,7 +366,7 @@ class SqlMarket:
         if self._holder_ids is None:
             raise RuntimeError("restrict must name the counterparts first")
         self._loaded = True
-        session, me = self.session, self.me
+        conn, me = self.conn, self.me
         giving = select(Have.pin_id).where(
             Have.user_id == me, Have.tradeable.is_(True), Have.quantity > 0
         )
@@ -374,7 +378,7 @@ class SqlMarket:
             ),
         ):
             for query in self._each_of(kind, Want.user_id, self._wanter_ids):
-                for wanted_row in session.execute(query):
+                for wanted_row in conn.execute(query):
                     want = _want(wanted_row)
                     if want.pin is not None:
                         self._wants_pin.setdefault(int(want.pin), []).append(want)
@@ -391,7 +395,7 @@ class SqlMarket:
             for c in self._in(Pin.variant_group, sorted(self._wants_group))
         ]
         for mine in queries:
-            for *have_row, have_group in session.execute(mine.order_by(Have.id)):
+            for *have_row, have_group in conn.execute(mine.order_by(Have.id)):
                 have = _have(have_row)
                 if have.have_id not in seen:
                     seen.add(have.have_id)
@@ -410,7 +414,7 @@ class SqlMarket:
             for w in self._wants_group.get(self._groups.get(pin) or "", ()):
                 asked.add((int(w.collector), pin))
         for pairs in self._pairs(sorted(asked)):
-            for copy in session.execute(select(*_HAVE_COLUMNS).where(pairs).order_by(Have.id)):
+            for copy in conn.execute(select(*_HAVE_COLUMNS).where(pairs).order_by(Have.id)):
                 have = _have(copy)
                 self._haves.setdefault(int(have.collector), []).append(have)
 
@@ -446,7 +450,7 @@ class SqlMarket:
                 )
             ]
         for copies in lookups:
-            for copy in session.execute(copies.where(offered).order_by(Have.id)):
+            for copy in conn.execute(copies.where(offered).order_by(Have.id)):
                 have = _have(copy)
                 self._holders.setdefault(int(have.pin), []).append(have)
 
@@ -485,7 +489,7 @@ class SqlMarket:
 
     def group_of(self, pin: engine.PinId) -> engine.GroupKey | None:
         if int(pin) not in self._groups:
-            self._groups[int(pin)] = self.session.scalar(
+            self._groups[int(pin)] = self.conn.scalar(
                 select(Pin.variant_group).where(Pin.id == int(pin))
             )
         return self._groups.get(int(pin))
@@ -507,7 +511,7 @@ class Rows:
                 self.haves.setdefault((have.collector, have.pin, have.condition), have)
         self.pins: dict[int, dict[str, Any]] = {}
         for batch in _chunks(sorted(pin_ids)):
-            for pin_id, ref, title, group in session.execute(
+            for pin_id, ref, title, group in session.connection().execute(
                 select(Pin.id, Pin.ref, Pin.title_en, Pin.variant_group).where(Pin.id.in_(batch))
             ):
                 self.pins[pin_id] = {
@@ -740,7 +744,7 @@ def _store(
             where = _addressed((w.user_id, w.kind, w.key) for w in inserts)
             ids = {
                 (u, k, key): i
-                for i, u, k, key in session.execute(
+                for i, u, k, key in session.connection().execute(
                     select(Match.id, Match.user_id, Match.kind, Match.key).where(where)
                 )
             }
@@ -950,7 +954,8 @@ def _active_matches(session: Session, user_id: int, *columns: Any) -> list[Any]:
     offers, and the other side of my swaps (their rows naming me)."""
     mine = (Match.user_id == user_id) & Match.kind.in_(("swap", "offer"))
     theirs = (Match.counterpart_id == user_id) & (Match.kind == "swap")
-    return list(session.execute(select(*columns).where(or_(mine, theirs), Match.active.is_(True))))
+    query = select(*columns).where(or_(mine, theirs), Match.active.is_(True))
+    return list(session.connection().execute(query))
 
 
 def refresh_collector(session: Session, user_id: int) -> Outcome:
@@ -1220,17 +1225,19 @@ def refresh_changes(
     if changed_wants:
         dialect = session.get_bind().dialect.name
         if dialect == "postgresql":
-            giving = session.scalar(
+            giving = session.connection().scalar(
                 _GIVING_SQL, {"me": user_id, "pins": sorted(changed_wants), "fresh": fresh}
             )
             params["giving"] = giving or []
         for batch in _chunks(sorted(changed_wants)):
-            found = session.scalars(
-                _CHANGED_WANTS_SQL[dialect], {**params, "pins": batch, "fresh": fresh}
-            ).all()
+            found = (
+                session.connection()
+                .scalars(_CHANGED_WANTS_SQL[dialect], {**params, "pins": batch, "fresh": fresh})
+                .all()
+            )
             affected.update(shortlist(found))
     for batch in _chunks(haves):
-        found = session.scalars(_CHANGED_HAVES_SQL, {**params, "pins": batch}).all()
+        found = session.connection().scalars(_CHANGED_HAVES_SQL, {**params, "pins": batch}).all()
         affected.update(shortlist(found))
     if not affected:
         return Outcome()
@@ -1299,7 +1306,7 @@ def _apply_caps(
         )
         over.extend(
             (int(i), int(u), str(k), c)
-            for i, u, k, c in session.execute(
+            for i, u, k, c in session.connection().execute(
                 select(ranked.c.id, ranked.c.user_id, ranked.c.kind, ranked.c.counterpart_id)
                 .where(
                     or_(
@@ -1318,7 +1325,9 @@ def _apply_caps(
     mirrors = {(c, "swap", f"swap:{u}") for _, u, k, c in over if k == "swap" and c is not None}
     if mirrors:
         gone.update(
-            session.scalars(select(Match.id).where(_addressed(mirrors), Match.active.is_(True)))
+            session.connection().scalars(
+                select(Match.id).where(_addressed(mirrors), Match.active.is_(True))
+            )
         )
     for batch_ids in _chunks(sorted(gone)):
         session.execute(
