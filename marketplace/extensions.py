@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from marketplace.models import Base
+from marketplace.models import Base, json_dumps
 
 if TYPE_CHECKING:
     from marketplace.config import Settings
@@ -68,14 +68,10 @@ class Database:
         self.session.remove()
 
 
-def _json_dumps(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
 # JSON columns (match details above all: a refresh writes and compares dozens of
 # documents of a few kilobytes) go through orjson, 3-6x faster than the standard
 # library both ways.
-_JSON = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+_JSON = {"json_serializer": json_dumps, "json_deserializer": orjson.loads}
 
 
 def make_engine(url: str) -> Engine:

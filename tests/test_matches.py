@@ -5,6 +5,8 @@ the task bodies, and the page and API that show them."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,14 +14,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import event, func, insert, select
 
+from marketplace import create_app
 from marketplace.extensions import db
-from marketplace.models import Condition, Match, OutboxMessage, SolveRun, TradeProposal
+from marketplace.models import Condition, Match, OutboxMessage, SolveRun, TradeProposal, utcnow
 from marketplace.services import matches
 from marketplace.services.lists import Lists
 from tests.catalogue_factory import make_pin
-from tests.conftest import login, make_user
+from tests.conftest import login, make_settings, make_user, migrate
+from tests.orders_support import committed_database
 from tests.test_api import bearer, token_for
 
 NOTIFY = matches.NOTIFY_TASK
@@ -630,3 +634,67 @@ def test_incremental_refresh_equals_a_full_refresh(
         assert state() == incremental
         assert not (outcome.new or outcome.reactivated or outcome.changed or outcome.deactivated)
         outer.rollback()
+
+
+def test_a_match_a_concurrent_refresh_inserted_first_is_taken_over(
+    request: pytest.FixtureRequest, workdir: Path
+) -> None:
+    """Boris's refresh stores his side of the swap while Anna's refresh is about to
+    insert both sides: Anna's batch insert fails on his row, and her refresh
+    inserts her own row and takes his over (same row, first seen kept)."""
+    if request.config.getoption("--db") != "postgresql":
+        pytest.skip("two writers at once: SQLite serialises them")
+    url = committed_database(request.config, workdir, "znachki_matches_race")
+    app = create_app(make_settings(url, workdir), OUTBOX_RELAY=False)
+    migrate(app)
+    try:
+        with app.app_context():
+            anna, boris = people("Anna", "Boris")
+            gagarin, lenin = make_pin(), make_pin()
+            lists().add_have(anna, gagarin.id)
+            lists().add_want(anna, pin_id=lenin.id)
+            lists().add_have(boris, lenin.id)
+            lists().add_want(boris, pin_id=gagarin.id)
+            db.session.commit()
+            earlier = utcnow() - timedelta(hours=1)
+            raced: list[int] = []
+
+            def boris_first(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+                if statement.startswith("SAVEPOINT") and not raced:
+                    with db.engine.begin() as other:
+                        raced.append(
+                            other.scalar(
+                                insert(Match)
+                                .values(
+                                    user_id=boris.id,
+                                    kind="swap",
+                                    key=f"swap:{anna.id}",
+                                    counterpart_id=anna.id,
+                                    details={},
+                                    score=0.0,
+                                    explanation={},
+                                    active=True,
+                                    first_seen_at=earlier,
+                                    last_seen_at=earlier,
+                                    changed_at=earlier,
+                                )
+                                .returning(Match.id)
+                            )
+                        )
+
+            event.listen(db.engine, "before_cursor_execute", boris_first)
+            try:
+                outcome = matches.refresh_collector(db.session(), anna.id)
+                db.session.commit()
+            finally:
+                event.remove(db.engine, "before_cursor_execute", boris_first)
+
+            assert raced, "the other refresh ran"
+            his = match(boris, "swap", f"swap:{anna.id}")
+            hers = match(anna, "swap", f"swap:{boris.id}")
+            assert his is not None and hers is not None
+            assert his.id == raced[0] and his.first_seen_at == earlier
+            assert his.active and his.details["receive"] and his.details["give"]
+            assert hers.active and outcome.new == [hers.id] and outcome.changed == [his.id]
+    finally:
+        app.extensions["db_engine"].dispose()

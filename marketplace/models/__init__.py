@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import DateTime, MetaData
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
@@ -22,6 +23,13 @@ NAMING_CONVENTION = {
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def json_dumps(value: Any) -> str:
+    """How JSON columns are written (the engine's serialiser; also for bulk paths
+    that bypass it). orjson: match details, the bulk of what a refresh writes and
+    compares, encode 3-6x faster than with the standard library."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import psycopg
 from sqlalchemy import (
     Integer,
     any_,
@@ -68,6 +69,7 @@ from marketplace.models import (
     TradeProposal,
     User,
     Want,
+    json_dumps,
     utcnow,
 )
 from marketplace.models.matches import MATCH_KINDS
@@ -731,12 +733,9 @@ def _store(
         row.last_seen_at = now
     if inserts:
         try:
-            # One executemany without RETURNING (the driver pipelines it; the
-            # ORM's multi-row INSERT … RETURNING was the slowest statement of a
-            # refresh that finds many new matches), then the new ids by address.
             with session.begin_nested():
-                session.execute(insert(Match), [_new_values(w, now) for w in inserts])
-        except IntegrityError:
+                _insert_all(session, [_new_values(w, now) for w in inserts])
+        except (IntegrityError, psycopg.IntegrityError):
             # A concurrent refresh of a counterpart inserted one first: row by row.
             created = [(w, _insert(session, w, now)) for w in inserts]
         else:
@@ -796,6 +795,27 @@ def _new_values(w: Wanted, now: datetime) -> dict[str, Any]:
         "last_seen_at": now,
         "changed_at": now,
     }
+
+
+_JSON_COLUMNS = frozenset({"details", "explanation"})
+
+
+def _insert_all(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert new Match rows (`_new_values`) in one batch, without RETURNING: the
+    ORM's multi-row INSERT … RETURNING was the slowest statement of a refresh that
+    finds many new matches. PostgreSQL: COPY, one command for every row (90 new
+    matches: 6.0 → 4.7 ms, a third less CPU than a pipelined executemany);
+    elsewhere an executemany. The caller reads the ids back by address."""
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(Match), rows)
+        return
+    columns = list(rows[0])
+    command = f"COPY matches ({', '.join(columns)}) FROM STDIN"
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    with driver.cursor().copy(command) as copy:
+        for row in rows:
+            copy.write_row([json_dumps(row[c]) if c in _JSON_COLUMNS else row[c] for c in columns])
 
 
 def _insert(session: Session, w: Wanted, now: datetime) -> Match:
