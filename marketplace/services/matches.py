@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from sqlalchemy import (
+    JSON,
     Integer,
     any_,
     bindparam,
@@ -35,6 +36,7 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    inspect,
     or_,
     select,
     text,
@@ -682,15 +684,45 @@ def _addressed(idents: Iterable[_Ident]) -> Any:
     return or_(false(), *clauses)
 
 
-def _load_rows(session: Session, idents: Iterable[_Ident]) -> dict[_Ident, Match]:
-    """The Match rows (JSON and all) for exactly these addresses."""
+_STORED = (
+    Match.id,
+    Match.user_id,
+    Match.kind,
+    Match.key,
+    Match.active,
+    Match.details,
+    Match.score,
+    Match.explanation,
+    Match.counterpart_id,
+    Match.proposal_id,
+    Match.changed_at,
+)
+_JSON_OR_KEEP = JSON(none_as_null=True)  # None: keep the stored document
+# A row a refresh finds again, by id (one executemany in address order): its JSON
+# only when it changed, the rest always.
+_REWRITE = (
+    update(Match)
+    .where(Match.id == bindparam("row_id"))
+    .values(
+        active=True,
+        details=func.coalesce(bindparam("details", type_=_JSON_OR_KEEP), Match.details),
+        explanation=func.coalesce(bindparam("explanation", type_=_JSON_OR_KEEP), Match.explanation),
+        score=bindparam("score"),
+        counterpart_id=bindparam("counterpart_id"),
+        proposal_id=bindparam("proposal_id"),
+        changed_at=bindparam("changed_at"),
+        last_seen_at=bindparam("last_seen_at"),
+    )
+)
+
+
+def _load_rows(session: Session, idents: Iterable[_Ident]) -> dict[_Ident, Any]:
+    """The stored state (`_STORED`, JSON and all) of exactly these addresses."""
     idents = list(idents)
     if not idents:
         return {}
-    return {
-        (row.user_id, row.kind, row.key): row
-        for row in session.scalars(select(Match).where(_addressed(idents)))
-    }
+    query = select(*_STORED).where(_addressed(idents))
+    return {(row.user_id, row.kind, row.key): row for row in session.connection().execute(query)}
 
 
 def _store(
@@ -711,26 +743,39 @@ def _store(
     by_key = _load_rows(session, unique)
     fresh: set[int] = set()
     inserts: list[Wanted] = []
+    rewrites: list[dict[str, Any]] = []
     for ident in sorted(unique):
         w = unique[ident]
         row = by_key.get(ident)
         if row is None:
             inserts.append(w)
             continue
-        values = (w.details, w.score, w.explanation)
+        same = (row.details, row.score, row.explanation) == (w.details, w.score, w.explanation)
         if not row.active:
-            row.active = True
-            row.changed_at = now
             outcome.reactivated.append(row.id)
             fresh.add(w.user_id)
-        elif (row.details, row.score, row.explanation) != values:
-            row.changed_at = now
+        elif not same:
             outcome.changed.append(row.id)
-        if (row.details, row.score, row.explanation) != values:
-            row.details, row.score, row.explanation = values
-        if (row.counterpart_id, row.proposal_id) != (w.counterpart_id, w.proposal_id):
-            row.counterpart_id, row.proposal_id = w.counterpart_id, w.proposal_id
-        row.last_seen_at = now
+        rewrites.append(
+            {
+                "row_id": row.id,
+                "details": None if same else w.details,
+                "explanation": None if same else w.explanation,
+                "score": w.score,
+                "counterpart_id": w.counterpart_id,
+                "proposal_id": w.proposal_id,
+                "changed_at": row.changed_at if row.active and same else now,
+                "last_seen_at": now,
+            }
+        )
+    if rewrites:
+        session.connection().execute(_REWRITE, rewrites)
+        # Written past the session: objects it holds for these rows are stale.
+        rewritten = {r["row_id"] for r in rewrites}
+        for obj in list(session.identity_map.values()):
+            identity = inspect(obj).identity
+            if isinstance(obj, Match) and identity and identity[0] in rewritten:
+                session.expire(obj)
     if inserts:
         try:
             with session.begin_nested():
