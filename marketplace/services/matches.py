@@ -42,6 +42,7 @@ from sqlalchemy import (
     text,
     true,
     tuple_,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -390,6 +391,19 @@ class SqlMarket:
         table = listed.render_derived(name="pair")
         return tuple_(Have.user_id, Have.pin_id).in_(select(table.c.user_id, table.c.pin_id))
 
+    def _rows(self, queries: Iterable[Any]) -> Iterator[Any]:
+        """The rows of several queries with the same columns, each query's rows
+        in its own order (by its first column). On PostgreSQL one UNION ALL
+        statement ordered by that column: a round trip costs more than most of
+        these queries take."""
+        listed = list(queries)
+        if not self._array or len(listed) < 2:
+            for query in listed:
+                yield from self.conn.execute(query)
+            return
+        union = union_all(*(q.order_by(None) for q in listed)).subquery()
+        yield from self.conn.execute(select(union).order_by(union.c[0]))
+
     def _load(self) -> None:
         if self._loaded:
             return
@@ -401,19 +415,20 @@ class SqlMarket:
             Have.user_id == me, Have.tradeable.is_(True), Have.quantity > 0
         )
         giving_groups = select(Pin.variant_group).where(Pin.id.in_(giving))
-        for kind in (
+        kinds = (
             select(*_WANT_COLUMNS).where(Want.pin_id.in_(giving)),
             select(*_WANT_COLUMNS).where(
                 Want.pin_id.is_(None), Want.variant_group.in_(giving_groups)
             ),
+        )
+        for wanted_row in self._rows(
+            q for kind in kinds for q in self._each_of(kind, Want.user_id, self._wanter_ids)
         ):
-            for query in self._each_of(kind, Want.user_id, self._wanter_ids):
-                for wanted_row in conn.execute(query):
-                    want = _want(wanted_row)
-                    if want.pin is not None:
-                        self._wants_pin.setdefault(int(want.pin), []).append(want)
-                    elif want.group is not None:
-                        self._wants_group.setdefault(want.group, []).append(want)
+            want = _want(wanted_row)
+            if want.pin is not None:
+                self._wants_pin.setdefault(int(want.pin), []).append(want)
+            elif want.group is not None:
+                self._wants_group.setdefault(want.group, []).append(want)
 
         # My Haves: those the wanters ask for, and those my wants name.
         pins = sorted(set(self._wants_pin) | self.wanted_pins())
@@ -424,13 +439,12 @@ class SqlMarket:
             mine_by_pin.where(Have.user_id == me, c)
             for c in self._in(Pin.variant_group, sorted(self._wants_group))
         ]
-        for mine in queries:
-            for *have_row, have_group in conn.execute(mine.order_by(Have.id)):
-                have = _have(have_row)
-                if have.have_id not in seen:
-                    seen.add(have.have_id)
-                    self._mine.append(have)
-                    self._groups[int(have.pin)] = have_group
+        for *have_row, have_group in self._rows(q.order_by(Have.id) for q in queries):
+            have = _have(have_row)
+            if have.have_id not in seen:
+                seen.add(have.have_id)
+                self._mine.append(have)
+                self._groups[int(have.pin)] = have_group
         self._mine.sort(key=lambda h: h.have_id)
 
         # The wanters' copies of the pins they want from me ("nobody receives a pin
