@@ -24,12 +24,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any, TypeVar
 
 import psycopg
 from sqlalchemy import (
     JSON,
-    Integer,
+    String,
     any_,
     bindparam,
     case,
@@ -226,15 +227,121 @@ class _IdArray(UserDefinedType[Sequence[int] | str]):
         return process
 
 
-def _ids(values: Iterable[int] | str) -> Any:
-    """PostgreSQL: ids as one `integer[]` parameter."""
-    return bindparam(None, values if isinstance(values, str) else list(values), type_=_IdArray())
+# -- statements built once ----------------------------------------------------------
+# A refresh runs about twenty statements. Building one (and its cache key) cost
+# more CPU than running it: the wanters' wants, 1.1 ms built each time against
+# 0.2 ms reused. So the hot ones are built on first use with named parameters,
+# arrays as `_IdArray` on PostgreSQL.
+
+_OFFERED = or_(Have.tradeable.is_(True), Have.price.is_not(None))
 
 
-def _counterparts(users: Sequence[int]) -> Any:
-    """PostgreSQL: the collector ids as a table `counterpart(id)` (one array)."""
-    listed = func.unnest(_ids(users))
-    return listed.table_valued("id").render_derived(name="counterpart")
+def _ids_named(name: str) -> Any:
+    return bindparam(name, type_=_IdArray())
+
+
+def _table_of(name: str, alias: str) -> Any:
+    """PostgreSQL: the ids of array parameter `name` as a table `alias(id)`."""
+    return func.unnest(_ids_named(name)).table_valued("id").render_derived(name=alias)
+
+
+@cache
+def _my_wants() -> Any:
+    return (
+        select(*_WANT_COLUMNS, Pin.variant_group, Want.max_price, Want.currency)
+        .outerjoin(Pin, Pin.id == Want.pin_id)
+        .where(Want.user_id == bindparam("me"))
+        .order_by(Want.id)
+    )
+
+
+@cache
+def _my_group_pins() -> Any:
+    wanted_groups = select(Want.variant_group).where(
+        Want.user_id == bindparam("me"), Want.pin_id.is_(None)
+    )
+    return (
+        select(Pin.id, Pin.variant_group)
+        .where(Pin.variant_group.in_(wanted_groups))
+        .order_by(Pin.id)
+    )
+
+
+def _wants_for_mine(me: Any) -> tuple[Any, Any]:
+    """Wants for a pin I hold tradeable: exactly, and any variant of it."""
+    giving = select(Have.pin_id).where(
+        Have.user_id == me, Have.tradeable.is_(True), Have.quantity > 0
+    )
+    giving_groups = select(Pin.variant_group).where(Pin.id.in_(giving))
+    return (
+        select(*_WANT_COLUMNS).where(Want.pin_id.in_(giving)),
+        select(*_WANT_COLUMNS).where(Want.pin_id.is_(None), Want.variant_group.in_(giving_groups)),
+    )
+
+
+@cache
+def _pg_theirs() -> Any:
+    """The wanters' (:wanters) wants for pins I (:me) hold tradeable, in want id
+    order, one statement: for each wanter a LATERAL read of their own wants through
+    the (collector, …) index, so the cost is what those collectors list, never how
+    many others list the same pins (a popular variant group has hundreds of
+    any-variant wanters)."""
+    parts = []
+    for n, kind in enumerate(_wants_for_mine(bindparam("me"))):
+        table = _table_of("wanters", f"wanter{n}")
+        rows = kind.where(Want.user_id == table.c.id).lateral(f"theirs{n}")
+        parts.append(select(*rows.c).select_from(table).join(rows, true()))
+    union = union_all(*parts).subquery()
+    return select(union).order_by(union.c[0])
+
+
+def _mine_query() -> Any:
+    return select(*_HAVE_COLUMNS, Pin.variant_group).join(Pin, Pin.id == Have.pin_id)
+
+
+@cache
+def _pg_mine() -> Any:
+    """My (:me) Haves of :pins and of the variant groups :groups, by id."""
+    mine = _mine_query().where(Have.user_id == bindparam("me"))
+    union = union_all(
+        mine.where(Have.pin_id == any_(_ids_named("pins"))),
+        mine.where(Pin.variant_group == any_(bindparam("groups", type_=ARRAY(String)))),
+    ).subquery()
+    return select(union).order_by(union.c[0])
+
+
+@cache
+def _pg_copies(offered: bool) -> Any:
+    """Copies at exactly the (:users[i], :pins[i]) pairs (two zipped arrays), by
+    id; `offered`: only tradeable or for sale."""
+    listed = func.unnest(_ids_named("users"), _ids_named("pins"))
+    pair = listed.table_valued("user_id", "pin_id").render_derived(name="pair")
+    query = select(*_HAVE_COLUMNS).where(
+        tuple_(Have.user_id, Have.pin_id).in_(select(pair.c.user_id, pair.c.pin_id))
+    )
+    return (query.where(_OFFERED) if offered else query).order_by(Have.id)
+
+
+@cache
+def _pg_copies_indexed() -> Any:
+    """The :holders' copies (tradeable or for sale) of the :wanted pins, by id; the
+    (holder, pin) pairs that exist found from an index alone first. The holders
+    are a table joined to the query, so the planner can also drive from them,
+    probing the (collector, pin) index, where `user_id = ANY(...)` left it one
+    plan: a bitmap of every holder of every pin asked for, a million index entries
+    when the pins are popular (measured 40-80 ms, against 2-20 ms)."""
+    held = aliased(Have, name="held")
+    holders = _table_of("holders", "holder")
+    exist = (
+        select(held.user_id, held.pin_id)
+        .where(held.pin_id == any_(_ids_named("wanted")))
+        .join(holders, holders.c.id == held.user_id)
+    )
+    return (
+        select(*_HAVE_COLUMNS)
+        .where(tuple_(Have.user_id, Have.pin_id).in_(exist), _OFFERED)
+        .order_by(Have.id)
+    )
 
 
 class SqlMarket:
@@ -267,24 +374,14 @@ class SqlMarket:
         self._my_wants: list[RowWant] = []
         # My maximum prices (want id → (price, currency)), for priced copies.
         self.price_limits: dict[int, tuple[Any, Any]] = {}
-        for *want_row, pin_group, max_price, currency in conn.execute(
-            select(*_WANT_COLUMNS, Pin.variant_group, Want.max_price, Want.currency)
-            .outerjoin(Pin, Pin.id == Want.pin_id)
-            .where(Want.user_id == me)
-            .order_by(Want.id)
-        ):
+        for *want_row, pin_group, max_price, currency in conn.execute(_my_wants(), {"me": me}):
             want = _want(want_row)
             self._my_wants.append(want)
             if max_price is not None:
                 self.price_limits[want.want_id] = (max_price, currency)
             if want.pin is not None and pin_group is not None:
                 self._groups[int(want.pin)] = pin_group
-        wanted_groups = select(Want.variant_group).where(Want.user_id == me, Want.pin_id.is_(None))
-        for pin_id, group in conn.execute(
-            select(Pin.id, Pin.variant_group)
-            .where(Pin.variant_group.in_(wanted_groups))
-            .order_by(Pin.id)
-        ):
+        for pin_id, group in conn.execute(_my_group_pins(), {"me": me}):
             self._groups[pin_id] = group
             self._group_pins.setdefault(group, []).append(pin_id)
         self._holder_ids: list[int] | None = None
@@ -305,104 +402,21 @@ class SqlMarket:
         self._holder_ids = sorted({int(c) for c in holders} - {self.me})
         self._wanter_ids = sorted({int(c) for c in wanters} - {self.me})
 
-    def _in(self, column: Any, values: Sequence[Any]) -> Iterator[Any]:
-        """`column IN values` in as few statements as the database allows: one
-        array parameter on PostgreSQL (the statement text never changes, so it is
-        parsed and planned like any other), IN lists of _CHUNK elsewhere."""
-        if not values:
-            return
-        if self._array:
-            array = (
-                _ids(values)
-                if isinstance(column.type, Integer)
-                else bindparam(None, list(values), type_=ARRAY(column.type))
-            )
-            yield column == any_(array)
-        else:
-            for batch in _chunks(values):
-                yield column.in_(batch)
-
-    def _of(self, query: Any, column: Any, users: Sequence[int]) -> Iterator[Any]:
-        """`query` narrowed to rows whose `column` (a collector id) is in `users`.
-
-        On PostgreSQL the ids are a table (`unnest` of one array) joined to the
-        query, so the planner can also drive from the collectors, probing the
-        (collector, pin) index, where `user_id = ANY(...)` left it one plan: a
-        bitmap of every holder of every pin asked for, a million index entries
-        when the pins are popular (measured 40-80 ms, against 2-20 ms). Elsewhere,
-        IN lists."""
-        if not users:
-            return
-        if self._array:
-            table = _counterparts(users)
-            yield query.join(table, table.c.id == column)
-        else:
-            for batch in _chunks(users):
-                yield query.where(column.in_(batch))
-
-    def _each_of(self, query: Any, column: Any, users: Sequence[int]) -> Iterator[Any]:
-        """`query` run for each collector in `users` (`column` = that collector),
-        rows in `query`'s first column's order.
-
-        On PostgreSQL a LATERAL join over the ids: each collector's own rows are
-        read through the (collector, …) index and filtered, so the cost is what
-        those collectors list, never how many others list the same pins (a
-        popular variant group has hundreds of any-variant wanters)."""
-        if not users:
-            return
-        if not self._array:
-            for batch in _chunks(users):
-                yield query.where(column.in_(batch)).order_by(query.selected_columns[0])
-            return
-        table = _counterparts(users)
-        rows = query.where(column == table.c.id).lateral("theirs")
-        yield select(*rows.c).select_from(table).join(rows, true()).order_by(rows.c[0])
-
-    def _pairs(self, pairs: Sequence[tuple[int, int]]) -> Iterator[Any]:
-        """`(haves.user_id, haves.pin_id) IN pairs`: two arrays zipped by `unnest` on
-        PostgreSQL, tuple IN lists elsewhere."""
-        if not pairs:
-            return
-        if self._array:
-            users, pins = zip(*pairs, strict=True)
-            yield self._zipped(users, pins)
-        else:
-            for batch in _chunks(pairs):
-                yield tuple_(Have.user_id, Have.pin_id).in_(batch)
-
-    def _every_pair(self, users: Sequence[int], pins: Sequence[int]) -> Iterator[Any]:
-        """`_pairs` for every combination of `users` and `pins`. On PostgreSQL the
-        two zipped arrays are written out as text by repeating the lists (string
-        operations, where making 20,000 pairs in Python took ~5 ms); made on the
-        server from the two short lists instead, the planner probed the index by
-        collector alone and filtered the pins (20,000 combinations: 950 ms)."""
-        if not (users and pins):
-            return
-        if not self._array:
-            yield from self._pairs([(c, p) for c in users for p in pins])
-            return
-        each = ",".join(map(str, map(int, pins)))
-        users_text = ",".join(",".join([str(int(c))] * len(pins)) for c in users)
-        yield self._zipped(users_text, ",".join([each] * len(users)))
+    # -- elsewhere than PostgreSQL: IN lists of _CHUNK ---------------------------
 
     @staticmethod
-    def _zipped(users: Sequence[int] | str, pins: Sequence[int] | str) -> Any:
-        listed = func.unnest(_ids(users), _ids(pins)).table_valued("user_id", "pin_id")
-        table = listed.render_derived(name="pair")
-        return tuple_(Have.user_id, Have.pin_id).in_(select(table.c.user_id, table.c.pin_id))
+    def _in(column: Any, values: Sequence[Any]) -> Iterator[Any]:
+        for batch in _chunks(values):
+            yield column.in_(batch)
 
-    def _rows(self, queries: Iterable[Any]) -> Iterator[Any]:
-        """The rows of several queries with the same columns, each query's rows
-        in its own order (by its first column). On PostgreSQL one UNION ALL
-        statement ordered by that column: a round trip costs more than most of
-        these queries take."""
-        listed = list(queries)
-        if not self._array or len(listed) < 2:
-            for query in listed:
-                yield from self.conn.execute(query)
-            return
-        union = union_all(*(q.order_by(None) for q in listed)).subquery()
-        yield from self.conn.execute(select(union).order_by(union.c[0]))
+    @staticmethod
+    def _pairs(pairs: Sequence[tuple[int, int]]) -> Iterator[Any]:
+        for batch in _chunks(pairs):
+            yield tuple_(Have.user_id, Have.pin_id).in_(batch)
+
+    def _each(self, queries: Iterable[Any]) -> Iterator[Any]:
+        for query in queries:
+            yield from self.conn.execute(query)
 
     def _load(self) -> None:
         if self._loaded:
@@ -411,19 +425,18 @@ class SqlMarket:
             raise RuntimeError("restrict must name the counterparts first")
         self._loaded = True
         conn, me = self.conn, self.me
-        giving = select(Have.pin_id).where(
-            Have.user_id == me, Have.tradeable.is_(True), Have.quantity > 0
-        )
-        giving_groups = select(Pin.variant_group).where(Pin.id.in_(giving))
-        kinds = (
-            select(*_WANT_COLUMNS).where(Want.pin_id.in_(giving)),
-            select(*_WANT_COLUMNS).where(
-                Want.pin_id.is_(None), Want.variant_group.in_(giving_groups)
-            ),
-        )
-        for wanted_row in self._rows(
-            q for kind in kinds for q in self._each_of(kind, Want.user_id, self._wanter_ids)
-        ):
+        pg = self._array
+        if not self._wanter_ids:
+            theirs: Iterable[Any] = ()
+        elif pg:
+            theirs = conn.execute(_pg_theirs(), {"me": me, "wanters": self._wanter_ids})
+        else:
+            theirs = self._each(
+                kind.where(users).order_by(Want.id)
+                for kind in _wants_for_mine(me)
+                for users in self._in(Want.user_id, self._wanter_ids)
+            )
+        for wanted_row in theirs:
             want = _want(wanted_row)
             if want.pin is not None:
                 self._wants_pin.setdefault(int(want.pin), []).append(want)
@@ -432,14 +445,18 @@ class SqlMarket:
 
         # My Haves: those the wanters ask for, and those my wants name.
         pins = sorted(set(self._wants_pin) | self.wanted_pins())
+        groups = sorted(self._wants_group)
+        mine_rows: Iterable[Any]
+        if pg:
+            mine_rows = conn.execute(_pg_mine(), {"me": me, "pins": pins, "groups": groups})
+        else:
+            mine_by_pin = _mine_query().where(Have.user_id == me)
+            mine_rows = self._each(
+                mine_by_pin.where(c).order_by(Have.id)
+                for c in (*self._in(Have.pin_id, pins), *self._in(Pin.variant_group, groups))
+            )
         seen: set[int] = set()
-        mine_by_pin = select(*_HAVE_COLUMNS, Pin.variant_group).join(Pin, Pin.id == Have.pin_id)
-        queries = [mine_by_pin.where(Have.user_id == me, c) for c in self._in(Have.pin_id, pins)]
-        queries += [
-            mine_by_pin.where(Have.user_id == me, c)
-            for c in self._in(Pin.variant_group, sorted(self._wants_group))
-        ]
-        for *have_row, have_group in self._rows(q.order_by(Have.id) for q in queries):
+        for *have_row, have_group in mine_rows:
             have = _have(have_row)
             if have.have_id not in seen:
                 seen.add(have.have_id)
@@ -457,10 +474,19 @@ class SqlMarket:
         for pin in tradeable:
             for w in self._wants_group.get(self._groups.get(pin) or "", ()):
                 asked.add((int(w.collector), pin))
-        for pairs in self._pairs(sorted(asked)):
-            for copy in conn.execute(select(*_HAVE_COLUMNS).where(pairs).order_by(Have.id)):
-                have = _have(copy)
-                self._haves.setdefault(int(have.collector), []).append(have)
+        pairs = sorted(asked)
+        if not pairs:
+            copies: Iterable[Any] = ()
+        elif pg:
+            users, wanted_pins = zip(*pairs, strict=True)
+            copies = conn.execute(_pg_copies(False), {"users": users, "pins": wanted_pins})
+        else:
+            copies = self._each(
+                select(*_HAVE_COLUMNS).where(c).order_by(Have.id) for c in self._pairs(pairs)
+            )
+        for copy in copies:
+            have = _have(copy)
+            self._haves.setdefault(int(have.collector), []).append(have)
 
         # The holders' copies (tradeable or for sale) of the pins I want. The
         # holders are often big collections (the planner expects an average one):
@@ -470,35 +496,31 @@ class SqlMarket:
         # pairs exist is found from an index alone (the holders of those pins, or
         # each holder's pins, whichever the planner finds fewer), then those rows.
         wanted = sorted(self.wanted_pins())
-        offered = or_(Have.tradeable.is_(True), Have.price.is_not(None))
-        if not self._array:
-            lookups = [
-                q
-                for pins_wanted in self._in(Have.pin_id, wanted)
-                for q in self._of(
-                    select(*_HAVE_COLUMNS).where(pins_wanted), Have.user_id, self._holder_ids
-                )
-            ]
-        elif len(wanted) * len(self._holder_ids) <= _PROBES:
-            lookups = [
-                select(*_HAVE_COLUMNS).where(pairs)
-                for pairs in self._every_pair(self._holder_ids, wanted)
-            ]
+        holders = self._holder_ids
+        if not (wanted and holders):
+            copies = ()
+        elif not pg:
+            copies = self._each(
+                select(*_HAVE_COLUMNS).where(p, h, _OFFERED).order_by(Have.id)
+                for p in self._in(Have.pin_id, wanted)
+                for h in self._in(Have.user_id, holders)
+            )
+        elif len(wanted) * len(holders) <= _PROBES:
+            # Every (holder, pin) combination, written out as the text of the two
+            # zipped arrays by repeating the lists (string operations: making
+            # 20,000 pairs in Python took ~5 ms). Made on the server from the two
+            # short lists instead, the planner probed the index by collector alone
+            # and filtered the pins (20,000 combinations: 950 ms).
+            each = ",".join(map(str, map(int, wanted)))
+            users_text = ",".join(",".join([str(int(c))] * len(wanted)) for c in holders)
+            copies = conn.execute(
+                _pg_copies(True), {"users": users_text, "pins": ",".join([each] * len(holders))}
+            )
         else:
-            held = aliased(Have, name="held")
-            lookups = [
-                select(*_HAVE_COLUMNS).where(tuple_(Have.user_id, Have.pin_id).in_(q))
-                for pins_wanted in self._in(held.pin_id, wanted)
-                for q in self._of(
-                    select(held.user_id, held.pin_id).where(pins_wanted),
-                    held.user_id,
-                    self._holder_ids,
-                )
-            ]
-        for copies in lookups:
-            for copy in conn.execute(copies.where(offered).order_by(Have.id)):
-                have = _have(copy)
-                self._holders.setdefault(int(have.pin), []).append(have)
+            copies = conn.execute(_pg_copies_indexed(), {"wanted": wanted, "holders": holders})
+        for copy in copies:
+            have = _have(copy)
+            self._holders.setdefault(int(have.pin), []).append(have)
 
     def wanted_pins(self) -> set[int]:
         """Every pin a want of mine can be filled with (exact and any variant)."""
