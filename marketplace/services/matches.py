@@ -240,6 +240,12 @@ def _ids_named(name: str) -> Any:
     return bindparam(name, type_=_IdArray())
 
 
+def _any_of(column: Any, name: str, pg: bool) -> Any:
+    """`column` among the ids of parameter `name`: one array on PostgreSQL, an
+    expanding IN list (of up to _CHUNK) elsewhere."""
+    return column == any_(_ids_named(name)) if pg else column.in_(bindparam(name, expanding=True))
+
+
 def _table_of(name: str, alias: str) -> Any:
     """PostgreSQL: the ids of array parameter `name` as a table `alias(id)`."""
     return func.unnest(_ids_named(name)).table_valued("id").render_derived(name=alias)
@@ -578,10 +584,10 @@ class Rows:
             if have.tradeable and have.quantity > 0:
                 self.haves.setdefault((have.collector, have.pin, have.condition), have)
         self.pins: dict[int, dict[str, Any]] = {}
-        for batch in _chunks(sorted(pin_ids)):
-            for pin_id, ref, title, group in session.connection().execute(
-                select(Pin.id, Pin.ref, Pin.title_en, Pin.variant_group).where(Pin.id.in_(batch))
-            ):
+        conn = session.connection()
+        pg = conn.dialect.name == "postgresql"
+        for batch in [sorted(pin_ids)] if pg else _chunks(sorted(pin_ids)):
+            for pin_id, ref, title, group in conn.execute(_pin_titles(pg), {"ids": batch}):
                 self.pins[pin_id] = {
                     "pin_id": pin_id,
                     "ref": ref,
@@ -609,6 +615,13 @@ class Rows:
 
     def swap_item(self, item: SwapItem) -> dict[str, Any]:
         return self.item(self.haves[(item.giver, item.pin, item.condition)], item.want)
+
+
+@cache
+def _pin_titles(pg: bool) -> Any:
+    return select(Pin.id, Pin.ref, Pin.title_en, Pin.variant_group).where(
+        _any_of(Pin.id, "ids", pg)
+    )
 
 
 def _grade(value: float) -> str:
@@ -780,13 +793,79 @@ _REWRITE = (
 )
 
 
+@cache
+def _pg_at_addresses(columns: tuple[Any, ...], active_only: bool) -> Any:
+    """PostgreSQL: `columns` of the rows at the addresses (:users[i], :kinds[i],
+    :keys[i]), probed in the (user, kind, key) index."""
+    listed = func.unnest(
+        _ids_named("users"),
+        bindparam("kinds", type_=ARRAY(String)),
+        bindparam("keys", type_=ARRAY(String)),
+    )
+    address = listed.table_valued("user_id", "kind", "key").render_derived(name="address")
+    query = select(*columns).where(
+        tuple_(Match.user_id, Match.kind, Match.key).in_(
+            select(address.c.user_id, address.c.kind, address.c.key)
+        )
+    )
+    return query.where(Match.active.is_(True)) if active_only else query
+
+
+def _at_addresses(
+    session: Session, idents: Iterable[_Ident], *columns: Any, active_only: bool = False
+) -> Iterator[Any]:
+    """`columns` of the Match rows at exactly these addresses (the active ones only,
+    if asked)."""
+    listed = sorted(set(idents))
+    if not listed:
+        return
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        users, kinds, keys = zip(*listed, strict=True)
+        params = {"users": users, "kinds": list(kinds), "keys": list(keys)}
+        yield from conn.execute(_pg_at_addresses(columns, active_only), params)
+        return
+    query = select(*columns).where(_addressed(listed))
+    yield from conn.execute(query.where(Match.active.is_(True)) if active_only else query)
+
+
 def _load_rows(session: Session, idents: Iterable[_Ident]) -> dict[_Ident, Any]:
     """The stored state (`_STORED`, JSON and all) of exactly these addresses."""
-    idents = list(idents)
-    if not idents:
-        return {}
-    query = select(*_STORED).where(_addressed(idents))
-    return {(row.user_id, row.kind, row.key): row for row in session.connection().execute(query)}
+    return {(r.user_id, r.kind, r.key): r for r in _at_addresses(session, idents, *_STORED)}
+
+
+@cache
+def _deactivation(pg: bool) -> Any:
+    ids = (
+        Match.id == any_(_ids_named("ids"))
+        if pg
+        else Match.id.in_(bindparam("ids", expanding=True))
+    )
+    return (
+        update(Match)
+        .where(ids, Match.active.is_(True))
+        .values(active=False, changed_at=bindparam("now"))
+    )
+
+
+def _deactivate(session: Session, ids: Sequence[int], now: datetime) -> None:
+    """Turn these Match rows inactive (those still active)."""
+    if not ids:
+        return
+    conn = session.connection()
+    pg = conn.dialect.name == "postgresql"
+    for batch in [list(ids)] if pg else _chunks(ids):
+        conn.execute(_deactivation(pg), {"ids": batch, "now": now})
+    _expire(session, set(ids))
+
+
+def _expire(session: Session, ids: set[int]) -> None:
+    """Written past the session: the Match objects it holds for these rows are
+    stale, so they are read again on next use."""
+    for obj in list(session.identity_map.values()):
+        identity = inspect(obj).identity
+        if isinstance(obj, Match) and identity and identity[0] in ids:
+            session.expire(obj)
 
 
 def _store(
@@ -834,12 +913,7 @@ def _store(
         )
     if rewrites:
         session.connection().execute(_REWRITE, rewrites)
-        # Written past the session: objects it holds for these rows are stale.
-        rewritten = {r["row_id"] for r in rewrites}
-        for obj in list(session.identity_map.values()):
-            identity = inspect(obj).identity
-            if isinstance(obj, Match) and identity and identity[0] in rewritten:
-                session.expire(obj)
+        _expire(session, {r["row_id"] for r in rewrites})
     if inserts:
         try:
             with session.begin_nested():
@@ -849,11 +923,11 @@ def _store(
             created = [(w, _insert(session, w, now)) for w in inserts]
         else:
             created = []
-            where = _addressed((w.user_id, w.kind, w.key) for w in inserts)
+            addresses = ((w.user_id, w.kind, w.key) for w in inserts)
             ids = {
                 (u, k, key): i
-                for i, u, k, key in session.connection().execute(
-                    select(Match.id, Match.user_id, Match.kind, Match.key).where(where)
+                for i, u, k, key in _at_addresses(
+                    session, addresses, Match.id, Match.user_id, Match.kind, Match.key
                 )
             }
             outcome.new.extend(sorted(ids[(w.user_id, w.kind, w.key)] for w in inserts))
@@ -877,12 +951,7 @@ def _store(
                 row.last_seen_at = now
     gone = sorted((u, k, key, i) for i, u, k, key in active if (u, k, key) not in unique)
     outcome.deactivated = [i for *_, i in gone]
-    for batch in _chunks(outcome.deactivated):
-        session.execute(
-            update(Match)
-            .where(Match.id.in_(batch), Match.active.is_(True))
-            .values(active=False, changed_at=now)
-        )
+    _deactivate(session, outcome.deactivated, now)
     session.flush()
     outbox.enqueue_many(session, NOTIFY_TASK, ({"user_id": u} for u in sorted(fresh)))
     outcome.notified = fresh
@@ -1060,12 +1129,13 @@ def _plan_per_call(session: Session) -> None:
     jit_above_cost, where compiling took 20-250 ms. Both off for this transaction.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text(
-                "SELECT set_config('jit', 'off', true),"
-                " set_config('plan_cache_mode', 'force_custom_plan', true)"
-            )
-        )
+        session.connection().execute(_PLAN_PER_CALL)
+
+
+_PLAN_PER_CALL = text(
+    "SELECT set_config('jit', 'off', true),"
+    " set_config('plan_cache_mode', 'force_custom_plan', true)"
+)
 
 
 def swap_partners(session: Session, user_id: int, limit: int) -> list[int]:
@@ -1081,10 +1151,15 @@ def offer_holders(session: Session, user_id: int, limit: int) -> list[int]:
 def _active_matches(session: Session, user_id: int, *columns: Any) -> list[Any]:
     """`columns` of the active rows a refresh of `user_id` answers for: my swaps and
     offers, and the other side of my swaps (their rows naming me)."""
-    mine = (Match.user_id == user_id) & Match.kind.in_(("swap", "offer"))
-    theirs = (Match.counterpart_id == user_id) & (Match.kind == "swap")
-    query = select(*columns).where(or_(mine, theirs), Match.active.is_(True))
-    return list(session.connection().execute(query))
+    return list(session.connection().execute(_active_query(columns), {"me": user_id}))
+
+
+@cache
+def _active_query(columns: tuple[Any, ...]) -> Any:
+    me: Any = bindparam("me")
+    mine = (Match.user_id == me) & Match.kind.in_(("swap", "offer"))
+    theirs = (Match.counterpart_id == me) & (Match.kind == "swap")
+    return select(*columns).where(or_(mine, theirs), Match.active.is_(True))
 
 
 def refresh_collector(session: Session, user_id: int) -> Outcome:
@@ -1414,6 +1489,29 @@ def _apply_caps(
     the best OFFER_LIMIT offers of `user_id`; the rest turns inactive (a swap on
     both sides)."""
     users = [user_id, *partners]
+    conn = session.connection()
+    pg = conn.dialect.name == "postgresql"
+    limits = {"me": user_id, "swap_limit": SWAP_LIMIT, "offer_limit": OFFER_LIMIT}
+    over = [
+        (int(i), int(u), str(k), c)
+        for batch in ([users] if pg else _chunks(users))
+        for i, u, k, c in conn.execute(_over_the_caps(pg), {"users": batch, **limits})
+    ]
+    if not over:
+        return
+    gone = {i for i, *_ in over}
+    mirrors = {(c, "swap", f"swap:{u}") for _, u, k, c in over if k == "swap" and c is not None}
+    gone.update(i for (i,) in _at_addresses(session, mirrors, Match.id, active_only=True))
+    _deactivate(session, sorted(gone), now)
+    outcome.deactivated.extend(sorted(gone - set(outcome.deactivated)))
+    session.flush()
+
+
+@cache
+def _over_the_caps(pg: bool) -> Any:
+    """The active swaps of :users, and the offers of :me, ranked past the caps
+    (:swap_limit, :offer_limit): best score first, then counterpart, then id."""
+    users = _any_of(Match.user_id, "users", pg)
     rank = (
         func.row_number()
         .over(
@@ -1422,50 +1520,23 @@ def _apply_caps(
         )
         .label("rank")
     )
-    over: list[tuple[int, int, str, int | None]] = []
-    for batch in _chunks(users):
-        ranked = (
-            select(Match.id, Match.user_id, Match.kind, Match.counterpart_id, rank)
-            .where(
-                Match.user_id.in_(batch),
-                Match.active.is_(True),
-                Match.kind.in_(("swap", "offer")),
-            )
-            .subquery()
-        )
-        over.extend(
-            (int(i), int(u), str(k), c)
-            for i, u, k, c in session.connection().execute(
-                select(ranked.c.id, ranked.c.user_id, ranked.c.kind, ranked.c.counterpart_id)
-                .where(
-                    or_(
-                        (ranked.c.kind == "swap") & (ranked.c.rank > SWAP_LIMIT),
-                        (ranked.c.kind == "offer")
-                        & (ranked.c.rank > OFFER_LIMIT)
-                        & (ranked.c.user_id == user_id),
-                    )
-                )
-                .order_by(ranked.c.user_id, ranked.c.kind, ranked.c.id)
+    ranked = (
+        select(Match.id, Match.user_id, Match.kind, Match.counterpart_id, rank)
+        .where(users, Match.active.is_(True), Match.kind.in_(("swap", "offer")))
+        .subquery()
+    )
+    return (
+        select(ranked.c.id, ranked.c.user_id, ranked.c.kind, ranked.c.counterpart_id)
+        .where(
+            or_(
+                (ranked.c.kind == "swap") & (ranked.c.rank > bindparam("swap_limit")),
+                (ranked.c.kind == "offer")
+                & (ranked.c.rank > bindparam("offer_limit"))
+                & (ranked.c.user_id == bindparam("me")),
             )
         )
-    if not over:
-        return
-    gone = {i for i, *_ in over}
-    mirrors = {(c, "swap", f"swap:{u}") for _, u, k, c in over if k == "swap" and c is not None}
-    if mirrors:
-        gone.update(
-            session.connection().scalars(
-                select(Match.id).where(_addressed(mirrors), Match.active.is_(True))
-            )
-        )
-    for batch_ids in _chunks(sorted(gone)):
-        session.execute(
-            update(Match)
-            .where(Match.id.in_(batch_ids), Match.active.is_(True))
-            .values(active=False, changed_at=now)
-        )
-    outcome.deactivated.extend(sorted(gone - set(outcome.deactivated)))
-    session.flush()
+        .order_by(ranked.c.user_id, ranked.c.kind, ranked.c.id)
+    )
 
 
 def _within(offer: Offer, limits: dict[int, tuple[Any, Any]]) -> bool:
