@@ -115,7 +115,14 @@ class Have(Base):
             "(price IS NOT NULL AND currency IS NOT NULL AND price >= 0)",
             name="price",
         ),
-        Index("ix_haves_pin_id_user_id", "pin_id", "user_id"),
+        # Holders of a pin who offer it, and in what condition, from the index
+        # alone (PostgreSQL): the first read of a refresh after a Want changes.
+        Index(
+            "ix_haves_pin_id_user_id",
+            "pin_id",
+            "user_id",
+            postgresql_include=["condition", "tradeable", "price"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
