@@ -68,9 +68,7 @@ class Database:
         self.session.remove()
 
 
-# JSON columns (match details above all: a refresh writes and compares dozens of
-# documents of a few kilobytes) go through orjson, 3-6x faster than the standard
-# library both ways.
+# JSON columns are read and written with orjson (see `json_dumps`).
 _JSON = {"json_serializer": json_dumps, "json_deserializer": orjson.loads}
 
 
