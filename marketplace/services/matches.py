@@ -371,10 +371,9 @@ class SqlMarket:
         # Reads go through the Core connection: these are plain column queries,
         # and the ORM's per-statement layer cost more than many of them.
         session.flush()
-        self.session = session
         self.conn = conn = session.connection()
         self.me = me
-        self._array = session.get_bind().dialect.name == "postgresql"
+        self._pg = session.get_bind().dialect.name == "postgresql"
         self._groups: dict[int, str | None] = {}
         self._group_pins: dict[str, list[int]] = {}
         self._my_wants: list[RowWant] = []
@@ -431,7 +430,7 @@ class SqlMarket:
             raise RuntimeError("restrict must name the counterparts first")
         self._loaded = True
         conn, me = self.conn, self.me
-        pg = self._array
+        pg = self._pg
         if not self._wanter_ids:
             theirs: Iterable[Any] = ()
         elif pg:
