@@ -740,9 +740,9 @@ _Ident = tuple[int, str, str]  # (user_id, kind, key): how a Match is addressed
 
 
 def _addressed(idents: Iterable[_Ident]) -> Any:
-    """One WHERE clause for exactly the Match rows at these addresses: a user with
-    several rows is read by user, the rest by (kind, key), OR-ed together (a
-    row-value IN list made PostgreSQL scan every match)."""
+    """Elsewhere than PostgreSQL (see `_pg_at_addresses`): one WHERE clause for
+    exactly the Match rows at these addresses, a user with several rows read by
+    user, the rest by (kind, key), OR-ed together."""
     by_user: dict[int, list[_Ident]] = {}
     for ident in idents:
         by_user.setdefault(ident[0], []).append(ident)
@@ -835,14 +835,9 @@ def _load_rows(session: Session, idents: Iterable[_Ident]) -> dict[_Ident, Any]:
 
 @cache
 def _deactivation(pg: bool) -> Any:
-    ids = (
-        Match.id == any_(_ids_named("ids"))
-        if pg
-        else Match.id.in_(bindparam("ids", expanding=True))
-    )
     return (
         update(Match)
-        .where(ids, Match.active.is_(True))
+        .where(_any_of(Match.id, "ids", pg), Match.active.is_(True))
         .values(active=False, changed_at=bindparam("now"))
     )
 
@@ -990,7 +985,7 @@ def _insert_all(session: Session, rows: list[dict[str, Any]]) -> None:
     command = f"COPY matches ({', '.join(columns)}) FROM STDIN"
     driver = session.connection().connection.driver_connection
     assert driver is not None
-    with driver.cursor().copy(command) as copy:
+    with driver.cursor() as cursor, cursor.copy(command) as copy:
         for row in rows:
             copy.write_row([json_dumps(row[c]) if c in _JSON_COLUMNS else row[c] for c in columns])
 
