@@ -19,10 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from marketplace.models import Pin, Theme
-from marketplace.models.catalogue import MATERIALS, PIN_TYPES, PinTheme
-from marketplace.services import transliteration as tr
-from marketplace.services.catalogue import THEMES, add_terms, ensure_themes
+from marketplace.catalogue import transliteration as tr
+from marketplace.catalogue.models import MATERIALS, PIN_TYPES, Pin, PinTheme, Theme
+from marketplace.catalogue.operations import THEMES, add_terms, ensure_themes
 
 CITIES = [
     ("Москва", "Moscow", "RSFSR"),
@@ -153,7 +152,7 @@ def main() -> None:
         "--replace", action="store_true", help="Delete earlier synthetic pins first"
     )
     args = parser.parse_args()
-    from marketplace.extensions import make_engine
+    from marketplace.core.extensions import make_engine
 
     engine = make_engine(args.database_url)
     with Session(engine) as session:

@@ -19,10 +19,12 @@ from pathlib import Path
 from sqlalchemy import delete, func, insert, select
 
 from marketplace import create_app
+from marketplace.accounts.models import User
+from marketplace.catalogue.models import Pin
 from marketplace.config import Settings
-from marketplace.extensions import db
-from marketplace.models import Condition, Have, Pin, User
-from marketplace.services import lists_csv
+from marketplace.core.extensions import db
+from marketplace.lists import csv_import as lists_csv
+from marketplace.lists.models import Condition, Have
 
 ROOT = Path(__file__).resolve().parent.parent
 

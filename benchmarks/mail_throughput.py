@@ -59,16 +59,14 @@ def main() -> None:
     from flask_migrate import upgrade
 
     from marketplace import create_app
-    from marketplace.extensions import after_commit, db
-    from marketplace.models import (
-        MailMessage,
-        Match,
-        Notification,
-        OutboxMessage,
-        User,
-        utcnow,
-    )
-    from marketplace.services import outbox
+    from marketplace.accounts.models import User
+    from marketplace.core import outbox
+    from marketplace.core.extensions import after_commit, db
+    from marketplace.core.models import utcnow
+    from marketplace.core.outbox import OutboxMessage
+    from marketplace.mail.models import MailMessage
+    from marketplace.matches.models import Match
+    from marketplace.notifications.models import Notification
 
     app = create_app()
     with app.app_context():

@@ -68,10 +68,10 @@ def main() -> None:
     from flask_migrate import upgrade
 
     from marketplace import create_app
-    from marketplace.extensions import db
-    from marketplace.models import Pin
-    from marketplace.services.catalogue import load_demo_catalogue
-    from marketplace.services.search import SearchQuery, search
+    from marketplace.catalogue.models import Pin
+    from marketplace.catalogue.operations import load_demo_catalogue
+    from marketplace.catalogue.search import SearchQuery, search
+    from marketplace.core.extensions import db
 
     settings = Settings.from_env({"ZNACHKI_ENV": "development", "DATABASE_URL": args.database_url})
     app = create_app(settings)

@@ -119,7 +119,9 @@ def zipf_sample(rng: np.random.Generator, cdf: Any, k: int, exclude: set[int]) -
 
 
 def add_collectors(session: Session, count: int, pins: list[tuple[int, str]], seed: int) -> None:
-    from marketplace.models import Have, User, Want, utcnow
+    from marketplace.accounts.models import User
+    from marketplace.core.models import utcnow
+    from marketplace.lists.models import Have, Want
 
     rng = np.random.default_rng(seed)
     n_pins = len(pins)
@@ -201,9 +203,12 @@ def measure_refresh(session: Session, samples: int, seed: int) -> dict[str, floa
     The Want is added by the list service, and the refresh is what the worker's
     task runs for the event it wrote: `refresh_after_change` with the event's
     payload (incremental when the payload says what changed, else full)."""
-    from marketplace.models import OutboxMessage, Pin, User, Want
-    from marketplace.services.lists import REFRESH_TASK, Lists
-    from marketplace.services.matches import refresh_after_change, refresh_collector
+    from marketplace.accounts.models import User
+    from marketplace.catalogue.models import Pin
+    from marketplace.core.outbox import OutboxMessage
+    from marketplace.lists.models import Want
+    from marketplace.lists.operations import REFRESH_TASK, Lists
+    from marketplace.matches.operations import refresh_after_change, refresh_collector
 
     rng = np.random.default_rng(seed)
     top = session.scalar(select(func.max(User.id))) or 1
@@ -271,9 +276,9 @@ def solve_only(url: str, cap: int, time_limit: float, top_k: int) -> None:
     import resource
 
     from marketplace import create_app
-    from marketplace.extensions import db
-    from marketplace.models import SolveRun
-    from marketplace.services import matches
+    from marketplace.core.extensions import db
+    from marketplace.matches import operations as matches
+    from marketplace.matches.models import SolveRun
 
     app = create_app(Settings.from_env({"ZNACHKI_ENV": "development", "DATABASE_URL": url}))
     with app.app_context():
@@ -355,8 +360,10 @@ def run(url: str, args: argparse.Namespace) -> None:
     from flask_migrate import upgrade
 
     from marketplace import create_app
-    from marketplace.extensions import db
-    from marketplace.models import Have, Pin, User, Want
+    from marketplace.accounts.models import User
+    from marketplace.catalogue.models import Pin
+    from marketplace.core.extensions import db
+    from marketplace.lists.models import Have, Want
 
     app = create_app(Settings.from_env({"ZNACHKI_ENV": "development", "DATABASE_URL": url}))
     sizes = [int(s) for s in args.collectors.split(",")]

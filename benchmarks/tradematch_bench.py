@@ -46,7 +46,7 @@ def run(wants: Path, runs: int = 1) -> tuple[int, float, float, str]:
 def _run_once(wants: Path) -> tuple[int, float, float, str]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.txt"
-        cmd = [sys.executable, "-m", "marketplace.tradematch", str(wants), "-o", str(out)]
+        cmd = [sys.executable, "-m", "marketplace.cli.tradematch", str(wants), "-o", str(out)]
         done = subprocess.run(
             [sys.executable, "-c", _WRAPPER, *cmd],
             cwd=REPO,

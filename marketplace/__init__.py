@@ -18,6 +18,6 @@ if TYPE_CHECKING:
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     """Build the app from `settings` (default: the environment). `overrides` set
     Flask config keys, for tests and tools."""
-    from marketplace.factory import build_app
+    from marketplace.app import create_app as build
 
-    return build_app(settings, overrides)
+    return build(settings, **overrides)

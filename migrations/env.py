@@ -9,7 +9,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
-from marketplace.models import include_in_autogenerate
+from marketplace.core.models import include_in_autogenerate
 
 config = context.config
 if config.config_file_name is not None and not logging.getLogger().handlers:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from marketplace.extensions import db
-from marketplace.models import Pin
-from marketplace.services.catalogue import Catalogue, ensure_themes
+from marketplace.catalogue.models import Pin
+from marketplace.catalogue.operations import Catalogue, ensure_themes
+from marketplace.core.extensions import db
 
 _counter = [0]
 

@@ -22,7 +22,7 @@ from sqlalchemy import text
 
 from marketplace import create_app
 from marketplace.config import Settings
-from marketplace.extensions import db, limiter
+from marketplace.core.extensions import db, limiter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -160,10 +160,11 @@ def make_user(
     name: str = "Иван",
 ) -> Any:
     """A collector created through the real sign-up service."""
-    from marketplace.factory import accounts_service
-    from marketplace.models import utcnow
+    from marketplace.accounts.operations import Accounts
+    from marketplace.core.models import utcnow
+    from marketplace.core.registry import find_service
 
-    user = accounts_service().sign_up(email, password, name)
+    user = find_service(Accounts).sign_up(email, password, name)
     assert user is not None
     if verified:
         user.email_verified_at = utcnow()

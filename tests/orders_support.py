@@ -14,11 +14,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
-from marketplace.extensions import db
-from marketplace.models import Have, User
+from marketplace.accounts.models import User
+from marketplace.core.extensions import db
+from marketplace.lists.models import Have
+from marketplace.lists.operations import Lists
+from marketplace.orders.operations import Orders
 from marketplace.payments import StripeProvider
-from marketplace.services.lists import Lists
-from marketplace.services.orders import Orders
 from tests.catalogue_factory import make_pin
 from tests.conftest import make_user
 from tests.stripe_server import API_KEY, WEBHOOK_SECRET, FakeStripe, sign
@@ -64,9 +65,10 @@ def make_listing(
 
 
 def api_token(user: User) -> str:
-    from marketplace.factory import accounts_service
+    from marketplace.accounts.operations import Accounts
+    from marketplace.core.registry import find_service
 
-    _, clear = accounts_service().create_api_token(user, "tests")
+    _, clear = find_service(Accounts).create_api_token(user, "tests")
     db.session.commit()
     return clear
 

@@ -10,8 +10,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
-from marketplace.extensions import db
-from marketplace.models import AccountToken, LoginSession, MailMessage, OutboxMessage, User, utcnow
+from marketplace.accounts.models import AccountToken, LoginSession, User
+from marketplace.core.extensions import db
+from marketplace.core.models import utcnow
+from marketplace.core.outbox import OutboxMessage
+from marketplace.mail.models import MailMessage
 from tests.conftest import PASSWORD, login, make_user, post_form
 
 LINK = re.compile(r"http://znachki\.test(/account/[\w/-]+)")

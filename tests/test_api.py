@@ -6,8 +6,9 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from marketplace.extensions import db
-from marketplace.models import ApiToken, MailMessage, User
+from marketplace.accounts.models import ApiToken, User
+from marketplace.core.extensions import db
+from marketplace.mail.models import MailMessage
 from tests.conftest import PASSWORD, make_user
 
 PROBLEM = "application/problem+json"

@@ -12,17 +12,17 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import func, select
 
-from marketplace.extensions import db
-from marketplace.models import Pin, PinPhoto, PinRevision, Submission
-from marketplace.services import DomainError, InvalidInput
-from marketplace.services.catalogue import (
+from marketplace.catalogue.models import Pin, PinPhoto, PinRevision, Submission
+from marketplace.catalogue.operations import (
     Catalogue,
     clean_pin_data,
     load_demo_catalogue,
     parse_catalogue_file,
     records_to_csv,
 )
-from marketplace.services.photos import MAX_BYTES, store_photo
+from marketplace.core.errors import DomainError, InvalidInput
+from marketplace.core.extensions import db
+from marketplace.core.photos import MAX_BYTES, store_photo
 from tests.catalogue_factory import gagarin_catalogue, make_pin
 from tests.conftest import login, make_user, post_form
 
@@ -314,7 +314,7 @@ def test_catalogue_file_errors() -> None:
 
 
 def test_demo_catalogue_loads_and_has_the_seed_pins(app_ctx: Flask) -> None:
-    from marketplace.services.search import SearchQuery, search
+    from marketplace.catalogue.search import SearchQuery, search
 
     assert load_demo_catalogue(db.session()) >= 300
     for q in ("OSVOD", "Sharpshooter", "Tourist of the USSR", "MOPR", "Khalkhin Gol",

@@ -6,9 +6,10 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from marketplace.extensions import db
-from marketplace.models import Have, OutboxMessage
-from marketplace.services.lists import REFRESH_TASK
+from marketplace.core.extensions import db
+from marketplace.core.outbox import OutboxMessage
+from marketplace.lists.models import Have
+from marketplace.lists.operations import REFRESH_TASK
 from tests.conftest import make_user
 from tests.test_api import bearer, token_for
 from tests.test_lists_service import make_pin

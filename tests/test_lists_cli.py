@@ -9,9 +9,9 @@ from pathlib import Path
 from flask import Flask
 
 from benchmarks import catalogue_gen
-from marketplace.extensions import db
-from marketplace.models.lists import Condition
-from marketplace.services.lists_csv import export_csv
+from marketplace.core.extensions import db
+from marketplace.lists.csv_import import export_csv
+from marketplace.lists.models import Condition
 from tests.conftest import make_user
 
 

@@ -15,11 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from marketplace.extensions import db
-from marketplace.models import Condition, Have, ListImport, OutboxMessage, Want
-from marketplace.services import DomainError
-from marketplace.services import lists_csv as csvio
-from marketplace.services.lists import REFRESH_TASK, Lists
+from marketplace.core.errors import DomainError
+from marketplace.core.extensions import db
+from marketplace.core.outbox import OutboxMessage
+from marketplace.lists import csv_import as csvio
+from marketplace.lists.models import Condition, Have, ListImport, Want
+from marketplace.lists.operations import REFRESH_TASK, Lists
 from tests.conftest import make_user
 from tests.test_lists_service import make_pin
 
@@ -162,7 +163,7 @@ def test_mapping_is_remembered(app_ctx: Flask) -> None:
 
 
 def test_staged_import_runs_as_the_task(app_ctx: Flask) -> None:
-    from workers.tasks import run_list_import
+    from marketplace.lists.tasks import run_list_import
 
     user = make_user()
     make_pin("A-1")

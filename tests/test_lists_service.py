@@ -10,11 +10,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from marketplace.extensions import db
-from marketplace.models import Condition, Have, OutboxMessage, Pin, Series, Theme, Want
-from marketplace.services import Conflict, DomainError
-from marketplace.services.lists import REFRESH_TASK, ListFilters, Lists, parse_condition
-from marketplace.services.transliteration import join_terms
+from marketplace.catalogue.models import Pin, Series, Theme
+from marketplace.catalogue.transliteration import join_terms
+from marketplace.core.errors import Conflict, DomainError
+from marketplace.core.extensions import db
+from marketplace.core.outbox import OutboxMessage
+from marketplace.lists.models import Condition, Have, Want
+from marketplace.lists.operations import REFRESH_TASK, ListFilters, Lists, parse_condition
 from tests.conftest import make_user
 
 

@@ -10,9 +10,11 @@ from flask import Flask, render_template_string
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from marketplace.extensions import db
-from marketplace.models import Condition, Have, ListImport, OutboxMessage, Series, Want
-from marketplace.services.lists_csv import RUN_TASK
+from marketplace.catalogue.models import Series
+from marketplace.core.extensions import db
+from marketplace.core.outbox import OutboxMessage
+from marketplace.lists.csv_import import RUN_TASK
+from marketplace.lists.models import Condition, Have, ListImport, Want
 from tests.conftest import csrf_from, login, make_user, post_form
 from tests.test_lists_service import make_pin, theme
 
@@ -122,7 +124,7 @@ def test_overview_charts_and_public_page(client: FlaskClient) -> None:
 
 
 def test_staged_import_through_the_pages(client: FlaskClient) -> None:
-    from workers.tasks import run_list_import
+    from marketplace.lists.tasks import run_list_import
 
     user = make_user()
     make_pin("A-1")

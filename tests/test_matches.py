@@ -17,10 +17,13 @@ from hypothesis import strategies as st
 from sqlalchemy import event, func, insert, select
 
 from marketplace import create_app
-from marketplace.extensions import db
-from marketplace.models import Condition, Match, OutboxMessage, SolveRun, TradeProposal, utcnow
-from marketplace.services import matches
-from marketplace.services.lists import Lists
+from marketplace.core.extensions import db
+from marketplace.core.models import utcnow
+from marketplace.core.outbox import OutboxMessage
+from marketplace.lists.models import Condition
+from marketplace.lists.operations import Lists
+from marketplace.matches import operations as matches
+from marketplace.matches.models import Match, SolveRun, TradeProposal
 from tests.catalogue_factory import make_pin
 from tests.conftest import login, make_settings, make_user, migrate
 from tests.orders_support import committed_database
@@ -191,7 +194,7 @@ def test_vanished_match_turns_inactive_and_comes_back_with_first_seen_kept(
 
 
 def matches_filters() -> Any:
-    from marketplace.services.lists import ListFilters
+    from marketplace.lists.operations import ListFilters
 
     return ListFilters()
 
@@ -207,7 +210,7 @@ def test_notify_only_for_new_matches(app_ctx: Flask) -> None:
 
 
 def test_task_refreshes_once_per_outbox_event(app_ctx: Flask) -> None:
-    from workers.tasks import refresh_collector_matches
+    from marketplace.matches.tasks import refresh_collector_matches
 
     anna, boris, gagarin, vostok = swap_pair()
     event = db.session.scalars(
@@ -231,7 +234,7 @@ def test_task_refreshes_once_per_outbox_event(app_ctx: Flask) -> None:
 
 
 def test_task_passes_what_changed_to_the_incremental_refresh(app_ctx: Flask) -> None:
-    from workers.tasks import refresh_collector_matches
+    from marketplace.matches.tasks import refresh_collector_matches
 
     anna, boris, gagarin, vostok = swap_pair()
     assert refresh_collector_matches.run(
@@ -253,7 +256,7 @@ def three_cycle() -> tuple[list[Any], list[Any]]:
 
 
 def solve(cap: int) -> SolveRun:
-    from workers.tasks import solve_component
+    from marketplace.matches.tasks import solve_component
 
     planned = matches.run_global_solve(db.session(), cap=cap, time_limit=10)
     for number, members in enumerate(planned.components):
@@ -325,8 +328,8 @@ def test_global_solve_finds_the_three_cycle_only_with_cap_three(app_ctx: Flask) 
 
 
 def test_a_component_that_fails_still_lets_the_run_close(app_ctx: Flask, monkeypatch: Any) -> None:
+    from marketplace.matches.tasks import solve_component
     from marketplace.matching import market
-    from workers.tasks import solve_component
 
     three_cycle()
     planned = matches.run_global_solve(db.session(), cap=3, time_limit=10)

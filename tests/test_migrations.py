@@ -5,8 +5,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 
-from marketplace.extensions import db
-from marketplace.models import include_in_autogenerate
+from marketplace.core.extensions import db
+from marketplace.core.models import include_in_autogenerate
 
 
 def test_models_and_migrations_agree(app_ctx: Flask) -> None:

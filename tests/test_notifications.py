@@ -10,13 +10,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from marketplace.extensions import db
-from marketplace.mailer import PermanentMailError
-from marketplace.models import Digest, Have, MailMessage, Match, Notification, User
-from marketplace.models.lists import Condition
-from marketplace.services import mail
-from marketplace.services.catalogue import Catalogue
-from marketplace.services.notifications import COOLING, Links, Notifier
+from marketplace.accounts.models import User
+from marketplace.catalogue.operations import Catalogue
+from marketplace.core.extensions import db
+from marketplace.lists.models import Condition, Have
+from marketplace.mail import delivery as mail
+from marketplace.mail.models import MailMessage
+from marketplace.mail.transport import PermanentMailError
+from marketplace.matches.models import Match
+from marketplace.notifications.models import Digest, Notification
+from marketplace.notifications.operations import COOLING, Links, Notifier
 from tests.catalogue_factory import make_pin
 from tests.conftest import login, make_user, post_form
 
@@ -243,8 +246,8 @@ def test_settings_page_and_api(client: FlaskClient) -> None:
 def test_beat_plans_digests_by_the_frozen_clock(app_ctx: Flask) -> None:
     import time_machine
 
-    from marketplace.models import OutboxMessage
-    from workers.tasks import plan_digests, send_digest
+    from marketplace.core.outbox import OutboxMessage
+    from marketplace.notifications.tasks import plan_digests, send_digest
 
     ivan, olena = make_user("ivan@example.org"), make_user("olena@example.org")
     ivan.timezone = "Asia/Novosibirsk"

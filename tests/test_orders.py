@@ -16,14 +16,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from marketplace.extensions import db
-from marketplace.models import Have, MailMessage, Order, OutboxMessage, StripeEvent, utcnow
-from marketplace.services.orders import (
-    from_minor,
-    platform_fee,
-    price_guide,
-    to_minor,
-)
+from marketplace.core.extensions import db
+from marketplace.core.models import utcnow
+from marketplace.core.outbox import OutboxMessage
+from marketplace.lists.models import Have
+from marketplace.mail.models import MailMessage
+from marketplace.orders.models import Order, StripeEvent
+from marketplace.orders.operations import from_minor, platform_fee, price_guide, to_minor
 from tests.conftest import login, make_user, post_form
 from tests.orders_support import (
     api_token,
@@ -465,7 +464,7 @@ def test_cancel_expires_the_session_and_releases(
 def test_task_body_processes_an_event_once(
     client: FlaskClient, stripe_app: Flask, fake: FakeStripe
 ) -> None:
-    from workers.tasks import process_stripe_event
+    from marketplace.orders.tasks import process_stripe_event
 
     seller = make_seller(stripe_app, fake)
     have = make_listing(seller)

@@ -26,8 +26,11 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from marketplace import create_app
-from marketplace.extensions import db
-from marketplace.models import MailMessage, Order, OutboxMessage, StripeEvent, utcnow
+from marketplace.core.extensions import db
+from marketplace.core.models import utcnow
+from marketplace.core.outbox import OutboxMessage
+from marketplace.mail.models import MailMessage
+from marketplace.orders.models import Order, StripeEvent
 from tests.conftest import make_settings, make_user, migrate, wipe
 from tests.orders_support import (
     STRIPE_ENV,

@@ -10,10 +10,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from marketplace.extensions import db
-from marketplace.mailer import SmtpTransport
-from marketplace.models import MailMessage, OutboxMessage
-from marketplace.services import mail, outbox
+from marketplace.core import outbox
+from marketplace.core.extensions import db
+from marketplace.core.outbox import OutboxMessage
+from marketplace.mail import delivery as mail
+from marketplace.mail.models import MailMessage
+from marketplace.mail.transport import SmtpTransport
 from tests.smtp_server import SmtpServer
 
 

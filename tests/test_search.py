@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from marketplace.extensions import db
-from marketplace.services.search import SearchQuery, search
+from marketplace.catalogue.search import SearchQuery, search
+from marketplace.core.extensions import db
 from tests.catalogue_factory import gagarin_catalogue, make_pin
 
 
@@ -105,7 +105,7 @@ def test_sorting_and_paging(app_ctx: Flask) -> None:
 
 
 def test_edits_are_searchable_at_once(app_ctx: Flask) -> None:
-    from marketplace.services.catalogue import Catalogue
+    from marketplace.catalogue.operations import Catalogue
 
     pin = make_pin(ref="E-1", title_en="Bratsk dam")
     assert refs("Братск") == ["E-1"]

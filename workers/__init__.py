@@ -1,2 +1,3 @@
 """Celery workers: `workers.worker` builds the app and exposes its Celery instance;
-`workers.tasks` holds the tasks, each a thin call into a service."""
+the tasks live in the features (`marketplace.<feature>.tasks`), each a thin call
+into an operation."""

@@ -7,7 +7,7 @@ Create Date: 2026-11-22 08:26:38.132252
 
 from alembic import op
 import sqlalchemy as sa
-import marketplace.models
+import marketplace.core.models
 
 
 revision = '0a8ae4263ebf'
@@ -22,10 +22,10 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('task', sa.String(length=120), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
-    sa.Column('created_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('published_at', marketplace.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('published_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('publish_attempts', sa.Integer(), nullable=False),
-    sa.Column('consumed_at', marketplace.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('consumed_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_messages'))
     )
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
@@ -36,11 +36,11 @@ def upgrade() -> None:
     sa.Column('email', sa.String(length=254), nullable=False),
     sa.Column('display_name', sa.String(length=80), nullable=False),
     sa.Column('password_hash', sa.Text(), nullable=False),
-    sa.Column('email_verified_at', marketplace.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('email_verified_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('locale', sa.String(length=8), nullable=False),
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('is_moderator', sa.Boolean(), nullable=False),
-    sa.Column('created_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email'))
     )
@@ -50,9 +50,9 @@ def upgrade() -> None:
     sa.Column('purpose', sa.String(length=20), nullable=False),
     sa.Column('secret_hash', sa.String(length=64), nullable=False),
     sa.Column('new_email', sa.String(length=254), nullable=True),
-    sa.Column('created_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('used_at', marketplace.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("purpose IN ('verify_email', 'reset_password', 'change_email')", name=op.f('ck_account_tokens_purpose')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_account_tokens_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_account_tokens')),
@@ -67,9 +67,9 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=80), nullable=False),
     sa.Column('prefix', sa.String(length=12), nullable=False),
     sa.Column('secret_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_used_at', marketplace.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', marketplace.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_api_tokens_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
     sa.UniqueConstraint('secret_hash', name=op.f('uq_api_tokens_secret_hash'))
@@ -81,8 +81,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('secret_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_seen_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('user_agent', sa.String(length=200), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_login_sessions_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_sessions')),
@@ -102,8 +102,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('created_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', marketplace.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("status IN ('queued', 'sent', 'failed')", name=op.f('ck_mail_messages_status')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_mail_messages_user_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_mail_messages'))

@@ -7,7 +7,7 @@ Create Date: 2026-11-22 08:36:27.276218
 
 from alembic import op
 import sqlalchemy as sa
-import marketplace.models
+import marketplace.core.models
 
 
 revision = '0002catalogue'
@@ -81,8 +81,8 @@ def upgrade() -> None:
     sa.Column('search_title', sa.Text(), nullable=False),
     sa.Column('search_body', sa.Text(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("attachment IS NULL OR attachment IN ('pin', 'screw_post', 'hanging_block')", name=op.f('ck_pins_attachment')),
     sa.CheckConstraint("finish IS NULL OR finish IN ('gilding', 'silvering')", name=op.f('ck_pins_finish')),
     sa.CheckConstraint("material IS NULL OR material IN ('aluminium', 'tombac', 'brass', 'cupronickel', 'silver', 'gold', 'bronze', 'steel', 'plastic')", name=op.f('ck_pins_material')),
@@ -111,7 +111,7 @@ def upgrade() -> None:
     sa.Column('number', sa.Integer(), nullable=False),
     sa.Column('action', sa.String(length=20), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('snapshot', sa.JSON(), nullable=False),
     sa.Column('changes', sa.JSON(), nullable=False),
     sa.Column('comment', sa.Text(), nullable=True),
@@ -140,8 +140,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('reason', sa.Text(), nullable=True),
     sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
-    sa.Column('reviewed_at', marketplace.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('reviewed_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("kind IN ('new', 'correction')", name=op.f('ck_submissions_kind')),
     sa.CheckConstraint("status IN ('pending', 'approved', 'rejected')", name=op.f('ck_submissions_status')),
     sa.ForeignKeyConstraint(['pin_id'], ['pins.id'], name=op.f('fk_submissions_pin_id_pins'), ondelete='CASCADE'),
@@ -163,7 +163,7 @@ def upgrade() -> None:
     sa.Column('height', sa.Integer(), nullable=False),
     sa.Column('phash', sa.String(length=32), nullable=False),
     sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("side IN ('obverse', 'reverse', 'other')", name=op.f('ck_pin_photos_side')),
     sa.CheckConstraint('pin_id IS NOT NULL OR submission_id IS NOT NULL', name=op.f('ck_pin_photos_owner')),
     sa.ForeignKeyConstraint(['pin_id'], ['pins.id'], name=op.f('fk_pin_photos_pin_id_pins'), ondelete='CASCADE'),

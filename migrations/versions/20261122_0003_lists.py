@@ -7,7 +7,7 @@ Create Date: 2026-11-22 08:39:01.021742
 
 from alembic import op
 import sqlalchemy as sa
-import marketplace.models
+import marketplace.core.models
 
 
 revision = '0003lists'
@@ -22,7 +22,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('slug', sa.String(length=40), nullable=False),
     sa.Column('shows', sa.String(length=5), nullable=False),
-    sa.Column('updated_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("shows IN ('none', 'haves', 'wants', 'both')", name=op.f('ck_collection_pages_shows')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_collection_pages_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_collection_pages')),
@@ -33,7 +33,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=10), nullable=False),
     sa.Column('mapping', sa.JSON(), nullable=False),
-    sa.Column('updated_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_import_mappings_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_import_mappings')),
     sa.UniqueConstraint('user_id', 'kind', name=op.f('uq_import_mappings_user_id_kind'))
@@ -56,8 +56,8 @@ def upgrade() -> None:
     sa.Column('error_rows', sa.Integer(), nullable=False),
     sa.Column('errors', sa.JSON(), nullable=False),
     sa.Column('report', sa.Text(), nullable=True),
-    sa.Column('created_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', marketplace.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("kind IN ('haves', 'wants')", name=op.f('ck_list_imports_kind')),
     sa.CheckConstraint("mode IN ('all_or_nothing', 'good_rows')", name=op.f('ck_list_imports_mode')),
     sa.CheckConstraint("status IN ('uploaded', 'queued', 'running', 'done', 'refused', 'failed')", name=op.f('ck_list_imports_status')),
@@ -78,8 +78,8 @@ def upgrade() -> None:
     sa.Column('price', sa.Numeric(precision=10, scale=2), nullable=True),
     sa.Column('currency', sa.String(length=3), nullable=True),
     sa.Column('notes', sa.Text(), nullable=True),
-    sa.Column('created_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('(price IS NULL AND currency IS NULL) OR (price IS NOT NULL AND currency IS NOT NULL AND price >= 0)', name=op.f('ck_haves_price')),
     sa.CheckConstraint('condition BETWEEN 1 AND 6', name=op.f('ck_haves_condition')),
     sa.CheckConstraint('defects >= 0 AND defects <= 127', name=op.f('ck_haves_defects')),
@@ -102,8 +102,8 @@ def upgrade() -> None:
     sa.Column('max_price', sa.Numeric(precision=10, scale=2), nullable=True),
     sa.Column('currency', sa.String(length=3), nullable=True),
     sa.Column('notes', sa.Text(), nullable=True),
-    sa.Column('created_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('(max_price IS NULL AND currency IS NULL) OR (max_price IS NOT NULL AND currency IS NOT NULL AND max_price >= 0)', name=op.f('ck_wants_max_price')),
     sa.CheckConstraint('(pin_id IS NULL) <> (variant_group IS NULL)', name=op.f('ck_wants_target')),
     sa.CheckConstraint('min_condition IS NULL OR min_condition BETWEEN 1 AND 6', name=op.f('ck_wants_min_condition')),
@@ -126,7 +126,7 @@ def upgrade() -> None:
     sa.Column('width', sa.Integer(), nullable=False),
     sa.Column('height', sa.Integer(), nullable=False),
     sa.Column('phash', sa.String(length=32), nullable=False),
-    sa.Column('created_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['have_id'], ['haves.id'], name=op.f('fk_have_photos_have_id_haves'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_have_photos')),
     sa.UniqueConstraint('filename', name=op.f('uq_have_photos_filename')),

@@ -7,7 +7,7 @@ Create Date: 2026-11-22 08:55:09.077125
 
 from alembic import op
 import sqlalchemy as sa
-import marketplace.models
+import marketplace.core.models
 
 
 revision = '0004matches'
@@ -32,8 +32,8 @@ def upgrade() -> None:
     sa.Column('optimal', sa.Boolean(), nullable=False),
     sa.Column('max_gap', sa.Float(), nullable=False),
     sa.Column('notes', sa.JSON(), nullable=False),
-    sa.Column('started_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', marketplace.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('seconds', sa.Float(), nullable=True),
     sa.CheckConstraint("status IN ('running', 'finished', 'failed')", name=op.f('ck_solve_runs_status')),
     sa.CheckConstraint('cycle_cap >= 2', name=op.f('ck_solve_runs_cycle_cap')),
@@ -45,8 +45,8 @@ def upgrade() -> None:
     sa.Column('signature', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('members', sa.JSON(), nullable=False),
-    sa.Column('created_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['solve_run_id'], ['solve_runs.id'], name=op.f('fk_trade_proposals_solve_run_id_solve_runs'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_trade_proposals'))
     )
@@ -65,9 +65,9 @@ def upgrade() -> None:
     sa.Column('score', sa.Float(), nullable=False),
     sa.Column('explanation', sa.JSON(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('first_seen_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_seen_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('changed_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('first_seen_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('changed_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("kind IN ('swap', 'offer', 'cycle')", name=op.f('ck_matches_kind')),
     sa.ForeignKeyConstraint(['counterpart_id'], ['users.id'], name=op.f('fk_matches_counterpart_id_users'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['proposal_id'], ['trade_proposals.id'], name=op.f('fk_matches_proposal_id_trade_proposals'), ondelete='CASCADE'),

@@ -7,7 +7,7 @@ Create Date: 2026-11-22 08:55:39.669395
 
 from alembic import op
 import sqlalchemy as sa
-import marketplace.models
+import marketplace.core.models
 
 
 revision = '0005notifications'
@@ -24,8 +24,8 @@ def upgrade() -> None:
     sa.Column('weekly_day', sa.Integer(), nullable=False),
     sa.Column('consecutive_failures', sa.Integer(), nullable=False),
     sa.Column('last_failure', sa.String(length=500), nullable=True),
-    sa.Column('last_failure_at', marketplace.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('suspended_at', marketplace.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_failure_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('suspended_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint('digest_hour >= 0 AND digest_hour <= 23', name=op.f('ck_mail_settings_digest_hour')),
     sa.CheckConstraint('weekly_day >= 0 AND weekly_day <= 6', name=op.f('ck_mail_settings_weekly_day')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_mail_settings_user_id_users'), ondelete='CASCADE'),
@@ -47,7 +47,7 @@ def upgrade() -> None:
     sa.Column('period', sa.String(length=24), nullable=False),
     sa.Column('mail_message_id', sa.Integer(), nullable=True),
     sa.Column('items', sa.Integer(), nullable=False),
-    sa.Column('created_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['mail_message_id'], ['mail_messages.id'], name=op.f('fk_digests_mail_message_id_mail_messages'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_digests_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_digests')),
@@ -63,8 +63,8 @@ def upgrade() -> None:
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=8), nullable=False),
     sa.Column('mail_message_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', marketplace.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("status IN ('pending', 'sent', 'skipped')", name=op.f('ck_notifications_status')),
     sa.ForeignKeyConstraint(['mail_message_id'], ['mail_messages.id'], name=op.f('fk_notifications_mail_message_id_mail_messages'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users'), ondelete='CASCADE'),

@@ -8,7 +8,7 @@ Create Date: 2026-11-22 08:56:26.274649
 
 from alembic import op
 import sqlalchemy as sa
-import marketplace.models
+import marketplace.core.models
 
 
 revision = '0006orders'
@@ -25,8 +25,8 @@ def upgrade() -> None:
     sa.Column('object_id', sa.String(length=255), nullable=True),
     sa.Column('livemode', sa.Boolean(), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
-    sa.Column('received_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('processed_at', marketplace.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('received_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('processed_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('outcome', sa.String(length=100), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
@@ -42,8 +42,8 @@ def upgrade() -> None:
     sa.Column('charges_enabled', sa.Boolean(), nullable=False),
     sa.Column('payouts_enabled', sa.Boolean(), nullable=False),
     sa.Column('details_submitted', sa.Boolean(), nullable=False),
-    sa.Column('created_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_seller_accounts_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_seller_accounts')),
     sa.UniqueConstraint('stripe_account_id', name=op.f('uq_seller_accounts_stripe_account_id'))
@@ -55,14 +55,14 @@ def upgrade() -> None:
     sa.Column('seller_id', sa.Integer(), nullable=True),
     sa.Column('have_id', sa.Integer(), nullable=True),
     sa.Column('pin_id', sa.Integer(), nullable=True),
-    sa.Column('condition', marketplace.models.lists.ConditionType(), nullable=False),
+    sa.Column('condition', marketplace.lists.models.ConditionType(), nullable=False),
     sa.Column('quantity', sa.Integer(), nullable=False),
     sa.Column('amount', sa.Integer(), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('platform_fee', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('holds_reservation', sa.Boolean(), nullable=False),
-    sa.Column('reserved_until', marketplace.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reserved_until', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('checkout_session_id', sa.String(length=255), nullable=True),
     sa.Column('checkout_url', sa.Text(), nullable=True),
     sa.Column('payment_intent_id', sa.String(length=255), nullable=True),
@@ -71,14 +71,14 @@ def upgrade() -> None:
     sa.Column('refund_id', sa.String(length=255), nullable=True),
     sa.Column('refunded_amount', sa.Integer(), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
-    sa.Column('created_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', marketplace.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('paid_at', marketplace.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('shipped_at', marketplace.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('delivered_at', marketplace.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('refunded_at', marketplace.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('closed_at', marketplace.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('disputed_at', marketplace.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('paid_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('shipped_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('delivered_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('refunded_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('disputed_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("NOT holds_reservation OR status = 'pending'", name=op.f('ck_orders_reservation')),
     sa.CheckConstraint("status IN ('pending', 'paid', 'shipped', 'delivered', 'expired', 'refunded', 'cancelled')", name=op.f('ck_orders_status')),
     sa.CheckConstraint('amount > 0', name=op.f('ck_orders_amount')),

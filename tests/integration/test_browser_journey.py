@@ -14,8 +14,8 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from marketplace.extensions import db
-from marketplace.services.catalogue import Catalogue, ensure_themes
+from marketplace.catalogue.operations import Catalogue, ensure_themes
+from marketplace.core.extensions import db
 from tests.smtp_server import SmtpServer, free_port
 
 pytestmark = pytest.mark.integration

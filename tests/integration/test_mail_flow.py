@@ -10,9 +10,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from marketplace.extensions import db
-from marketplace.models import MailMessage, OutboxMessage
-from marketplace.services import mail
+from marketplace.core.extensions import db
+from marketplace.core.outbox import OutboxMessage
+from marketplace.mail import delivery as mail
+from marketplace.mail.models import MailMessage
 from tests.conftest import PASSWORD, post_form
 from tests.smtp_server import SmtpServer
 
@@ -68,7 +69,7 @@ def test_sign_up_verify_by_email_and_log_in(live: Flask, smtp: SmtpServer) -> No
 def queue_and_commit(app: Flask, to: str) -> int:
     """What any service does: write the message and its outbox row in one
     transaction; the boundary commits and then publishes."""
-    from marketplace.extensions import after_commit
+    from marketplace.core.extensions import after_commit
 
     with app.app_context():
         message = mail.queue(

@@ -11,9 +11,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from marketplace.extensions import after_commit, db
-from marketplace.models import Match, OutboxMessage
-from marketplace.services.lists import REFRESH_TASK, Lists
+from marketplace.core.extensions import after_commit, db
+from marketplace.core.outbox import OutboxMessage
+from marketplace.lists.operations import REFRESH_TASK, Lists
+from marketplace.matches.models import Match
 from tests.catalogue_factory import make_pin
 from tests.conftest import make_user
 

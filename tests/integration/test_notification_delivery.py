@@ -12,10 +12,14 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from marketplace.extensions import after_commit, db
-from marketplace.models import MailMessage, Match, Notification, utcnow
-from marketplace.services import mail, outbox
-from marketplace.services.accounts import Accounts, Links
+from marketplace.accounts.operations import Accounts, Links
+from marketplace.core import outbox
+from marketplace.core.extensions import after_commit, db
+from marketplace.core.models import utcnow
+from marketplace.mail import delivery as mail
+from marketplace.mail.models import MailMessage
+from marketplace.matches.models import Match
+from marketplace.notifications.models import Notification
 from tests.integration.conftest import Worker
 from tests.smtp_server import SmtpServer
 

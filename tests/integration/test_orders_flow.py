@@ -15,8 +15,8 @@ import pytest
 from flask import Flask
 
 from marketplace import create_app
-from marketplace.extensions import db
-from marketplace.models import Order
+from marketplace.core.extensions import db
+from marketplace.orders.models import Order
 from tests.conftest import login, make_settings, make_user, migrate, post_form, wipe
 from tests.integration.conftest import Worker
 from tests.orders_support import (
@@ -152,7 +152,7 @@ def test_bought_through_the_api_paid_by_signed_webhook(
     with live_shop.app_context():
         from sqlalchemy import select
 
-        from marketplace.models import User
+        from marketplace.accounts.models import User
 
         buyer = db.session.scalar(select(User).where(User.email == "buyer@example.org"))
         assert buyer is not None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from marketplace.tradematch import tradematch
+from marketplace.cli.tradematch import tradematch
 
 FILES = [
     "tm_ask_2007",

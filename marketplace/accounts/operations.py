@@ -1,0 +1,382 @@
+"""Accounts: sign-up with email verification, passwords (argon2id), login sessions
+that end server-side, password reset and email change by single-use expiring
+tokens, account deletion, and personal access tokens for the API.
+
+Known and unknown addresses get the same answers: sign-up and reset always say
+"check your mail"; the mail itself tells the owner what happened.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from marketplace.accounts.models import AccountToken, ApiToken, LoginSession, User
+from marketplace.core.errors import DomainError, NotFound, Unauthorized
+from marketplace.core.models import utcnow
+from marketplace.mail import delivery as mail
+
+VERIFY_TTL = timedelta(days=2)
+RESET_TTL = timedelta(hours=1)
+CHANGE_EMAIL_TTL = timedelta(hours=24)
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
+TOKEN_PREFIX = "znk_"  # noqa: S105 - a public prefix, not a secret
+BAD_LOGIN = "Invalid email or password."
+CHECK_MAIL = (
+    "Check your mail: we sent a message to that address. "
+    "If it doesn't arrive within a few minutes, look in the spam folder."
+)
+
+
+@dataclass(frozen=True)
+class Links:
+    """Builds absolute links for emails; the web layer knows the routes."""
+
+    base_url: str
+
+    def verify(self, secret: str) -> str:
+        return f"{self.base_url}/account/verify/{secret}"
+
+    def reset(self, secret: str) -> str:
+        return f"{self.base_url}/account/reset/{secret}"
+
+    def confirm_email(self, secret: str) -> str:
+        return f"{self.base_url}/account/confirm-email/{secret}"
+
+    def login(self) -> str:
+        return f"{self.base_url}/account/login"
+
+
+class Accounts:
+    """Account operations on one session. `hasher` is argon2id; tests may pass
+    cheaper parameters, never another algorithm."""
+
+    def __init__(self, session: Session, hasher: PasswordHasher, links: Links) -> None:
+        self.session = session
+        self.hasher = hasher
+        self.links = links
+
+    # -- sign-up and verification -------------------------------------------------
+
+    def sign_up(self, email: str, password: str, display_name: str) -> User | None:
+        """Create an unverified account and mail a verification link. If the
+        address is taken, mail its owner instead and return None; the caller
+        answers both cases the same way."""
+        email = normalise_email(email)
+        display_name = display_name.strip()
+        if not display_name:
+            raise DomainError("Enter the name other collectors will see.", field="display_name")
+        if len(display_name) > 80:
+            raise DomainError("Use at most 80 characters.", field="display_name")
+        check_password(password, email)
+        existing = self._by_email(email)
+        if existing is not None:
+            mail.queue(
+                self.session,
+                to=existing.email,
+                template="account_exists",
+                user_id=existing.id,
+                name=existing.display_name,
+                login_url=self.links.login(),
+                reset_url=self.links.base_url + "/account/reset",
+            )
+            return None
+        user = User(
+            email=email, display_name=display_name, password_hash=self.hasher.hash(password)
+        )
+        self.session.add(user)
+        self.session.flush()
+        self._send_verification(user)
+        return user
+
+    def _send_verification(self, user: User) -> None:
+        secret = self._issue(user, "verify_email", VERIFY_TTL)
+        mail.queue(
+            self.session,
+            to=user.email,
+            template="verify_email",
+            user_id=user.id,
+            name=user.display_name,
+            url=self.links.verify(secret),
+        )
+
+    def verify_email(self, secret: str) -> User:
+        token = self._redeem(secret, "verify_email")
+        user = self.session.get(User, token.user_id)
+        assert user is not None  # the token row cascades with its user
+        if user.email_verified_at is None:
+            user.email_verified_at = utcnow()
+        return user
+
+    # -- login sessions -----------------------------------------------------------
+
+    def authenticate(self, email: str, password: str) -> User:
+        try:
+            email = normalise_email(email)
+        except DomainError:
+            raise Unauthorized(BAD_LOGIN) from None
+        user = self._by_email(email)
+        if user is None:
+            # Spend the same time as a real check, so timing tells nothing either.
+            self._verify_password(_dummy_hash(self.hasher), password)
+            raise Unauthorized(BAD_LOGIN)
+        if not self._verify_password(user.password_hash, password):
+            raise Unauthorized(BAD_LOGIN)
+        if self.hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = self.hasher.hash(password)
+        if user.email_verified_at is None:
+            raise DomainError(
+                "Confirm your email address first: follow the link we sent you.",
+                field="email",
+            )
+        return user
+
+    def _verify_password(self, stored: str, password: str) -> bool:
+        try:
+            return self.hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def start_login_session(self, user: User, user_agent: str = "") -> str:
+        secret = secrets.token_urlsafe(32)
+        self.session.add(
+            LoginSession(user_id=user.id, secret_hash=digest(secret), user_agent=user_agent[:200])
+        )
+        self.session.flush()
+        user.attach_login_secret(secret)
+        return secret
+
+    def load_login_session(self, secret: str) -> User | None:
+        row = self.session.scalar(
+            select(LoginSession).where(LoginSession.secret_hash == digest(secret))
+        )
+        if row is None:
+            return None
+        user = row.user
+        if not user.is_active:
+            return None
+        user.attach_login_secret(secret)
+        return user
+
+    def end_login_session(self, secret: str) -> None:
+        self.session.execute(delete(LoginSession).where(LoginSession.secret_hash == digest(secret)))
+
+    def _end_all_sessions(self, user: User, keep: str | None = None) -> None:
+        stmt = delete(LoginSession).where(LoginSession.user_id == user.id)
+        if keep:
+            stmt = stmt.where(LoginSession.secret_hash != digest(keep))
+        self.session.execute(stmt)
+
+    # -- password reset -------------------------------------------------------------
+
+    def request_password_reset(self, email: str) -> None:
+        try:
+            email = normalise_email(email)
+        except DomainError:
+            return
+        user = self._by_email(email)
+        if user is None:
+            return
+        secret = self._issue(user, "reset_password", RESET_TTL)
+        mail.queue(
+            self.session,
+            to=user.email,
+            template="reset_password",
+            user_id=user.id,
+            name=user.display_name,
+            url=self.links.reset(secret),
+        )
+
+    def check_reset_token(self, secret: str) -> None:
+        self._find_token(secret, "reset_password")
+
+    def reset_password(self, secret: str, new_password: str) -> User:
+        token = self._find_token(secret, "reset_password")
+        user = self.session.get(User, token.user_id)
+        assert user is not None
+        check_password(new_password, user.email)
+        self._redeem(secret, "reset_password")
+        user.password_hash = self.hasher.hash(new_password)
+        # Following the emailed link proves the address too.
+        if user.email_verified_at is None:
+            user.email_verified_at = utcnow()
+        self._end_all_sessions(user)
+        return user
+
+    # -- changes to an account --------------------------------------------------
+
+    def change_password(self, user: User, current: str, new: str) -> None:
+        self._require_password(user, current, field="current_password")
+        check_password(new, user.email, field="new_password")
+        user.password_hash = self.hasher.hash(new)
+        self._end_all_sessions(user, keep=user.login_secret)
+
+    def request_email_change(self, user: User, password: str, new_email: str) -> None:
+        self._require_password(user, password)
+        new_email = normalise_email(new_email, field="new_email")
+        if new_email == user.email:
+            raise DomainError("That is already your address.", field="new_email")
+        # Whether the new address is taken is only checked on confirmation, so the
+        # form cannot be used to probe which addresses have accounts.
+        secret = self._issue(user, "change_email", CHANGE_EMAIL_TTL, new_email=new_email)
+        mail.queue(
+            self.session,
+            to=new_email,
+            template="confirm_email_change",
+            user_id=user.id,
+            name=user.display_name,
+            url=self.links.confirm_email(secret),
+        )
+
+    def confirm_email_change(self, secret: str) -> User:
+        token = self._find_token(secret, "change_email")
+        assert token.new_email is not None
+        if self._by_email(token.new_email) is not None:
+            raise DomainError("Another account now uses that address.", field="new_email")
+        self._redeem(secret, "change_email")
+        user = self.session.get(User, token.user_id)
+        assert user is not None
+        old = user.email
+        user.email = token.new_email
+        mail.queue(
+            self.session,
+            to=old,
+            template="email_changed",
+            user_id=user.id,
+            name=user.display_name,
+            new_email=user.email,
+        )
+        return user
+
+    def delete_account(self, user: User, password: str) -> None:
+        self._require_password(user, password)
+        self.session.delete(user)
+        self.session.flush()
+
+    def _require_password(self, user: User, password: str, field: str = "password") -> None:
+        if not self._verify_password(user.password_hash, password):
+            raise DomainError("That password is not right.", field=field)
+
+    # -- personal access tokens ---------------------------------------------------
+
+    def create_api_token(self, user: User, name: str) -> tuple[ApiToken, str]:
+        name = name.strip() or "API token"
+        if len(name) > 80:
+            raise DomainError("Use at most 80 characters.", field="name")
+        clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = ApiToken(user_id=user.id, name=name, prefix=clear[:12], secret_hash=digest(clear))
+        self.session.add(token)
+        self.session.flush()
+        return token, clear
+
+    def list_api_tokens(self, user: User) -> list[ApiToken]:
+        return list(
+            self.session.scalars(
+                select(ApiToken)
+                .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                .order_by(ApiToken.id)
+            )
+        )
+
+    def revoke_api_token(self, user: User, token_id: int) -> None:
+        result = self.session.execute(
+            update(ApiToken)
+            .where(
+                ApiToken.id == token_id,
+                ApiToken.user_id == user.id,
+                ApiToken.revoked_at.is_(None),
+            )
+            .values(revoked_at=utcnow())
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            raise NotFound("No such token.")
+
+    def user_for_bearer(self, clear: str) -> User | None:
+        if not clear.startswith(TOKEN_PREFIX):
+            return None
+        token = self.session.scalar(
+            select(ApiToken).where(
+                ApiToken.secret_hash == digest(clear), ApiToken.revoked_at.is_(None)
+            )
+        )
+        if token is None or not token.user.is_active:
+            return None
+        token.last_used_at = utcnow()
+        return token.user
+
+    # -- helpers --------------------------------------------------------------------
+
+    def _by_email(self, email: str) -> User | None:
+        return self.session.scalar(select(User).where(User.email == email))
+
+    def _issue(self, user: User, purpose: str, ttl: timedelta, new_email: str | None = None) -> str:
+        secret = secrets.token_urlsafe(32)
+        self.session.add(
+            AccountToken(
+                user_id=user.id,
+                purpose=purpose,
+                secret_hash=digest(secret),
+                new_email=new_email,
+                expires_at=utcnow() + ttl,
+            )
+        )
+        self.session.flush()
+        return secret
+
+    def _find_token(self, secret: str, purpose: str) -> AccountToken:
+        token = self.session.scalar(
+            select(AccountToken).where(
+                AccountToken.secret_hash == digest(secret), AccountToken.purpose == purpose
+            )
+        )
+        if token is None or token.used_at is not None or token.expires_at <= utcnow():
+            raise DomainError("This link has expired or was already used. Ask for a new one.")
+        return token
+
+    def _redeem(self, secret: str, purpose: str) -> AccountToken:
+        token = self._find_token(secret, purpose)
+        # Conditional update: of two simultaneous redemptions only one succeeds.
+        result = self.session.execute(
+            update(AccountToken)
+            .where(AccountToken.id == token.id, AccountToken.used_at.is_(None))
+            .values(used_at=utcnow())
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            raise DomainError("This link has expired or was already used. Ask for a new one.")
+        return token
+
+
+@functools.cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    return hasher.hash(secrets.token_hex(16))
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def normalise_email(email: str, field: str = "email") -> str:
+    try:
+        result = validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise DomainError(str(exc), field=field) from None
+    return result.normalized.lower()
+
+
+def check_password(password: str, email: str, field: str = "password") -> None:
+    if len(password) < MIN_PASSWORD:
+        raise DomainError(f"Use at least {MIN_PASSWORD} characters.", field=field)
+    if len(password) > MAX_PASSWORD:
+        raise DomainError(f"Use at most {MAX_PASSWORD} characters.", field=field)
+    if password.strip().lower() == email.lower():
+        raise DomainError("Your password cannot be your email address.", field=field)

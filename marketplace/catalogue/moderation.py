@@ -1,0 +1,197 @@
+"""Members propose pins and corrections; moderators approve (optionally editing),
+or reject with a reason. Before approval, likely duplicates are shown: pins with a
+similar legend or transliteration, the same issuer and year, or a near-identical
+photo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz import fuzz
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from marketplace.accounts.models import User
+from marketplace.catalogue import transliteration as tr
+from marketplace.catalogue.models import Pin, PinPhoto, Submission
+from marketplace.catalogue.operations import Catalogue, clean_pin_data
+from marketplace.catalogue.search import SearchQuery, search
+from marketplace.core.errors import DomainError, Forbidden, InvalidInput, NotFound
+from marketplace.core.models import utcnow
+from marketplace.core.photos import StoredImage, hash_distance
+
+PHOTO_DISTANCE = 8  # perceptual-hash bits: below this two photos show the same thing
+LEGEND_SIMILARITY = 85.0
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    pin: Pin
+    reasons: list[str]
+
+
+class Moderation:
+    def __init__(self, session: Session, photo_dir: Path) -> None:
+        self.session = session
+        self.photo_dir = photo_dir
+
+    def submit(
+        self, user: User, data: dict[str, Any], *, pin: Pin | None = None, note: str | None = None
+    ) -> Submission:
+        """A new pin (no `pin`) or a correction to `pin`. The data is checked now,
+        so the member hears about mistakes at once, not from a moderator."""
+        if pin is None:
+            errors: dict[str, list[str]] = {}
+            try:
+                clean_pin_data(data)
+            except InvalidInput as exc:
+                errors = dict(exc.errors)
+            ref = str(data.get("ref") or "").strip()
+            if ref and Catalogue(self.session).by_ref(ref) is not None:
+                errors.setdefault("ref", []).append(f"Catalogue number {ref} is already taken.")
+            if errors:
+                raise InvalidInput(errors)
+        else:
+            clean_pin_data(data, partial=True)
+            if not data:
+                raise DomainError("Change at least one field.")
+        submission = Submission(
+            kind="correction" if pin else "new",
+            pin_id=pin.id if pin else None,
+            submitted_by_id=user.id,
+            data=_json(data),
+            note=(note or "").strip() or None,
+        )
+        self.session.add(submission)
+        self.session.flush()
+        return submission
+
+    def add_photo(self, submission: Submission, side: str, stored: StoredImage, user: User) -> None:
+        if side not in ("obverse", "reverse", "other"):
+            raise DomainError(
+                "Say whether the photo shows the obverse or the reverse.", field="side"
+            )
+        submission.photos.append(
+            PinPhoto(
+                submission_id=submission.id,
+                side=side,
+                filename=stored.filename,
+                thumbnail=stored.thumbnail,
+                width=stored.width,
+                height=stored.height,
+                phash=stored.phash,
+                uploaded_by_id=user.id,
+            )
+        )
+        self.session.flush()
+
+    def get(self, submission_id: int) -> Submission:
+        submission = self.session.scalar(
+            select(Submission)
+            .where(Submission.id == submission_id)
+            .options(selectinload(Submission.photos))
+        )
+        if submission is None:
+            raise NotFound("No such submission.")
+        return submission
+
+    def queue(self, status: str = "pending", user: User | None = None) -> list[Submission]:
+        stmt = select(Submission).where(Submission.status == status).order_by(Submission.id)
+        if user is not None:
+            stmt = stmt.where(Submission.submitted_by_id == user.id)
+        return list(self.session.scalars(stmt.options(selectinload(Submission.photos))))
+
+    def likely_duplicates(self, submission: Submission, limit: int = 8) -> list[Duplicate]:
+        data = submission.data
+        reasons: dict[int, list[str]] = {}
+        pins: dict[int, Pin] = {}
+
+        def note(pin: Pin, reason: str) -> None:
+            if submission.pin_id == pin.id:
+                return
+            pins[pin.id] = pin
+            if reason not in reasons.setdefault(pin.id, []):
+                reasons[pin.id].append(reason)
+
+        legend = data.get("legend") or ""
+        words = " ".join(tr.words(legend or data.get("title_en", "")))
+        if words:
+            for pin in search(self.session, SearchQuery(q=words, per_page=20)).pins:
+                score = max(
+                    fuzz.token_sort_ratio(tr.fold(legend), tr.fold(pin.legend or "")),
+                    fuzz.token_sort_ratio(
+                        tr.fold(tr.transliterate(legend)), tr.fold(pin.transliteration or "")
+                    ),
+                    fuzz.token_sort_ratio(
+                        tr.fold(data.get("title_en") or ""), tr.fold(pin.title_en)
+                    ),
+                )
+                if score >= LEGEND_SIMILARITY:
+                    note(pin, f"similar legend or title ({score:.0f}%)")
+        if data.get("issuer") and data.get("year_from"):
+            same = self.session.scalars(
+                select(Pin).where(
+                    Pin.issuer == str(data["issuer"]).strip(),
+                    Pin.year_from == int(data["year_from"]),
+                ).limit(limit)
+            )  # fmt: skip
+            for pin in same:
+                note(pin, "same issuer and year")
+        for photo in submission.photos:
+            candidates = self.session.scalars(
+                select(PinPhoto).where(PinPhoto.pin_id.is_not(None)).options(
+                    selectinload(PinPhoto.pin)
+                )
+            )  # fmt: skip
+            for other in candidates:
+                if other.pin and hash_distance(photo.phash, other.phash) <= PHOTO_DISTANCE:
+                    note(other.pin, "near-identical photo")
+        ranked = sorted(pins.values(), key=lambda p: (-len(reasons[p.id]), p.ref))
+        return [Duplicate(p, reasons[p.id]) for p in ranked[:limit]]
+
+    def approve(
+        self, submission: Submission, moderator: User, edits: dict[str, Any] | None = None
+    ) -> Pin:
+        self._check(submission, moderator)
+        data = {**submission.data, **(edits or {})}
+        catalogue = Catalogue(self.session)
+        comment = f"submission #{submission.id}"
+        if submission.kind == "new":
+            pin = catalogue.create(data, moderator, action="submission", comment=comment)
+        else:
+            pin = catalogue.get(submission.pin_id or 0)
+            pin = catalogue.update(pin, data, moderator, action="submission", comment=comment)
+        for photo in submission.photos:
+            # A new photo of a side replaces the old one of that side.
+            for old in [p for p in pin.photos if p.side == photo.side and photo.side != "other"]:
+                pin.photos.remove(old)
+            pin.photos.append(photo)  # it keeps its submission_id: where it came from
+        submission.status = "approved"
+        submission.reviewed_by_id = moderator.id
+        submission.reviewed_at = utcnow()
+        self.session.flush()
+        return pin
+
+    def reject(self, submission: Submission, moderator: User, reason: str) -> None:
+        self._check(submission, moderator)
+        if not reason.strip():
+            raise DomainError("Tell the member why, so they can fix it.", field="reason")
+        submission.status = "rejected"
+        submission.reason = reason.strip()
+        submission.reviewed_by_id = moderator.id
+        submission.reviewed_at = utcnow()
+        self.session.flush()
+
+    @staticmethod
+    def _check(submission: Submission, moderator: User) -> None:
+        if not moderator.is_moderator:
+            raise Forbidden("Only moderators review submissions.")
+        if submission.status != "pending":
+            raise DomainError(f"This submission was already {submission.status}.")
+
+
+def _json(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: (str(v) if not isinstance(v, str | int | float | bool | list | type(None)) else v)
+            for k, v in data.items()}  # fmt: skip

@@ -1,0 +1,483 @@
+"""Catalogue search and browsing: what a collector types, in Cyrillic or Latin,
+with typos, narrowed by filters with facet counts, sorted and paged.
+
+The database finds candidates with its own full-text index (PostgreSQL tsvector,
+SQLite FTS5) over each pin's stored spellings; a word that matches nothing is
+corrected against the search vocabulary (pg_trgm on PostgreSQL, an FTS5 trigram
+table on SQLite; RapidFuzz decides on both). Candidates are then ranked here, by
+one formula, so both databases give the same order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz import fuzz
+from sqlalchemy import Select, bindparam, func, literal_column, or_, select, text
+from sqlalchemy.orm import Session, selectinload
+
+from marketplace.catalogue import transliteration as tr
+from marketplace.catalogue.models import Pin, SearchTerm, Series, Theme, pin_themes
+
+CANDIDATES = 300
+COUNT_CAP = 1000  # beyond this a result count is shown as "1,000+"
+FUZZY_MIN = 72.0  # RapidFuzz ratio a vocabulary word needs to stand in for a typo
+SORTS = ("relevance", "year", "year_desc", "ref", "title")
+FACETS = ("theme", "republic", "city", "material", "pin_type", "series", "maker", "decade")
+_SAFE = re.compile(r"\w+")
+# Words that mean "a pin" in the languages collectors search in: every record is
+# one, so they narrow nothing ("значок гагарин" is a search for Gagarin).
+GENERIC_WORDS = frozenset(
+    [
+        "значок",
+        "значки",
+        "знак",
+        "знаки",
+        "znachok",
+        "znachki",
+        "znak",
+        "badge",
+        "badges",
+        "pin",
+        "pins",
+    ]
+)
+
+
+@dataclass
+class SearchQuery:
+    q: str = ""
+    theme: str | None = None
+    city: str | None = None
+    republic: str | None = None
+    year_from: int | None = None
+    year_to: int | None = None
+    material: str | None = None
+    pin_type: str | None = None
+    series_id: int | None = None
+    maker: str | None = None
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 24
+    with_facets: bool = False
+
+    def filters(self) -> dict[str, Any]:
+        names = ("theme", "city", "republic", "year_from", "year_to", "material", "pin_type",
+                 "series_id", "maker")  # fmt: skip
+        return {n: getattr(self, n) for n in names if getattr(self, n) not in (None, "")}
+
+
+@dataclass
+class SearchResult:
+    pins: list[Pin]
+    total: int
+    page: int
+    per_page: int
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    corrections: dict[str, str] = field(default_factory=dict)
+    total_capped: bool = False
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def search(session: Session, query: SearchQuery) -> SearchResult:
+    per_page = max(1, min(query.per_page, 100))
+    page = max(1, query.page)
+    dialect = session.get_bind().dialect.name
+    words = [w for w in tr.query_terms(query.q) if w[0] not in GENERIC_WORDS][:8]
+    filtered = _filtered(session, select(Pin.id), query)
+    corrections: dict[str, str] = {}
+
+    if not words:
+        total = _count(session, filtered)
+        order = _order(query.sort)
+        ids = list(
+            session.scalars(filtered.order_by(*order).offset((page - 1) * per_page).limit(per_page))
+        )
+        match_ids: Select[Any] = filtered
+    else:
+        alternatives: list[list[tuple[str, float]]] = []
+        for word in words:
+            options = [(w, 1.0) for w in word]
+            if not _known(session, [w for w, _ in options]):
+                fixed = _corrections(session, dialect, word[0])
+                if fixed:
+                    corrections[word[0]] = fixed[0][0]
+                options += fixed
+            alternatives.append(options)
+        condition = _fts_condition(dialect, [[w for w, _ in opts] for opts in alternatives])
+        matched = filtered.where(condition)
+        total = _count(session, matched)
+        match_ids = matched
+        if query.sort == "relevance":
+            ranked = _rank(session, dialect, matched, alternatives, query.q, total)
+            ids = ranked[(page - 1) * per_page : page * per_page]
+        else:
+            ids = list(
+                session.scalars(
+                    matched.order_by(*_order(query.sort))
+                    .offset((page - 1) * per_page)
+                    .limit(per_page)
+                )
+            )
+    pins = _load(session, ids)
+    facets = facet_counts(session, match_ids) if query.with_facets else {}
+    capped = total > COUNT_CAP
+    return SearchResult(
+        pins, min(total, COUNT_CAP), page, per_page, facets, corrections, total_capped=capped
+    )
+
+
+def _count(session: Session, matched: Select[Any]) -> int:
+    """Exact up to COUNT_CAP; past it the scan stops early (a broad word in a
+    large catalogue would otherwise be counted row by row)."""
+    capped = matched.limit(COUNT_CAP + 1).subquery()
+    return int(session.scalar(select(func.count()).select_from(capped)) or 0)
+
+
+def _filtered(session: Session, stmt: Select[Any], query: SearchQuery) -> Select[Any]:
+    if query.theme:
+        # A theme includes everything beneath it (Sport → Sport/Olympics-80).
+        theme_ids = list(
+            session.scalars(
+                select(Theme.id).where(
+                    or_(Theme.path == query.theme, Theme.path.startswith(query.theme + "/"))
+                )
+            )
+        )
+        stmt = stmt.where(
+            select(pin_themes.c.pin_id)
+            .where(pin_themes.c.pin_id == Pin.id, pin_themes.c.theme_id.in_(theme_ids))
+            .exists()
+        )
+    for name in ("city", "republic", "material", "pin_type", "maker"):
+        value = getattr(query, name)
+        if value:
+            stmt = stmt.where(getattr(Pin, name) == value)
+    if query.series_id:
+        stmt = stmt.where(Pin.series_id == query.series_id)
+    # A pin made over a range of years matches any overlap with the asked range.
+    if query.year_from is not None:
+        stmt = stmt.where(func.coalesce(Pin.year_to, Pin.year_from) >= query.year_from)
+    if query.year_to is not None:
+        stmt = stmt.where(Pin.year_from <= query.year_to)
+    return stmt
+
+
+def _order(sort: str) -> list[Any]:
+    if sort == "year":
+        return [Pin.year_from.asc().nulls_last(), Pin.ref]
+    if sort == "year_desc":
+        return [Pin.year_from.desc().nulls_last(), Pin.ref]
+    if sort == "title":
+        return [Pin.title_en, Pin.ref]
+    return [Pin.is_synthetic, Pin.ref]
+
+
+def _fts_condition(dialect: str, words: list[list[str]], *, title_only: bool = False) -> Any:
+    """All words must match (each by any of its alternatives, as a prefix)."""
+    if dialect == "postgresql":
+        weight = "A" if title_only else ""  # weight A holds the title spellings
+        tsquery = " & ".join(
+            "(" + " | ".join(f"'{w}':*{weight}" for w in options if _SAFE.fullmatch(w)) + ")"
+            for options in words
+        )
+        return literal_column("pins.search_tsv").bool_op("@@")(
+            func.to_tsquery(literal_column("'simple'"), tsquery)
+        )
+    fts = " AND ".join(
+        "(" + " OR ".join(f'"{w}"*' for w in options if _SAFE.fullmatch(w)) + ")"
+        for options in words
+    )
+    if title_only:
+        fts = "{search_title} : (" + fts + ")"
+    return Pin.id.in_(
+        select(literal_column("rowid"))
+        .select_from(text("pins_fts"))
+        .where(text("pins_fts MATCH :fts").bindparams(bindparam("fts", fts, unique=True)))
+    )
+
+
+def _known(session: Session, options: list[str]) -> bool:
+    """Whether any indexed spelling starts with one of the options: a range scan
+    of the vocabulary's primary key (byte-ordered on both databases)."""
+    for word in options:
+        probe = (
+            select(SearchTerm.term)
+            .where(SearchTerm.term >= word, SearchTerm.term < word + "\U0010ffff")
+            .limit(1)
+        )
+        if session.scalar(probe) is not None:
+            return True
+    return False
+
+
+def _corrections(session: Session, dialect: str, word: str) -> list[tuple[str, float]]:
+    """Vocabulary words close to a word that matched nothing ("gagrin" → "gagarin").
+
+    Candidates are words sharing a trigram (pg_trgm, or SQLite's FTS5 trigram
+    table) or the first two letters; RapidFuzz then decides, the same way on both.
+    """
+    if len(word) < 3:
+        return []
+    candidates: set[str] = set()
+    if dialect == "postgresql":
+        # The planner underrates the trigram index on a vocabulary this size and
+        # scans all of it (~30 ms at 50,000 words, against ~5 ms through the index).
+        session.execute(text("SELECT set_config('enable_seqscan', 'off', true)"))
+        candidates.update(
+            session.scalars(
+                text(
+                    "SELECT term FROM search_terms WHERE term % :w "
+                    "ORDER BY similarity(term, :w) DESC, term LIMIT 200"
+                ).bindparams(w=word)
+            )
+        )
+        session.execute(text("SELECT set_config('enable_seqscan', 'on', true)"))
+    else:
+        grams = {word[i : i + 3] for i in range(len(word) - 2)}
+        match = " OR ".join(f'"{g}"' for g in sorted(grams) if _SAFE.fullmatch(g))
+        if match:
+            found = session.scalars(
+                text("SELECT term FROM search_terms_fts WHERE search_terms_fts MATCH :m LIMIT 500"),
+                {"m": match},
+            )
+            candidates.update(found)
+    low, high = word[:2], word[:1] + chr(ord(word[1]) + 1)
+    candidates.update(
+        session.scalars(
+            select(SearchTerm.term)
+            .where(SearchTerm.term >= low, SearchTerm.term < high)
+            .order_by(SearchTerm.term)
+            .limit(500)
+        )
+    )
+    scored = sorted(
+        ((c, fuzz.ratio(word, c)) for c in candidates), key=lambda item: (-item[1], item[0])
+    )
+    return [(c, score / 100 * 0.7) for c, score in scored if score >= FUZZY_MIN][:3]
+
+
+def _rank(
+    session: Session,
+    dialect: str,
+    matched: Select[Any],
+    alternatives: list[list[tuple[str, float]]],
+    raw_query: str,
+    total: int,
+) -> list[int]:
+    # The same candidates on both databases: pins with every word in the title
+    # first, then the rest, each in the order real before synthetic, oldest
+    # first, at most CANDIDATES of them; the final order is decided below.
+    words = [[w for w, _ in opts] for opts in alternatives]
+    in_title = _fts_condition(dialect, words, title_only=True)
+    if total <= COUNT_CAP:
+        # Few enough to take them all and sort here.
+        found = sorted(
+            session.execute(
+                matched.with_only_columns(
+                    Pin.id, in_title, Pin.is_synthetic, Pin.year_from, Pin.ref
+                )
+            ),
+            key=lambda r: (not r[1], r[2], r[3] is None, r[3] or 0, r[4]),
+        )
+        candidate_ids = [r[0] for r in found[:CANDIDATES]]
+    else:
+        # A broad word: walk the candidate-order index until enough turn up.
+        order = (Pin.is_synthetic, Pin.year_from.asc().nulls_last(), Pin.ref)
+        candidate_ids = list(
+            session.scalars(matched.where(in_title).order_by(*order).limit(CANDIDATES))
+        )
+        if len(candidate_ids) < CANDIDATES:
+            rest = matched.where(~in_title).order_by(*order)
+            candidate_ids += session.scalars(rest.limit(CANDIDATES - len(candidate_ids)))
+    rows = session.execute(
+        select(
+            Pin.id, Pin.ref, Pin.search_title, Pin.search_body, Pin.is_synthetic, Pin.year_from
+        ).where(Pin.id.in_(candidate_ids))
+    ).all()
+    wanted_ref = raw_query.strip().lower()
+    scored = []
+    for pin_id, ref, title, body, synthetic, year in rows:
+        title_terms = title.split()
+        body_terms = body.split()
+        score = 0.0
+        everywhere_in_title = True
+        for options in alternatives:
+            best_title = _best(options, title_terms)
+            best_body = _best(options, body_terms)
+            everywhere_in_title &= best_title > 0
+            # A word in the title counts most; also in the body (themes, issuer,
+            # city) means the pin is about it, not merely named after it.
+            score += best_title + 0.3 * best_body
+        if everywhere_in_title:
+            score += 0.5
+        if ref.lower() == wanted_ref:
+            score += 10
+        # Ties: real pins before synthetic ones, then the earliest issue.
+        scored.append((-round(score, 6), synthetic, year or 9999, ref, pin_id))
+    scored.sort()
+    return [row[-1] for row in scored]
+
+
+def _best(options: list[tuple[str, float]], terms: list[str]) -> float:
+    best = 0.0
+    term_set = set(terms)
+    for word, weight in options:
+        if word in term_set:
+            best = max(best, weight)
+        elif any(t.startswith(word) for t in terms):
+            best = max(best, 0.8 * weight)
+    return best
+
+
+def _load(session: Session, ids: list[int]) -> list[Pin]:
+    if not ids:
+        return []
+    pins = session.scalars(
+        select(Pin)
+        .where(Pin.id.in_(ids))
+        .options(selectinload(Pin.themes), selectinload(Pin.photos))
+    ).all()
+    by_id = {p.id: p for p in pins}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def facet_counts(session: Session, match_ids: Select[Any]) -> dict[str, list[tuple[str, int]]]:
+    """Counts per filter value over everything the query matched: one pass over
+    the matched rows' attributes (counted here) and one for their themes."""
+    matched = match_ids.subquery()
+    rows = session.execute(
+        select(
+            Pin.republic, Pin.city, Pin.material, Pin.pin_type, Pin.maker, Pin.series_id,
+            Pin.year_from,
+        ).where(Pin.id.in_(matched.select()))
+    ).all()  # fmt: skip
+    counters: dict[str, Counter[Any]] = {name: Counter() for name in FACET_COLUMNS}
+    for row in rows:
+        for name, value in zip(FACET_COLUMNS, row, strict=True):
+            if value is not None:
+                counters[name][int(value) // 10 * 10 if name == "decade" else value] += 1
+    facets: dict[str, list[tuple[str, int]]] = {}
+    for name in ("republic", "city", "material", "pin_type", "maker"):
+        top = sorted(counters[name].items(), key=lambda item: (-item[1], str(item[0])))[:30]
+        facets[name] = [(str(value), count) for value, count in top]
+    names = dict(
+        session.execute(
+            select(Series.id, Series.name).where(Series.id.in_(list(counters["series"])))
+        ).all()
+    )
+    top_series = sorted(counters["series"].items(), key=lambda i: (-i[1], names.get(i[0], "")))
+    facets["series"] = [(f"{sid}:{names[sid]}", n) for sid, n in top_series[:30] if sid in names]
+    facets["decade"] = [(str(d), n) for d, n in sorted(counters["decade"].items())]
+    theme_rows = session.execute(
+        select(Theme.path, func.count())
+        .join(pin_themes, pin_themes.c.theme_id == Theme.id)
+        .where(pin_themes.c.pin_id.in_(matched.select()))
+        .group_by(Theme.path)
+        .order_by(func.count().desc(), Theme.path)
+    ).all()
+    facets["theme"] = [(str(path), int(count)) for path, count in theme_rows]
+    return facets
+
+
+FACET_COLUMNS = ("republic", "city", "material", "pin_type", "maker", "series", "decade")
+
+
+# -- browsing ----------------------------------------------------------------------
+
+
+def theme_counts(session: Session) -> list[tuple[Theme, int]]:
+    """Every theme with the number of pins in it or beneath it."""
+    themes = list(session.scalars(select(Theme).order_by(Theme.path)))
+    direct: dict[int, int] = dict(
+        session.execute(
+            select(pin_themes.c.theme_id, func.count(func.distinct(pin_themes.c.pin_id))).group_by(
+                pin_themes.c.theme_id
+            )
+        ).all()
+    )
+    result = []
+    for theme in themes:
+        if "/" in theme.path:
+            count = direct.get(theme.id, 0)
+        else:
+            below = [
+                t.id for t in themes if t.path == theme.path or t.path.startswith(theme.path + "/")
+            ]
+            count = (
+                session.scalar(
+                    select(func.count(func.distinct(pin_themes.c.pin_id))).where(
+                        pin_themes.c.theme_id.in_(below)
+                    )
+                )
+                or 0
+            )
+        result.append((theme, int(count)))
+    return result
+
+
+def place_counts(session: Session) -> list[tuple[str, list[tuple[str, int]], int]]:
+    """Republics, each with its cities and counts, most pins first."""
+    rows = session.execute(
+        select(Pin.republic, Pin.city, func.count())
+        .where(Pin.republic.is_not(None))
+        .group_by(Pin.republic, Pin.city)
+    ).all()
+    republics: dict[str, dict[str, int]] = {}
+    for republic, city, count in rows:
+        republics.setdefault(str(republic), {})[city or ""] = int(count)
+    out = []
+    for republic, cities in republics.items():
+        named = sorted(((c, n) for c, n in cities.items() if c), key=lambda x: (-x[1], x[0]))
+        out.append((republic, named, sum(cities.values())))
+    out.sort(key=lambda item: (-item[2], item[0]))
+    return out
+
+
+def series_overview(session: Session) -> list[tuple[Series, int]]:
+    rows = session.execute(
+        select(Series, func.count(Pin.id))
+        .join(Pin, Pin.series_id == Series.id, isouter=True)
+        .group_by(Series.id)
+        .order_by(Series.name)
+    ).all()
+    return [(series, int(count)) for series, count in rows]
+
+
+def series_members(session: Session, series: Series) -> tuple[list[Pin], list[int]]:
+    """Members in number order, and the numbers this catalogue has no pin for."""
+    members = list(
+        session.scalars(
+            select(Pin)
+            .where(Pin.series_id == series.id)
+            .order_by(Pin.series_number.is_(None), Pin.series_number, Pin.ref)
+            .options(selectinload(Pin.photos))
+        )
+    )
+    numbers = {p.series_number for p in members if p.series_number}
+    size = series.set_size or max(numbers, default=0)
+    return members, [n for n in range(1, size + 1) if n not in numbers]
+
+
+def filter_options(session: Session) -> dict[str, list[str]]:
+    """Values for the filter drop-downs."""
+    options: dict[str, list[str]] = {}
+    for name in ("republic", "material", "pin_type"):
+        column = getattr(Pin, name)
+        options[name] = [
+            v
+            for v in session.scalars(
+                select(column).where(column.is_not(None)).distinct().order_by(column)
+            )
+        ]
+    options["theme"] = list(session.scalars(select(Theme.path).order_by(Theme.path)))
+    return options
+
+
+__all__ = ["SORTS", "SearchQuery", "SearchResult", "search"]

@@ -1,0 +1,486 @@
+"""Catalogue pages: search with filters and facets, browsing by theme, place and
+series, the pin page, its history, photos, submissions and the moderation queue."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from marketplace.accounts.forms import EmptyForm, attach_error
+from marketplace.catalogue import search as search_service
+from marketplace.catalogue.media import catalogue_photo_dir, pin_image
+from marketplace.catalogue.models import (
+    ATTACHMENTS,
+    FINISHES,
+    MATERIALS,
+    PIN_TYPES,
+    REPUBLICS,
+    TECHNIQUES,
+    Series,
+)
+from marketplace.catalogue.moderation import Moderation
+from marketplace.catalogue.operations import THEMES, Catalogue, parse_catalogue_file, records_to_csv
+from marketplace.core.errors import DomainError, InvalidInput
+from marketplace.core.extensions import db
+from marketplace.core.photos import store_photo
+from marketplace.core.registry import find_service, has_service
+
+
+class PriceGuide(Protocol):
+    """A pin's sale prices, shown on its page (the orders feature provides it)."""
+
+    def __call__(self, pin_id: int) -> Any: ...
+
+
+bp = Blueprint("catalogue", __name__)
+
+
+def moderation() -> Moderation:
+    return Moderation(db.session(), catalogue_photo_dir())
+
+
+def _choices(values: tuple[str, ...]) -> list[SelectChoice]:
+    return [SelectChoice("", "—")] + [SelectChoice(v, v.replace("_", " ")) for v in values]
+
+
+class PinForm(FlaskForm):
+    """Every attribute of a pin; used for submissions and corrections."""
+
+    ref = StringField(
+        "Catalogue number (with variant letter, e.g. 17108а)", [DataRequired(), Length(max=40)]
+    )
+    title_en = StringField("English title", [DataRequired(), Length(max=200)])
+    legend = TextAreaField("Legend exactly as struck", [Optional(), Length(max=2000)])
+    legend_lang = StringField(
+        "Language of the legend (ru, uk, et, mn…)", [Optional(), Length(max=8)]
+    )
+    translation_en = TextAreaField("English translation", [Optional(), Length(max=2000)])
+    issuer = StringField("Issuer / organisation", [Optional(), Length(max=300)])
+    occasion = StringField("Occasion", [Optional(), Length(max=300)])
+    themes = SelectMultipleField("Themes", [Optional()], choices=[SelectChoice(t) for t in THEMES])
+    pin_type = SelectField("Type", [Optional()], choices=_choices(PIN_TYPES))
+    series_name = StringField("Series", [Optional(), Length(max=200)])
+    series_number = IntegerField("Number in the series", [Optional(), NumberRange(min=1)])
+    series_size = IntegerField("Pins in the series", [Optional(), NumberRange(min=1)])
+    year_from = IntegerField("Year (or first year)", [Optional()])
+    year_to = IntegerField("Last year", [Optional()])
+    city = StringField("City", [Optional(), Length(max=100)])
+    republic = SelectField("Republic", [Optional()], choices=_choices(REPUBLICS))
+    maker = StringField("Maker", [Optional(), Length(max=200)])
+    maker_mark = StringField("Maker's mark", [Optional(), Length(max=200)])
+    material = SelectField("Material", [Optional()], choices=_choices(MATERIALS))
+    finish = SelectField("Gilding / silvering", [Optional()], choices=_choices(FINISHES))
+    hallmark = StringField("Hallmark", [Optional(), Length(max=100)])
+    technique = SelectField("Technique", [Optional()], choices=_choices(TECHNIQUES))
+    attachment = SelectField("Attachment", [Optional()], choices=_choices(ATTACHMENTS))
+    height_mm = DecimalField("Height, mm", [Optional()])
+    width_mm = DecimalField("Width, mm", [Optional()])
+    thickness_mm = DecimalField("Thickness, mm", [Optional()])
+    weight_g = DecimalField("Weight, g", [Optional()])
+    reverse_markings = StringField("Reverse markings (price, serial number…)", [Optional()])
+    awarded_with_document = SelectField(
+        "Awarded with a document?",
+        [Optional()],
+        choices=[SelectChoice("", "unknown"), SelectChoice("yes"), SelectChoice("no")],
+    )
+    authenticity_notes = TextAreaField("Authenticity notes, known copies", [Optional()])
+    notes_en = TextAreaField("Notes", [Optional()])
+    obverse = FileField("Photo of the obverse (JPEG, PNG or WebP, up to 8 MB)")
+    reverse = FileField("Photo of the reverse")
+    note = TextAreaField("Note for the moderator", [Optional(), Length(max=2000)])
+    submit = SubmitField("Send for review")
+
+    DATA_FIELDS = (
+        "ref", "title_en", "legend", "legend_lang", "translation_en", "issuer", "occasion",
+        "themes", "pin_type", "series_name", "series_number", "series_size", "year_from",
+        "year_to", "city", "republic", "maker", "maker_mark", "material", "finish", "hallmark",
+        "technique", "attachment", "height_mm", "width_mm", "thickness_mm", "weight_g",
+        "reverse_markings", "awarded_with_document", "authenticity_notes", "notes_en",
+    )  # fmt: skip
+
+    def pin_data(self, only_changed_from: dict[str, Any] | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for name in self.DATA_FIELDS:
+            value = getattr(self, name).data
+            if value is not None and not isinstance(value, str | list | int | bool):
+                value = str(value)
+            data[name] = value
+        if only_changed_from is not None:
+            data = {k: v for k, v in data.items() if _differs(only_changed_from.get(k), v)}
+        return data
+
+
+def _differs(old: Any, new: Any) -> bool:
+    blank: tuple[Any, ...] = (None, "", [])
+    if old in blank and new in blank:
+        return False
+    if isinstance(old, bool):
+        old = "yes" if old else "no"
+    return str(old) != str(new)
+
+
+class ReviewForm(FlaskForm):
+    reason = TextAreaField("Reason (required to reject)", [Optional(), Length(max=2000)])
+    approve = SubmitField("Approve")
+    reject = SubmitField("Reject")
+
+
+class ImportForm(FlaskForm):
+    file = FileField("Catalogue file (CSV or JSON, UTF-8)")
+    dry_run = BooleanField("Check only, change nothing")
+    submit = SubmitField("Import")
+
+
+# -- search and browsing ---------------------------------------------------------------
+
+
+def query_from_args(args: Any, *, facets: bool) -> search_service.SearchQuery:
+    def number(name: str) -> int | None:
+        try:
+            return int(args[name]) if args.get(name) else None
+        except ValueError:
+            return None
+
+    sort = args.get("sort", "relevance")
+    return search_service.SearchQuery(
+        q=args.get("q", "")[:200],
+        theme=args.get("theme") or None,
+        city=args.get("city") or None,
+        republic=args.get("republic") or None,
+        year_from=number("year_from"),
+        year_to=number("year_to"),
+        material=args.get("material") or None,
+        pin_type=args.get("pin_type") or None,
+        series_id=number("series"),
+        maker=args.get("maker") or None,
+        sort=sort if sort in search_service.SORTS else "relevance",
+        page=number("page") or 1,
+        per_page=min(number("per_page") or 24, 100),
+        with_facets=facets,
+    )
+
+
+@bp.route("/pins")
+def pins() -> ResponseReturnValue:
+    query = query_from_args(request.args, facets=True)
+    result = search_service.search(db.session(), query)
+    return render_template(
+        "catalogue/search.html",
+        query=query,
+        result=result,
+        options=search_service.filter_options(db.session()),
+        sorts=search_service.SORTS,
+    )
+
+
+@bp.route("/pins/<int:pin_id>")
+def pin(pin_id: int) -> ResponseReturnValue:
+    catalogue = Catalogue(db.session())
+    try:
+        item = catalogue.get(pin_id)
+    except DomainError:
+        abort(404)
+    siblings: list[Any] = []
+    if item.series is not None:
+        siblings, _missing = search_service.series_members(db.session(), item.series)
+    return render_template(
+        "catalogue/pin.html",
+        pin=item,
+        variants=catalogue.variants(item),
+        siblings=siblings,
+        stats=catalogue.interest(item),
+        guide=price_guide(item.id),
+    )
+
+
+@bp.route("/pins/<int:pin_id>/history")
+def history(pin_id: int) -> ResponseReturnValue:
+    catalogue = Catalogue(db.session())
+    try:
+        item = catalogue.get(pin_id)
+    except DomainError:
+        abort(404)
+    return render_template(
+        "catalogue/history.html", pin=item, revisions=catalogue.history(item), form=EmptyForm()
+    )
+
+
+@bp.route("/pins/<int:pin_id>/revert/<int:number>", methods=["POST"])
+@login_required
+def revert(pin_id: int, number: int) -> ResponseReturnValue:
+    form = EmptyForm()
+    if form.validate_on_submit():
+        catalogue = Catalogue(db.session())
+        try:
+            catalogue.revert(catalogue.get(pin_id), number, current_user)
+        except DomainError as exc:
+            flash(exc.message, "error")
+            return redirect(url_for("catalogue.history", pin_id=pin_id)), 303
+        flash(f"Reverted to revision {number}.", "success")
+    return redirect(url_for("catalogue.history", pin_id=pin_id))
+
+
+@bp.route("/pins/<int:pin_id>/stand-in.svg")
+def stand_in(pin_id: int) -> ResponseReturnValue:
+    """A clearly labelled drawing for pins without a photo — never a photo."""
+    catalogue = Catalogue(db.session())
+    try:
+        item = catalogue.get(pin_id)
+    except DomainError:
+        abort(404)
+    svg = render_template("catalogue/stand_in.svg", pin=item)
+    response = Response(svg, mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@bp.route("/media/<path:name>")
+def media(name: str) -> ResponseReturnValue:
+    if "/" in name or not name.endswith(".webp"):
+        abort(404)
+    response = send_from_directory(
+        catalogue_photo_dir(), name, mimetype="image/webp", max_age=86400
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
+    return response
+
+
+@bp.route("/themes")
+def themes() -> ResponseReturnValue:
+    return render_template(
+        "catalogue/themes.html", themes=search_service.theme_counts(db.session())
+    )
+
+
+@bp.route("/places")
+def places() -> ResponseReturnValue:
+    return render_template(
+        "catalogue/places.html", places=search_service.place_counts(db.session())
+    )
+
+
+@bp.route("/series")
+def series_list() -> ResponseReturnValue:
+    return render_template(
+        "catalogue/series_list.html", series=search_service.series_overview(db.session())
+    )
+
+
+@bp.route("/series/<int:series_id>")
+def series(series_id: int) -> ResponseReturnValue:
+    item = db.session.get(Series, series_id)
+    if item is None:
+        abort(404)
+    members, missing = search_service.series_members(db.session(), item)
+    return render_template("catalogue/series.html", series=item, members=members, missing=missing)
+
+
+# -- submissions and moderation ----------------------------------------------------------
+
+
+def _attach_photos(form: PinForm, submission: Any) -> None:
+    for side in ("obverse", "reverse"):
+        upload = getattr(form, side).data
+        if upload and getattr(upload, "filename", ""):
+            try:
+                stored = store_photo(upload.read(), storage_dir=catalogue_photo_dir())
+            except DomainError as exc:
+                raise InvalidInput({side: [exc.message]}) from None
+            moderation().add_photo(submission, side, stored, current_user)
+
+
+@bp.route("/pins/submit", methods=["GET", "POST"])
+@login_required
+def submit() -> ResponseReturnValue:
+    form = PinForm()
+    if form.validate_on_submit():
+        try:
+            submission = moderation().submit(current_user, form.pin_data(), note=form.note.data)
+            _attach_photos(form, submission)
+        except DomainError as exc:
+            attach_error(form, exc)
+        else:
+            flash("Thank you! A moderator will review your pin.", "success")
+            return redirect(url_for("catalogue.my_submissions"))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("catalogue/submit.html", form=form, pin=None), status
+
+
+@bp.route("/pins/<int:pin_id>/correct", methods=["GET", "POST"])
+@login_required
+def correct(pin_id: int) -> ResponseReturnValue:
+    catalogue = Catalogue(db.session())
+    try:
+        item = catalogue.get(pin_id)
+    except DomainError:
+        abort(404)
+    from marketplace.catalogue.operations import record_of
+
+    current = record_of(item)
+    form = PinForm(
+        data={
+            **current,
+            "awarded_with_document": {True: "yes", False: "no"}.get(
+                current["awarded_with_document"], ""
+            ),
+        }
+    )
+    if form.validate_on_submit():
+        changes = form.pin_data(only_changed_from=current)
+        try:
+            submission = moderation().submit(current_user, changes, pin=item, note=form.note.data)
+            _attach_photos(form, submission)
+        except DomainError as exc:
+            attach_error(form, exc)
+        else:
+            flash("Thank you! A moderator will review your correction.", "success")
+            return redirect(url_for("catalogue.pin", pin_id=pin_id))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("catalogue/submit.html", form=form, pin=item), status
+
+
+@bp.route("/submissions")
+@login_required
+def my_submissions() -> ResponseReturnValue:
+    items = list(reversed(moderation().queue("pending", current_user)))
+    items += moderation().queue("approved", current_user) + moderation().queue(
+        "rejected", current_user
+    )
+    return render_template("catalogue/my_submissions.html", submissions=items)
+
+
+def _moderator() -> None:
+    if not current_user.is_authenticated or not current_user.is_moderator:
+        abort(403)
+
+
+@bp.route("/moderation")
+@login_required
+def moderation_queue() -> ResponseReturnValue:
+    _moderator()
+    return render_template("catalogue/moderation.html", submissions=moderation().queue())
+
+
+@bp.route("/moderation/<int:submission_id>", methods=["GET", "POST"])
+@login_required
+def review(submission_id: int) -> ResponseReturnValue:
+    _moderator()
+    service = moderation()
+    try:
+        submission = service.get(submission_id)
+    except DomainError:
+        abort(404)
+    form = ReviewForm()
+    if form.validate_on_submit():
+        try:
+            if form.approve.data:
+                pin = service.approve(submission, current_user)
+                flash(f"Approved: {pin.ref} {pin.title_en}.", "success")
+                return redirect(url_for("catalogue.pin", pin_id=pin.id))
+            service.reject(submission, current_user, form.reason.data or "")
+            flash("Rejected; the member will see your reason.", "info")
+            return redirect(url_for("catalogue.moderation_queue"))
+        except InvalidInput as exc:
+            # The review form has no pin fields: name each one in the message.
+            form.form_errors.extend(f"{f}: {'; '.join(m)}" for f, m in exc.errors.items())
+        except DomainError as exc:
+            attach_error(form, exc)
+    return render_template(
+        "catalogue/review.html",
+        submission=submission,
+        duplicates=service.likely_duplicates(submission),
+        form=form,
+    ), (422 if form.errors or form.form_errors else 200)
+
+
+@bp.route("/moderation/import", methods=["GET", "POST"])
+@login_required
+def import_catalogue() -> ResponseReturnValue:
+    _moderator()
+    form = ImportForm()
+    errors: list[tuple[int, str, str]] = []
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            if not upload:
+                raise DomainError("Choose a file.", field="file")
+            records = parse_catalogue_file(upload.read(), upload.filename or "")
+            created, updated, errors = Catalogue(db.session()).import_records(records, current_user)
+        except DomainError as exc:
+            attach_error(form, exc)
+        else:
+            if not errors:
+                if form.dry_run.data:
+                    db.session.rollback()
+                    flash(
+                        f"The file is fine: {created} new pins, {updated} updates. "
+                        "Nothing was changed.",
+                        "info",
+                    )
+                    return render_template("catalogue/import.html", form=form, errors=[])
+                flash(f"Imported: {created} new pins, {updated} updated.", "success")
+                return redirect(url_for("catalogue.import_catalogue"))
+    status = 422 if errors or form.errors or form.form_errors else 200
+    return render_template("catalogue/import.html", form=form, errors=errors), status
+
+
+@bp.route("/moderation/export.<fmt>")
+@login_required
+def export_catalogue(fmt: str) -> ResponseReturnValue:
+    _moderator()
+    records = Catalogue(db.session()).export_records()
+    if fmt == "json":
+        body, mimetype = json.dumps(records, ensure_ascii=False, indent=1), "application/json"
+    elif fmt == "csv":
+        body, mimetype = records_to_csv(records), "text/csv"
+    else:
+        abort(404)
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f"attachment; filename=znachki-catalogue.{fmt}"
+    return response
+
+
+@bp.app_template_global()
+def theme_label(path: str) -> str:
+    return path.replace("/", " › ")
+
+
+bp.add_app_template_global(pin_image)
+
+
+def price_guide(pin_id: int) -> Any:
+    if not has_service(PriceGuide):
+        return None
+    return find_service(PriceGuide)(pin_id)  # type: ignore[type-abstract]
+
+
+__all__ = ["bp"]

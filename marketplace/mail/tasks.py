@@ -1,0 +1,44 @@
+"""Delivering stored mail: one task per message, retried on transient failures."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task, shared_task
+from flask import current_app
+
+from marketplace.core import outbox
+from marketplace.core.extensions import db
+from marketplace.mail import delivery as mail
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(
+    bind=True,
+    name="workers.tasks.deliver_mail",
+    acks_late=True,
+    max_retries=mail.MAX_ATTEMPTS,
+    time_limit=120,
+    soft_time_limit=90,
+)
+def deliver_mail(self: Task, message_id: int, outbox_id: int | None = None) -> str:
+    """Send one stored message. 4xx replies and dropped connections retry with
+    exponential backoff; 5xx marks the message failed with the server's reason."""
+    if outbox_id is not None and outbox.is_consumed(db.session(), outbox_id):
+        return mail.Outcome.SKIPPED.value
+    outcome, message = mail.deliver(
+        db.session(),
+        message_id,
+        current_app.extensions["mail_transport"],
+        current_app.config["SETTINGS"].mail_from,
+    )
+    if outcome is mail.Outcome.RETRY and message is not None:
+        delay = mail.retry_delay(message.attempts, current_app.config["MAIL_RETRY_BASE_S"])
+        log.info("mail %s: %s; retrying in %.1fs", message_id, message.last_error, delay)
+        raise self.retry(countdown=delay, max_retries=None)
+    if outbox_id is not None and outcome is not mail.Outcome.SKIPPED:
+        outbox.claim(db.session(), outbox_id)
+    if outcome is mail.Outcome.FAILED and message is not None:
+        log.warning("mail %s failed: %s", message_id, message.last_error)
+    return outcome.value

@@ -1,0 +1,210 @@
+"""API resource for the caller's matches: `GET /me/matches` — two-way swaps,
+one-way offers and places in trade loops, each with the pins each way and the
+score breakdown that says why it ranks where it does."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from flask import g, url_for
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from marketplace.catalogue.models import Pin
+from marketplace.core.api import BEARER, token_required
+from marketplace.core.extensions import db
+from marketplace.matches import operations as service
+from marketplace.matches.models import MATCH_KINDS, Match
+
+blp = Blueprint("api_matches", __name__, description="The caller's matches")
+
+CONDITIONS = ["mint", "excellent", "very_fine", "fine", "good", "poor"]
+
+
+class MatchQuery(Schema):
+    kind = fields.String(
+        validate=validate.OneOf(MATCH_KINDS), metadata={"description": "Only this kind"}
+    )
+    active = fields.Boolean(
+        load_default=True,
+        metadata={"description": "true (default): current matches; false: ones that lapsed"},
+    )
+
+
+class MatchPinOut(Schema):
+    pin_id = fields.Integer(required=True)
+    ref = fields.String(required=True)
+    title = fields.String(required=True)
+    variant_group = fields.String(required=True)
+    image_url = fields.String(required=True)
+    condition = fields.String(required=True, validate=validate.OneOf(CONDITIONS))
+    have_id = fields.Integer(required=True, metadata={"description": "The giver's Have"})
+    quantity = fields.Integer(required=True)
+    tradeable = fields.Boolean(required=True)
+    price = fields.String(required=True, allow_none=True, metadata={"description": "If for sale"})
+    currency = fields.String(required=True, allow_none=True)
+    want_id = fields.Integer(required=True, metadata={"description": "The receiver's Want"})
+    priority = fields.Integer(
+        required=True, metadata={"description": "Stars the receiver gave the want, 5 = most"}
+    )
+    min_condition = fields.String(required=True, allow_none=True)
+    any_variant = fields.Boolean(required=True)
+
+
+class LegOut(MatchPinOut):
+    position = fields.Integer(required=True)
+    giver_id = fields.Integer(required=True)
+    giver = fields.String(required=True)
+    receiver_id = fields.Integer(required=True)
+    receiver = fields.String(required=True)
+
+
+class MemberOut(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+class CycleOut(Schema):
+    proposal_id = fields.Integer(required=True)
+    members = fields.List(
+        fields.Nested(MemberOut), required=True, metadata={"description": "In loop order"}
+    )
+    legs = fields.List(fields.Nested(LegOut), required=True)
+    expires_at = fields.DateTime(required=True)
+
+
+class ExplanationOut(Schema):
+    coverage = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Sum over wants filled: 16 for 5 stars, halving per star"},
+    )
+    covered_priorities = fields.List(fields.Integer(), required=True)
+    balance = fields.Float(
+        required=True, allow_none=True, metadata={"description": "Swaps: min/max of counts"}
+    )
+    condition = fields.Float(
+        required=True, metadata={"description": "Grade of what you receive, 0 poor … 1 mint"}
+    )
+    cycle_length = fields.Integer(required=True, allow_none=True)
+    reasons = fields.List(fields.String(), required=True)
+
+
+class CounterpartOut(Schema):
+    id = fields.Integer(required=True)
+    display_name = fields.String(required=True)
+
+
+class MatchOut(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(MATCH_KINDS))
+    key = fields.String(required=True)
+    active = fields.Boolean(required=True)
+    new = fields.Boolean(required=True, metadata={"description": "First seen in the last 3 days"})
+    score = fields.Float(required=True, metadata={"description": "Higher ranks first"})
+    counterpart = fields.Nested(CounterpartOut, required=True, allow_none=True)
+    receive = fields.List(fields.Nested(MatchPinOut), required=True)
+    give = fields.List(fields.Nested(MatchPinOut), required=True)
+    cycle = fields.Nested(CycleOut, required=True, allow_none=True)
+    explanation = fields.Nested(ExplanationOut, required=True)
+    first_seen_at = fields.DateTime(required=True)
+    last_seen_at = fields.DateTime(required=True)
+    changed_at = fields.DateTime(required=True)
+
+
+class Images:
+    """Thumbnail URLs for the pins on a page of matches, from one query."""
+
+    def __init__(self, items: Sequence[Match]) -> None:
+
+        self.pins = {
+            p.id: p
+            for p in db.session.scalars(
+                select(Pin)
+                .where(Pin.id.in_(sorted(service.pin_ids(list(items)))))
+                .options(selectinload(Pin.photos))
+            )
+        }
+
+    def pin(self, item: dict[str, Any]) -> dict[str, Any]:
+        from marketplace.catalogue.media import pin_image
+
+        out = {k: item.get(k) for k in MatchPinOut._declared_fields if k != "image_url"}
+        pin = self.pins.get(item["pin_id"])
+        out["image_url"] = (
+            pin_image(pin) if pin else url_for("catalogue.stand_in", pin_id=item["pin_id"])
+        )
+        return out
+
+
+def match_dict(match: Match, images: Images) -> dict[str, Any]:
+    _pin = images.pin
+    details, explanation = match.details, match.explanation
+    cycle = None
+    if match.kind == "swap":
+        receive, give = details["receive"], details["give"]
+    elif match.kind == "offer":
+        receive, give = details["offers"], []
+    else:
+        receive, give = [details["receive"]], [details["give"]]
+        cycle = {
+            "proposal_id": details["proposal_id"],
+            "members": details["members"],
+            "legs": [
+                {**_pin(leg), **{k: leg[k] for k in LegOut._declared_fields if k in leg}}
+                for leg in details["legs"]
+            ],
+            "expires_at": details["expires_at"],
+        }
+    return {
+        "id": match.id,
+        "kind": match.kind,
+        "key": match.key,
+        "active": match.active,
+        "new": service.is_new(match),
+        "score": match.score,
+        "counterpart": (
+            {"id": match.counterpart.id, "display_name": match.counterpart.display_name}
+            if match.counterpart is not None
+            else None
+        ),
+        "receive": [_pin(i) for i in receive],
+        "give": [_pin(i) for i in give],
+        "cycle": cycle,
+        "explanation": {
+            "coverage": explanation.get("coverage"),
+            "covered_priorities": explanation.get("covered_priorities", []),
+            "balance": explanation.get("balance"),
+            "condition": explanation.get("condition", 0.0),
+            "cycle_length": explanation.get("cycle_length"),
+            "reasons": explanation.get("reasons", []),
+        },
+        "first_seen_at": match.first_seen_at,
+        "last_seen_at": match.last_seen_at,
+        "changed_at": match.changed_at,
+    }
+
+
+@blp.route("/me/matches", methods=["GET"])
+@blp.doc(**BEARER)
+@token_required
+@blp.arguments(MatchQuery, location="query")
+@blp.response(200, MatchOut(many=True))
+@blp.paginate()
+def list_matches(query: dict[str, Any], pagination_parameters: Any) -> list[dict[str, Any]]:
+    """The caller's matches: swaps, then offers, then trade loops, best first
+    within each (X-Pagination header)."""
+    page = service.matches_for(
+        db.session(),
+        g.api_user.id,
+        kind=query.get("kind"),
+        active=query.get("active"),
+        page=pagination_parameters.page,
+        per_page=pagination_parameters.page_size,
+    )
+    pagination_parameters.item_count = page.total
+    images = Images(page.items)
+    return [match_dict(m, images) for m in page.items]

@@ -1,0 +1,147 @@
+"""What matching found: each collector's matches (two-way swaps, one-way offers,
+places in multi-party cycles), the cycle proposals of the global solve with their
+legs, and a record of every global solve run.
+
+A `Match` is addressed by (user, kind, key) and is never deleted by matching: when
+it stops holding it turns inactive, and when it holds again it turns active with its
+`first_seen_at` kept, so notifications can tell a new match from a returning one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.core.models import Base, utcnow
+
+MATCH_KINDS = ("swap", "offer", "cycle")
+
+
+class Match(Base):
+    """One match as `user_id` sees it. `details` holds the pins each way (plain
+    JSON: ids, refs, titles, conditions, priorities); `explanation` holds the
+    engine's score breakdown, i.e. why it ranks where it does."""
+
+    __tablename__ = "matches"
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", "key"),
+        CheckConstraint("kind IN ('swap', 'offer', 'cycle')", name="kind"),
+        # The matches page: a collector's active matches of a kind, best first.
+        Index("ix_matches_user_id_active_kind_score", "user_id", "active", "kind", "score"),
+        # A refresh finds the other side of every swap through its counterpart.
+        Index("ix_matches_counterpart_id_kind", "counterpart_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))
+    key: Mapped[str] = mapped_column(String(60))
+    counterpart_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    proposal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("trade_proposals.id", ondelete="CASCADE"), index=True
+    )
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    explanation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    active: Mapped[bool] = mapped_column(default=True)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    counterpart = relationship("User", foreign_keys=[counterpart_id])
+    proposal: Mapped[TradeProposal | None] = relationship()
+
+
+class SolveRun(Base):
+    """One global solve: when, with which cycle cap, and what it achieved. The
+    components are solved by separate tasks; the last one to finish closes the run."""
+
+    __tablename__ = "solve_runs"
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'finished', 'failed')", name="status"),
+        CheckConstraint("cycle_cap >= 2", name="cycle_cap"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), default="running")
+    cycle_cap: Mapped[int]
+    time_limit_s: Mapped[float] = mapped_column(Float)
+    collectors: Mapped[int] = mapped_column(default=0)
+    components: Mapped[int] = mapped_column(default=0)
+    components_done: Mapped[int] = mapped_column(default=0)
+    items_traded: Mapped[int] = mapped_column(default=0)
+    collectors_trading: Mapped[int] = mapped_column(default=0)
+    proposals: Mapped[int] = mapped_column(default=0)
+    optimal: Mapped[bool] = mapped_column(default=True)
+    max_gap: Mapped[float] = mapped_column(Float, default=0.0)
+    notes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    seconds: Mapped[float | None] = mapped_column(Float)
+
+
+class TradeProposal(Base):
+    """A multi-party trade cycle the global solve proposes: its members in order
+    and one leg per pin. `signature` identifies the same cycle across runs, so a
+    cycle found again keeps its proposal (and its members' matches stay "seen").
+
+    Status is 'proposed' when created and 'superseded' once a later run no
+    longer finds it; the trades feature adds its own states, so no CHECK here.
+    """
+
+    __tablename__ = "trade_proposals"
+    __table_args__ = (Index("ix_trade_proposals_signature_status", "signature", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    solve_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("solve_runs.id", ondelete="SET NULL"), index=True
+    )
+    signature: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default="proposed")
+    members: Mapped[list[int]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+    legs: Mapped[list[TradeLeg]] = relationship(
+        back_populates="proposal",
+        cascade="all, delete-orphan",
+        order_by="TradeLeg.position",
+        passive_deletes=True,
+    )
+
+
+class TradeLeg(Base):
+    """One pin in a cycle: `giver` sends the pin of Have `have_id` to `receiver`."""
+
+    __tablename__ = "trade_legs"
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "position"),
+        CheckConstraint("giver_id <> receiver_id", name="distinct_parties"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("trade_proposals.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    giver_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    receiver_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    have_id: Mapped[int | None] = mapped_column(
+        ForeignKey("haves.id", ondelete="SET NULL"), index=True
+    )
+    want_id: Mapped[int | None] = mapped_column(ForeignKey("wants.id", ondelete="SET NULL"))
+    pin_id: Mapped[int] = mapped_column(ForeignKey("pins.id", ondelete="CASCADE"))
+
+    proposal: Mapped[TradeProposal] = relationship(back_populates="legs")
+    pin = relationship("Pin")
+    giver = relationship("User", foreign_keys=[giver_id])
+    receiver = relationship("User", foreign_keys=[receiver_id])

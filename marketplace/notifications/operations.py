@@ -1,0 +1,481 @@
+"""Telling collectors: turn new matches (and, through `notify`, any other event)
+into notifications, mail them at once or gather them into daily or weekly digests
+at the collector's local hour, in their language, and let them unsubscribe with
+one click.
+
+Never twice: every notification is unique per (collector, kind, dedupe key), and a
+match that comes back within `COOLING` of being announced is not announced again.
+Never lost: notifications are rows written in the same transaction as their cause,
+mail goes through the outbox, and delivery retries until the SMTP server answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from marketplace.accounts.models import User
+from marketplace.catalogue.models import Pin, Series
+from marketplace.core.errors import DomainError
+from marketplace.core.models import utcnow
+from marketplace.lists.models import Have
+from marketplace.mail import delivery as mail
+from marketplace.matches.models import Match
+from marketplace.notifications.models import (
+    MODES,
+    NOTIFICATION_KINDS,
+    Digest,
+    Notification,
+    NotificationPreference,
+)
+
+COOLING = timedelta(days=14)
+DEFAULT_MODES = {
+    "swap": "instant", "offer": "daily", "cycle": "instant",
+    "trade": "instant", "message": "instant", "order": "instant",
+}  # fmt: skip
+MATCH_KINDS = ("swap", "offer", "cycle")
+LANGUAGES = ("en", "ru")
+
+STRINGS: dict[str, dict[str, str]] = {
+    "en": {
+        "swap": "Swap with {name}",
+        "offer": "{name} has what you want",
+        "cycle": "A trade ring with {n} collectors",
+        "you_get": "You get",
+        "you_give": "You give",
+        "completes": "This completes your set “{series}”!",
+        "instant_subject": "New match: {first}",
+        "instant_subject_many": "{n} new matches on Znachki Exchange",
+        "digest_subject": "Your {period} digest: {n} new matches",
+        "daily": "daily",
+        "weekly": "weekly",
+        "see_all": "See all your matches",
+        "unsubscribe": "Unsubscribe from these emails",
+        "settings": "Notification settings",
+        "stars": "wanted {stars}",
+        "trade": "Trade update",
+        "message": "New message",
+        "order": "Order update",
+    },
+    "ru": {
+        "swap": "Обмен с {name}",
+        "offer": "У {name} есть то, что вы ищете",
+        "cycle": "Цепочка обмена из {n} коллекционеров",
+        "you_get": "Вы получаете",
+        "you_give": "Вы отдаёте",
+        "completes": "Это завершает вашу серию «{series}»!",
+        "instant_subject": "Новое совпадение: {first}",
+        "instant_subject_many": "{n} новых совпадений на Znachki Exchange",
+        "digest_subject": "Ваша {period} сводка: {n} новых совпадений",
+        "daily": "ежедневная",
+        "weekly": "еженедельная",
+        "see_all": "Все ваши совпадения",
+        "unsubscribe": "Отписаться от этих писем",
+        "settings": "Настройки уведомлений",
+        "stars": "желанность {stars}",
+        "trade": "Обновление обмена",
+        "message": "Новое сообщение",
+        "order": "Обновление заказа",
+    },
+}
+
+
+def strings(locale: str) -> dict[str, str]:
+    return STRINGS["ru" if locale in ("ru", "uk", "be") else "en"]
+
+
+@dataclass(frozen=True)
+class Links:
+    base_url: str
+    secret_key: str
+
+    def _serializer(self) -> URLSafeSerializer:
+        return URLSafeSerializer(self.secret_key, salt="unsubscribe")
+
+    def unsubscribe_token(self, user_id: int, kind: str) -> str:
+        return self._serializer().dumps({"u": user_id, "k": kind})
+
+    def unsubscribe(self, user_id: int, kind: str) -> str:
+        return f"{self.base_url}/unsubscribe/{self.unsubscribe_token(user_id, kind)}"
+
+    def read_token(self, token: str) -> tuple[int, str]:
+        try:
+            data = self._serializer().loads(token)
+        except BadSignature:
+            raise DomainError("This unsubscribe link is not valid.") from None
+        kind = data.get("k")
+        if kind != "all" and kind not in NOTIFICATION_KINDS:
+            raise DomainError("This unsubscribe link is not valid.")
+        return int(data["u"]), str(kind)
+
+
+class Notifier:
+    def __init__(self, session: Session, links: Links) -> None:
+        self.session = session
+        self.links = links
+
+    # -- preferences -------------------------------------------------------------------
+
+    def modes(self, user_id: int) -> dict[str, str]:
+        stored = dict(
+            self.session.execute(
+                select(NotificationPreference.kind, NotificationPreference.mode).where(
+                    NotificationPreference.user_id == user_id
+                )
+            ).all()
+        )
+        return {kind: stored.get(kind, DEFAULT_MODES[kind]) for kind in NOTIFICATION_KINDS}
+
+    def set_mode(self, user_id: int, kind: str, mode: str) -> None:
+        if kind not in NOTIFICATION_KINDS:
+            raise DomainError(f"Unknown kind of notification: {kind}.", field=kind)
+        if mode not in MODES:
+            raise DomainError(f"Choose one of: {', '.join(MODES)}.", field=kind)
+        row = self.session.scalar(
+            select(NotificationPreference).where(
+                NotificationPreference.user_id == user_id, NotificationPreference.kind == kind
+            )
+        )
+        if row is None:
+            self.session.add(NotificationPreference(user_id=user_id, kind=kind, mode=mode))
+        else:
+            row.mode = mode
+        self.session.flush()
+
+    def update_settings(
+        self, user: User, *, modes: dict[str, str], timezone: str, locale: str,
+        digest_hour: int, weekly_day: int,
+    ) -> None:  # fmt: skip
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise DomainError(
+                "Unknown time zone; use a name like Europe/Tallinn.", field="timezone"
+            ) from None
+        if locale not in LANGUAGES:
+            raise DomainError("Choose English or Russian.", field="locale")
+        if not 0 <= digest_hour <= 23:
+            raise DomainError("An hour from 0 to 23.", field="digest_hour")
+        if not 0 <= weekly_day <= 6:
+            raise DomainError("A day of the week.", field="weekly_day")
+        for kind, mode in modes.items():
+            self.set_mode(user.id, kind, mode)
+        user.timezone, user.locale = timezone, locale
+        state = mail.mail_settings(self.session, user.id)
+        state.digest_hour, state.weekly_day = digest_hour, weekly_day
+
+    def resume(self, user: User) -> None:
+        """The collector says their address works again."""
+        state = mail.mail_settings(self.session, user.id)
+        state.suspended_at = None
+        state.consecutive_failures = 0
+
+    def unsubscribe(self, token: str) -> tuple[User, str]:
+        user_id, kind = self.links.read_token(token)
+        user = self.session.get(User, user_id)
+        if user is None:
+            raise DomainError("This unsubscribe link is not valid.")
+        for each in NOTIFICATION_KINDS if kind == "all" else (kind,):
+            self.set_mode(user.id, each, "off")
+        return user, kind
+
+    # -- turning events into notifications ----------------------------------------------
+
+    def notify(
+        self, user_id: int, kind: str, subject_key: str, payload: dict[str, Any], *,
+        priority: int = 3, now: datetime | None = None,
+    ) -> Notification | None:  # fmt: skip
+        """Record that `user_id` should hear about `subject_key`, unless they heard
+        about it within COOLING or turned this kind off. Returns the new row."""
+        now = now or utcnow()
+        mode = self.modes(user_id)[kind]
+        last = self.session.scalar(
+            select(Notification)
+            .where(
+                Notification.user_id == user_id,
+                Notification.kind == kind,
+                Notification.subject_key == subject_key,
+            )
+            .order_by(Notification.created_at.desc())
+            .limit(1)
+        )
+        if last is not None and now - last.created_at < COOLING:
+            return None
+        # The cooling window is part of the identity, so a racing second worker
+        # hits the unique constraint instead of announcing the match again.
+        window = int(now.timestamp() // COOLING.total_seconds())
+        note = Notification(
+            user_id=user_id,
+            kind=kind,
+            subject_key=subject_key,
+            dedupe_key=f"{subject_key}@{window}",
+            priority=priority,
+            payload=payload,
+            status="skipped" if mode == "off" else "pending",
+            created_at=now,
+        )
+        try:
+            with self.session.begin_nested():
+                self.session.add(note)
+        except IntegrityError:
+            return None
+        return note
+
+    def collect_matches(self, user_id: int, now: datetime | None = None) -> list[Notification]:
+        """New notifications for this collector's active matches, then the
+        instant ones mailed (one message for everything found at once)."""
+        now = now or utcnow()
+        matches = self.session.scalars(
+            select(Match)
+            .where(Match.user_id == user_id, Match.active.is_(True))
+            .order_by(Match.score.desc(), Match.id)
+        ).all()
+        created = []
+        for match in matches:
+            payload = self._match_payload(match)
+            note = self.notify(
+                user_id, match.kind, f"{match.kind}:{match.key}", payload,
+                priority=6 - payload["best_stars"], now=now,
+            )  # fmt: skip
+            if note is not None:
+                created.append(note)
+        self.send_instant(user_id, now)
+        return created
+
+    def _match_payload(self, match: Match) -> dict[str, Any]:
+        details = match.details or {}
+        # A swap lists pins each way, an offer what is offered, a ring one pin
+        # each way.
+        receive = _as_items(details.get("receive") or details.get("offers"))
+        give = _as_items(details.get("give"))
+        # Want priorities are stars, 5 the most wanted (as on the lists pages).
+        stars = [int(i["priority"]) for i in receive if i.get("priority")]
+        members = details.get("members") or []
+        return {
+            "match_id": match.id,
+            "kind": match.kind,
+            "counterpart": match.counterpart.display_name if match.counterpart else None,
+            "members": members,
+            "receive": receive,
+            "give": give,
+            "score": match.score,
+            "best_stars": max(stars) if stars else 3,
+        }
+
+    # -- mailing -------------------------------------------------------------------------
+
+    def send_instant(self, user_id: int, now: datetime | None = None) -> int:
+        modes = self.modes(user_id)
+        instant = [k for k, m in modes.items() if m == "instant"]
+        pending = self._pending(user_id, instant)
+        if not pending:
+            return 0
+        sent = self._send_message(user_id, pending, "notify_instant", None, now or utcnow())
+        return len(pending) if sent is not None else 0
+
+    def due_digests(self, now: datetime) -> list[tuple[int, str]]:
+        """(collector, period) pairs whose digest hour has come, in their own time
+        zone, and that have something pending for a digest."""
+        pending: dict[int, set[str]] = {}
+        for user_id, kind in self.session.execute(
+            select(Notification.user_id, Notification.kind)
+            .where(Notification.status == "pending")
+            .distinct()
+        ):
+            pending.setdefault(user_id, set()).add(kind)
+        due = []
+        for user_id, kinds in sorted(pending.items()):
+            user = self.session.get(User, user_id)
+            if user is None:
+                continue
+            state = mail.mail_settings(self.session, user_id)
+            local = now.astimezone(_zone(user.timezone))
+            if local.hour < state.digest_hour:
+                continue
+            waiting = {self.modes(user_id)[kind] for kind in kinds}
+            if "daily" in waiting:
+                due.append((user_id, f"daily:{local.date().isoformat()}"))
+            if "weekly" in waiting and local.weekday() == state.weekly_day:
+                year, week, _ = local.isocalendar()
+                due.append((user_id, f"weekly:{year}-W{week:02d}"))
+        return due
+
+    def send_digest(self, user_id: int, period: str, now: datetime | None = None) -> Digest | None:
+        """Mail one digest; a second call for the same period does nothing."""
+        now = now or utcnow()
+        exists = self.session.scalar(
+            select(Digest.id).where(Digest.user_id == user_id, Digest.period == period)
+        )
+        if exists is not None:
+            return None
+        frequency = period.split(":", 1)[0]
+        kinds = [k for k, m in self.modes(user_id).items() if m == frequency]
+        pending = self._pending(user_id, kinds)
+        digest = Digest(user_id=user_id, period=period, items=len(pending), created_at=now)
+        try:
+            with self.session.begin_nested():
+                self.session.add(digest)
+        except IntegrityError:
+            return None  # another run got there first
+        if pending:
+            digest.mail_message_id = self._send_message(
+                user_id, pending, "notify_digest", frequency, now
+            )
+        return digest
+
+    def _pending(self, user_id: int, kinds: Sequence[str]) -> list[Notification]:
+        if not kinds:
+            return []
+        return list(
+            self.session.scalars(
+                select(Notification)
+                .where(
+                    Notification.user_id == user_id,
+                    Notification.status == "pending",
+                    Notification.kind.in_(kinds),
+                )
+                .order_by(Notification.priority, Notification.id)
+            )
+        )
+
+    def _send_message(
+        self, user_id: int, notes: list[Notification], template: str, period: str | None,
+        now: datetime,
+    ) -> int | None:  # fmt: skip
+        user = self.session.get(User, user_id)
+        if user is None:
+            return None
+        state = mail.mail_settings(self.session, user_id)
+        if state.suspended_at is not None:
+            # The address keeps failing: keep the notifications for the settings
+            # page and the next digest after the collector fixes it.
+            return None
+        t = strings(user.locale)
+        items = [self._item(user, n, t) for n in sorted(notes, key=_rank)]
+        kinds = sorted({n.kind for n in notes})
+        unsubscribe_kind = kinds[0] if len(kinds) == 1 else "all"
+        unsubscribe_url = self.links.unsubscribe(user.id, unsubscribe_kind)
+        if period:
+            subject = t["digest_subject"].format(period=t[period], n=len(items))
+        elif len(items) == 1:
+            subject = t["instant_subject"].format(first=items[0]["title"])
+        else:
+            subject = t["instant_subject_many"].format(n=len(items))
+        message = mail.queue(
+            self.session,
+            to=user.email,
+            template=template,
+            user_id=user.id,
+            headers={
+                "List-Unsubscribe": f"<{unsubscribe_url}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+            subject=subject,
+            items=items,
+            t=t,
+            lang="ru" if t is STRINGS["ru"] else "en",
+            name=user.display_name,
+            base_url=self.links.base_url,
+            unsubscribe_url=unsubscribe_url,
+        )
+        for note in notes:
+            note.status = "sent"
+            note.sent_at = now
+            note.mail_message_id = message.id
+        return message.id
+
+    def _item(self, user: User, note: Notification, t: dict[str, str]) -> dict[str, Any]:
+        payload = note.payload
+        name = payload.get("counterpart") or ""
+        if note.kind == "cycle":
+            title = t["cycle"].format(n=len(payload.get("members") or []) or 3)
+        elif note.kind in ("swap", "offer"):
+            title = t[note.kind].format(name=name)
+        else:
+            title = payload.get("title") or t.get(note.kind, note.kind)
+        base = self.links.base_url
+        return {
+            "title": title,
+            "kind": note.kind,
+            "stars": payload.get("best_stars"),
+            "receive": [_pin_link(base, i) for i in payload.get("receive", [])],
+            "give": [_pin_link(base, i) for i in payload.get("give", [])],
+            "completes": self._completed_series(user.id, payload.get("receive", [])),
+            "url": payload.get("url") or f"{base}/matches",
+            "text": payload.get("text"),
+        }
+
+    def _completed_series(self, user_id: int, receive: Iterable[dict[str, Any]]) -> list[str]:
+        """Series that the incoming pins would complete for this collector."""
+        pin_ids = [int(i["pin_id"]) for i in receive if i.get("pin_id")]
+        if not pin_ids:
+            return []
+        incoming = self.session.execute(
+            select(Pin.series_id, Pin.series_number).where(
+                Pin.id.in_(pin_ids), Pin.series_id.is_not(None)
+            )
+        ).all()
+        done = []
+        for series_id in {s for s, _ in incoming}:
+            series = self.session.get(Series, series_id)
+            if series is None or not series.set_size:
+                continue
+            owned = set(
+                self.session.scalars(
+                    select(Pin.series_number)
+                    .join(Have, Have.pin_id == Pin.id)
+                    .where(Have.user_id == user_id, Pin.series_id == series_id)
+                )
+            )
+            owned |= {n for s, n in incoming if s == series_id}
+            if set(range(1, series.set_size + 1)) <= owned:
+                done.append(series.name)
+        return sorted(done)
+
+    def pending_count(self, user_id: int) -> int:
+        return int(
+            self.session.scalar(
+                select(func.count(Notification.id)).where(
+                    Notification.user_id == user_id, Notification.status == "pending"
+                )
+            )
+            or 0
+        )
+
+
+def _rank(note: Notification) -> tuple[int, int, int]:
+    """Most wanted first (`priority` 1 = a five-star want); then swaps, rings,
+    offers."""
+    order = {"swap": 0, "cycle": 1, "offer": 2}
+    return (note.priority, order.get(note.kind, 3), note.id)
+
+
+def _as_items(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, dict):
+        return [value]
+    return [item for item in value or [] if isinstance(item, dict)]
+
+
+def _pin_link(base: str, item: dict[str, Any]) -> dict[str, Any]:
+    pin_id = item.get("pin_id")
+    return {
+        **item,
+        "url": f"{base}/pins/{pin_id}" if pin_id else base,
+        "image": f"{base}/pins/{pin_id}/stand-in.svg" if pin_id else None,
+    }
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")

@@ -1,0 +1,41 @@
+"""Match notifications: instant mail after a refresh, and the digests beat plans."""
+
+from __future__ import annotations
+
+from marketplace.core import outbox
+from marketplace.core.extensions import db
+from marketplace.core.models import utcnow
+from marketplace.core.registry import find_service
+from marketplace.core.tasks import db_task, first_delivery
+from marketplace.notifications.operations import Notifier
+
+
+def notifier() -> Notifier:
+    return find_service(Notifier)
+
+
+@db_task("notify_collector", max_retries=5)
+def notify_collector(user_id: int, outbox_id: int | None = None) -> int:
+    """A collector has new matches: record notifications and mail the instant ones."""
+    if not first_delivery(outbox_id):
+        return 0
+    return len(notifier().collect_matches(user_id))
+
+
+@db_task("plan_digests", max_retries=3)
+def plan_digests() -> int:
+    """Beat: queue a digest for every collector whose local digest hour has come.
+    Safe to run as often as wanted: a digest exists once per collector and period."""
+    due = notifier().due_digests(utcnow())
+    for user_id, period in due:
+        outbox.enqueue(db.session(), "workers.tasks.send_digest", user_id=user_id, period=period)
+    return len(due)
+
+
+@db_task("send_digest", max_retries=5)
+def send_digest(user_id: int, period: str, outbox_id: int | None = None) -> int:
+    """Mail one collector's digest for one period (at most once)."""
+    if not first_delivery(outbox_id):
+        return 0
+    digest = notifier().send_digest(user_id, period)
+    return digest.items if digest else 0

@@ -1,0 +1,130 @@
+"""Notification settings, one-click unsubscribe (RFC 8058), and the list of what
+a collector has been told."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import IntegerField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, NumberRange
+
+from marketplace.accounts.forms import EmptyForm, attach_error
+from marketplace.core.errors import DomainError
+from marketplace.core.extensions import csrf, db
+from marketplace.core.registry import find_service
+from marketplace.mail.models import MailSettings
+from marketplace.notifications.models import MODES, NOTIFICATION_KINDS, Notification
+from marketplace.notifications.operations import Notifier
+
+bp = Blueprint("notifications", __name__)
+
+LABELS = {
+    "swap": "Two-way swaps", "offer": "Someone has what I want", "cycle": "Trade rings",
+    "trade": "My trades", "message": "Messages", "order": "Orders",
+}  # fmt: skip
+DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def settings_form() -> type[FlaskForm]:
+    from wtforms import SelectChoice
+
+    class SettingsForm(FlaskForm):
+        timezone = StringField("Time zone", [DataRequired()])
+        locale = SelectField(
+            "Language of emails",
+            choices=[SelectChoice("en", "English"), SelectChoice("ru", "Русский")],
+        )
+        digest_hour = IntegerField("Digests arrive at (local hour)", [NumberRange(0, 23)])
+        weekly_day = SelectField(
+            "Weekly digests on", choices=[SelectChoice(str(i), d) for i, d in enumerate(DAYS)]
+        )
+        submit = SubmitField("Save")
+
+    for kind in NOTIFICATION_KINDS:
+        setattr(
+            SettingsForm,
+            f"mode_{kind}",
+            SelectField(LABELS[kind], choices=[SelectChoice(m, m) for m in MODES]),
+        )
+    return SettingsForm
+
+
+@bp.route("/account/notifications", methods=["GET", "POST"])
+@login_required
+def settings() -> ResponseReturnValue:
+    n = find_service(Notifier)
+    state = db.session.get(MailSettings, current_user.id)
+    modes = n.modes(current_user.id)
+    form = settings_form()(
+        data={
+            "timezone": current_user.timezone,
+            "locale": current_user.locale,
+            "digest_hour": state.digest_hour if state else 8,
+            "weekly_day": str(state.weekly_day if state else 0),
+            **{f"mode_{k}": v for k, v in modes.items()},
+        }
+    )
+    if form.validate_on_submit():
+        try:
+            n.update_settings(
+                current_user,
+                modes={k: getattr(form, f"mode_{k}").data for k in NOTIFICATION_KINDS},
+                timezone=form.timezone.data.strip(),
+                locale=form.locale.data,
+                digest_hour=form.digest_hour.data,
+                weekly_day=int(form.weekly_day.data),
+            )
+        except DomainError as exc:
+            attach_error(form, exc)
+        else:
+            flash("Notification settings saved.", "success")
+            return redirect(url_for("notifications.settings"))
+    recent = db.session.scalars(
+        select(Notification)
+        .where(Notification.user_id == current_user.id)
+        .order_by(Notification.id.desc())
+        .limit(20)
+    ).all()
+    return render_template(
+        "notifications/settings.html",
+        form=form,
+        kinds=NOTIFICATION_KINDS,
+        state=state,
+        recent=recent,
+        resume_form=EmptyForm(),
+        pending=n.pending_count(current_user.id),
+    ), (422 if form.errors or form.form_errors else 200)
+
+
+@bp.route("/account/notifications/resume", methods=["POST"])
+@login_required
+def resume() -> ResponseReturnValue:
+    if EmptyForm().validate_on_submit():
+        find_service(Notifier).resume(current_user)
+        flash("Thanks — we will send to your address again.", "success")
+    return redirect(url_for("notifications.settings"))
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the token is the proof; mail clients post without a session (RFC 8058)
+def unsubscribe(token: str) -> ResponseReturnValue:
+    n = find_service(Notifier)
+    try:
+        _user_id, kind = n.links.read_token(token)
+    except DomainError as exc:
+        return render_template(
+            "accounts/message.html", title="Link not valid", message=exc.message
+        ), 400
+    if request.method == "POST":
+        n.unsubscribe(token)
+        what = "any notification emails" if kind == "all" else f"“{LABELS[kind]}” emails"
+        return render_template(
+            "accounts/message.html",
+            title="Unsubscribed",
+            message=f"You will not receive {what} any more. "
+            "You can change this in your notification settings.",
+        )
+    return render_template("notifications/unsubscribe.html", kind=kind, label=LABELS.get(kind))
