@@ -22,7 +22,7 @@ from marketplace.accounts import web as accounts_web
 from marketplace.accounts.operations import Accounts, Links
 from marketplace.catalogue import api as catalogue_api
 from marketplace.catalogue import web as catalogue_web
-from marketplace.catalogue.web import PriceGuide
+from marketplace.catalogue.web import PinInterest, PriceGuide
 from marketplace.config import Settings
 from marketplace.core.api import BearerTokens, init_api
 from marketplace.core.extensions import (
@@ -39,6 +39,7 @@ from marketplace.core.web import init_web
 from marketplace.home import web as home_web
 from marketplace.lists import api as lists_api
 from marketplace.lists import web as lists_web
+from marketplace.lists.operations import pin_interest
 from marketplace.mail.transport import DevTransport, SmtpTransport, Transport
 from marketplace.matches import api as matches_api
 from marketplace.matches import web as matches_web
@@ -200,3 +201,4 @@ def register_services(app: Flask) -> None:
     register_service(app, Notifier, notifier)
     register_service(app, Orders, orders_service)
     register_service(app, PriceGuide, lambda: lambda pin_id: price_guide(db.session(), pin_id))  # type: ignore[type-abstract]
+    register_service(app, PinInterest, lambda: lambda pin: pin_interest(db.session(), pin))  # type: ignore[type-abstract]

@@ -71,6 +71,8 @@ if [ -z "${SKIP_LINT:-}" ]; then
   echo "== ruff"
   "$VENV/bin/ruff" check .
   "$VENV/bin/ruff" format --check --quiet .
+  echo "== import-linter (the direction of imports between packages)"
+  "$VENV/bin/lint-imports"
   echo "== mypy"
   "$VENV/bin/mypy" marketplace workers
 fi

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -35,7 +35,6 @@ from marketplace.catalogue.models import (
     Theme,
 )
 from marketplace.core.errors import DomainError, Forbidden, InvalidInput, NotFound
-from marketplace.lists.models import Have, Want
 
 DEMO_FILE = Path(__file__).resolve().parents[1] / "demo_data" / "pins.json"
 
@@ -245,18 +244,6 @@ class Catalogue:
                 .order_by(Pin.ref)
             )
         )
-
-    def interest(self, pin: Pin) -> dict[str, int]:
-        """How many collectors have the pin, and want it (or any of its variants)."""
-        haves = self.session.scalar(
-            select(func.count(func.distinct(Have.user_id))).where(Have.pin_id == pin.id)
-        )
-        wants = self.session.scalar(
-            select(func.count(func.distinct(Want.user_id))).where(
-                or_(Want.pin_id == pin.id, Want.variant_group == pin.variant_group)
-            )
-        )
-        return {"haves": int(haves or 0), "wants": int(wants or 0)}
 
     def history(self, pin: Pin) -> list[PinRevision]:
         return list(

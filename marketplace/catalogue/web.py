@@ -44,6 +44,7 @@ from marketplace.catalogue.models import (
     PIN_TYPES,
     REPUBLICS,
     TECHNIQUES,
+    Pin,
     Series,
 )
 from marketplace.catalogue.moderation import Moderation
@@ -58,6 +59,12 @@ class PriceGuide(Protocol):
     """A pin's sale prices, shown on its page (the orders feature provides it)."""
 
     def __call__(self, pin_id: int) -> Any: ...
+
+
+class PinInterest(Protocol):
+    """How many collectors have and want a pin (the lists feature provides it)."""
+
+    def __call__(self, pin: Pin) -> dict[str, int]: ...
 
 
 bp = Blueprint("catalogue", __name__)
@@ -216,7 +223,7 @@ def pin(pin_id: int) -> ResponseReturnValue:
         pin=item,
         variants=catalogue.variants(item),
         siblings=siblings,
-        stats=catalogue.interest(item),
+        stats=pin_interest(item),
         guide=price_guide(item.id),
     )
 
@@ -481,6 +488,12 @@ def price_guide(pin_id: int) -> Any:
     if not has_service(PriceGuide):
         return None
     return find_service(PriceGuide)(pin_id)  # type: ignore[type-abstract]
+
+
+def pin_interest(pin: Pin) -> dict[str, int]:
+    if not has_service(PinInterest):
+        return {"haves": 0, "wants": 0}
+    return find_service(PinInterest)(pin)  # type: ignore[type-abstract]
 
 
 __all__ = ["bp"]

@@ -805,3 +805,16 @@ class Lists:
         result = self.session.execute(delete(model).where(model.user_id == user.id))
         note_list_change(self.session, user.id, full=True)
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def pin_interest(session: Session, pin: Pin) -> dict[str, int]:
+    """How many collectors have the pin, and want it (or any of its variants)."""
+    haves = session.scalar(
+        select(func.count(func.distinct(Have.user_id))).where(Have.pin_id == pin.id)
+    )
+    wants = session.scalar(
+        select(func.count(func.distinct(Want.user_id))).where(
+            or_(Want.pin_id == pin.id, Want.variant_group == pin.variant_group)
+        )
+    )
+    return {"haves": int(haves or 0), "wants": int(wants or 0)}

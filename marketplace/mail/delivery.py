@@ -11,7 +11,6 @@ from flask import render_template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from marketplace.accounts.models import User
 from marketplace.core import outbox
 from marketplace.core.models import utcnow
 from marketplace.mail.models import MailMessage, MailSettings
@@ -116,7 +115,9 @@ def mail_settings(session: Session, user_id: int) -> MailSettings:
 def _record_failure(session: Session, message: MailMessage) -> None:
     """A permanent refusal counts against the address; after a few in a row,
     notifications stop until the collector fixes it (settings page)."""
-    if message.user_id is None or session.get(User, message.user_id) is None:
+    # user_id is set to NULL when an account is deleted (the foreign key says so),
+    # so a message that still names a collector names one that exists.
+    if message.user_id is None:
         return
     state = mail_settings(session, message.user_id)
     state.consecutive_failures += 1
