@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, delete, distinct, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +25,7 @@ from marketplace.accounts.models import User
 from marketplace.catalogue.models import Pin, Series, Theme, pin_themes
 from marketplace.core import outbox
 from marketplace.core.errors import Conflict, DomainError, NotFound
+from marketplace.core.pagination import Page
 from marketplace.lists.models import (
     ALL_DEFECTS,
     DEFECTS,
@@ -210,18 +211,6 @@ def note_list_change(
     if payload != message.payload:
         message.payload = payload
         session.flush()
-
-
-@dataclass
-class Page(Generic[T]):
-    items: Sequence[T]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 @dataclass

@@ -55,8 +55,8 @@ from marketplace.accounts.models import User
 from marketplace.catalogue.models import Pin
 from marketplace.core import outbox
 from marketplace.core.models import json_dumps, utcnow
+from marketplace.core.pagination import Page
 from marketplace.lists.models import Condition, Have, Want
-from marketplace.lists.operations import Page
 from marketplace.matches.models import MATCH_KINDS, Match, SolveRun, TradeLeg, TradeProposal
 from marketplace.matching import model as engine
 from marketplace.matching.market import TradeCycle
