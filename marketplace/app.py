@@ -40,6 +40,7 @@ from marketplace.home import web as home_web
 from marketplace.lists import api as lists_api
 from marketplace.lists import web as lists_web
 from marketplace.lists.operations import pin_interest
+from marketplace.mail import web as mail_web
 from marketplace.mail.transport import DevTransport, SmtpTransport, Transport
 from marketplace.matches import api as matches_api
 from marketplace.matches import web as matches_web
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     register_services(app)
     for bp in (
         home_web.bp,
+        mail_web.bp,
         accounts_web.bp,
         catalogue_web.bp,
         lists_web.bp,
