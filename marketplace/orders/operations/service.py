@@ -7,11 +7,12 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from marketplace.config import Settings
+from marketplace.orders.operations.fulfilment import Fulfilment
 from marketplace.orders.operations.stripe_events import StripeEvents
 from marketplace.payments import PaymentProvider
 
 
-class Orders(StripeEvents):
+class Orders(StripeEvents, Fulfilment):
     """Order operations on one session: sellers' accounts, checkout, fulfilment,
     refunds and disputes, and Stripe events (each job in its own module)."""
 

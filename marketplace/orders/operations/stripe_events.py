@@ -21,7 +21,6 @@ from marketplace.core.models import utcnow
 from marketplace.orders.models import SOLD_STATUSES, Order, StripeEvent
 from marketplace.orders.operations import reservations
 from marketplace.orders.operations.checkout import Checkout
-from marketplace.orders.operations.fulfilment import Fulfilment
 from marketplace.orders.operations.refunds import Refunds
 from marketplace.payments import CheckoutSession, PaymentError, PaymentUnavailable, WebhookEvent
 
@@ -54,7 +53,7 @@ class EventFailed(Exception):
         self.transient = isinstance(error, PaymentUnavailable)
 
 
-class StripeEvents(Checkout, Fulfilment, Refunds):
+class StripeEvents(Checkout, Refunds):
     """Stored Stripe events, their processing, and the sweeps for lost ones."""
 
     def record_event(self, event: WebhookEvent) -> StripeEvent | None:
