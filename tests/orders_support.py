@@ -16,10 +16,11 @@ from sqlalchemy import create_engine, text
 
 from marketplace.accounts.models import User
 from marketplace.core.extensions import db
+from marketplace.core.registry import find_service
 from marketplace.lists.models import Have
 from marketplace.lists.operations import Lists
 from marketplace.orders.operations import Orders
-from marketplace.payments import StripeProvider
+from marketplace.payments.stripe_provider import StripeProvider
 from tests.catalogue_factory import make_pin
 from tests.conftest import make_user
 from tests.stripe_server import API_KEY, WEBHOOK_SECRET, FakeStripe, sign
@@ -32,7 +33,7 @@ def stripe_provider(fake: FakeStripe) -> StripeProvider:
 
 
 def orders(app: Flask) -> Orders:
-    return Orders.configured(db.session(), app.extensions["payments"], app.config["SETTINGS"])
+    return find_service(Orders)
 
 
 def make_seller(app: Flask, fake: FakeStripe, email: str = "seller@example.org") -> User:

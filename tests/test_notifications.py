@@ -6,19 +6,22 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from marketplace.accounts.models import User
 from marketplace.catalogue.operations import Catalogue
+from marketplace.core.errors import DomainError
 from marketplace.core.extensions import db
 from marketplace.lists.models import Condition, Have
 from marketplace.mail import delivery as mail
-from marketplace.mail.models import MailMessage
+from marketplace.mail.models import MailMessage, MailSettings
 from marketplace.mail.transport import PermanentMailError
 from marketplace.matches.models import Match
 from marketplace.notifications.models import Digest, Notification
+from marketplace.notifications.notification_settings import read_settings, update_settings
 from marketplace.notifications.operations import COOLING, Links, Notifier
 from tests.catalogue_factory import make_pin
 from tests.conftest import login, make_user, post_form
@@ -241,6 +244,37 @@ def test_settings_page_and_api(client: FlaskClient) -> None:
     )
     assert wrong.status_code == 422 and "digest_hour" in wrong.json["errors"]
     assert client.get("/api/v1/me/notifications", headers=auth).json == []
+
+
+def test_settings_are_one_operation_for_page_and_api(client: FlaskClient) -> None:
+    ivan = make_user("ivan@example.org")
+    current = read_settings(notifier(), ivan)
+    assert (current.digest_hour, current.weekly_day, current.suspended) == (8, 0, False)
+    assert current.modes["swap"] == "instant" and current.modes["offer"] == "daily"
+    assert db.session.get(MailSettings, ivan.id) is None  # reading stores nothing
+    with pytest.raises(DomainError) as wrong:
+        update_settings(notifier(), ivan, modes={}, timezone="UTC", locale="en",
+                        digest_hour=24, weekly_day=0)  # fmt: skip
+    assert wrong.value.field == "digest_hour"
+    saved = update_settings(notifier(), ivan, modes={"swap": "weekly"}, timezone="Europe/Kyiv",
+                            locale="ru", digest_hour=7, weekly_day=6)  # fmt: skip
+    assert saved == read_settings(notifier(), ivan)
+    assert saved.modes["swap"] == "weekly" and saved.modes["offer"] == "daily"
+    assert (saved.timezone, saved.locale, saved.digest_hour, saved.weekly_day) == (
+        "Europe/Kyiv", "ru", 7, 6,
+    )  # fmt: skip
+
+    state = mail.mail_settings(db.session(), ivan.id)
+    state.last_failure, state.last_failure_at, state.suspended_at = "550 no such user", NOON, NOON
+    db.session.commit()
+    login(client)
+    page = client.get("/account/notifications").get_data(as_text=True)
+    assert "keep failing (550 no such user)" in page and "2026-11-22" in page
+    from tests.test_api import bearer, token_for
+
+    shown = client.get("/api/v1/me/notification-settings", headers=bearer(token_for(client))).json
+    assert shown["suspended"] is True and shown["last_failure"] == "550 no such user"
+    assert shown["digest_hour"] == 7 and shown["modes"]["swap"] == "weekly"
 
 
 def test_beat_plans_digests_by_the_frozen_clock(app_ctx: Flask) -> None:

@@ -12,8 +12,12 @@ from sqlalchemy import select
 from marketplace.core.api import BEARER, token_required
 from marketplace.core.extensions import db
 from marketplace.core.registry import find_service
-from marketplace.mail.models import MailSettings
 from marketplace.notifications.models import MODES, NOTIFICATION_KINDS, Notification
+from marketplace.notifications.notification_settings import (
+    NotificationSettings,
+    read_settings,
+    update_settings,
+)
 from marketplace.notifications.operations import Notifier
 
 blp = Blueprint("api_notifications", __name__, description="Notification settings")
@@ -53,26 +57,13 @@ class NotificationOut(Schema):
     sent_at = fields.DateTime(allow_none=True)
 
 
-def _settings(user: Any) -> dict[str, Any]:
-    state = db.session.get(MailSettings, user.id)
-    return {
-        "modes": find_service(Notifier).modes(user.id),
-        "timezone": user.timezone,
-        "locale": user.locale,
-        "digest_hour": state.digest_hour if state else 8,
-        "weekly_day": state.weekly_day if state else 0,
-        "suspended": bool(state and state.suspended_at),
-        "last_failure": state.last_failure if state else None,
-    }
-
-
 @blp.route("/me/notification-settings", methods=["GET"])
 @blp.doc(**BEARER)
 @token_required
 @blp.response(200, SettingsSchema)
-def get_settings() -> dict[str, Any]:
+def get_settings() -> NotificationSettings:
     """How and when the caller is told about each kind of event."""
-    return _settings(g.api_user)
+    return read_settings(find_service(Notifier), g.api_user)
 
 
 @blp.route("/me/notification-settings", methods=["PUT"])
@@ -80,9 +71,10 @@ def get_settings() -> dict[str, Any]:
 @token_required
 @blp.arguments(SettingsSchema)
 @blp.response(200, SettingsSchema)
-def put_settings(body: dict[str, Any]) -> dict[str, Any]:
+def put_settings(body: dict[str, Any]) -> NotificationSettings:
     """Replace the settings; kinds left out of `modes` keep their current mode."""
-    find_service(Notifier).update_settings(
+    return update_settings(
+        find_service(Notifier),
         g.api_user,
         modes=body["modes"],
         timezone=body["timezone"],
@@ -90,7 +82,6 @@ def put_settings(body: dict[str, Any]) -> dict[str, Any]:
         digest_hour=body["digest_hour"],
         weekly_day=body["weekly_day"],
     )
-    return _settings(g.api_user)
 
 
 class NotificationArgs(Schema):

@@ -15,8 +15,8 @@ from marketplace.accounts.forms import EmptyForm, attach_error
 from marketplace.core.errors import DomainError
 from marketplace.core.extensions import csrf, db
 from marketplace.core.registry import find_service
-from marketplace.mail.models import MailSettings
 from marketplace.notifications.models import MODES, NOTIFICATION_KINDS, Notification
+from marketplace.notifications.notification_settings import read_settings, update_settings
 from marketplace.notifications.operations import Notifier
 
 bp = Blueprint("notifications", __name__)
@@ -56,20 +56,20 @@ def settings_form() -> type[FlaskForm]:
 @login_required
 def settings() -> ResponseReturnValue:
     n = find_service(Notifier)
-    state = db.session.get(MailSettings, current_user.id)
-    modes = n.modes(current_user.id)
+    current = read_settings(n, current_user)
     form = settings_form()(
         data={
-            "timezone": current_user.timezone,
-            "locale": current_user.locale,
-            "digest_hour": state.digest_hour if state else 8,
-            "weekly_day": str(state.weekly_day if state else 0),
-            **{f"mode_{k}": v for k, v in modes.items()},
+            "timezone": current.timezone,
+            "locale": current.locale,
+            "digest_hour": current.digest_hour,
+            "weekly_day": str(current.weekly_day),
+            **{f"mode_{k}": v for k, v in current.modes.items()},
         }
     )
     if form.validate_on_submit():
         try:
-            n.update_settings(
+            update_settings(
+                n,
                 current_user,
                 modes={k: getattr(form, f"mode_{k}").data for k in NOTIFICATION_KINDS},
                 timezone=form.timezone.data.strip(),
@@ -92,7 +92,7 @@ def settings() -> ResponseReturnValue:
         "notifications/settings.html",
         form=form,
         kinds=NOTIFICATION_KINDS,
-        state=state,
+        current=current,
         recent=recent,
         resume_form=EmptyForm(),
         pending=n.pending_count(current_user.id),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g
+from flask import g
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -15,6 +15,7 @@ from marketplace.catalogue.models import Pin
 from marketplace.core.api import BEARER, token_required
 from marketplace.core.errors import NotFound
 from marketplace.core.extensions import db
+from marketplace.core.registry import find_service
 from marketplace.orders.models import ORDER_STATUSES, Order, SellerAccount
 from marketplace.orders.operations import Orders, from_minor, price_guide
 
@@ -120,9 +121,7 @@ class PriceGuideOut(Schema):
 
 
 def orders() -> Orders:
-    return Orders.configured(
-        db.session(), current_app.extensions["payments"], current_app.config["SETTINGS"]
-    )
+    return find_service(Orders)
 
 
 def order_dict(order: Order) -> dict[str, Any]:

@@ -25,14 +25,11 @@ from marketplace.accounts.models import User
 from marketplace.catalogue.models import Pin
 from marketplace.core.errors import DomainError
 from marketplace.core.extensions import csrf, db
+from marketplace.core.registry import find_service
 from marketplace.orders.operations import Orders, format_money, price_guide
-from marketplace.payments import (
-    PaymentError,
-    PaymentProvider,
-    SignatureError,
-    TestPaymentProvider,
-    event_from_payload,
-)
+from marketplace.payments import PaymentError, PaymentProvider, SignatureError
+from marketplace.payments.development_provider import TestPaymentProvider
+from marketplace.payments.webhooks import event_from_payload
 
 bp = Blueprint("orders", __name__)
 
@@ -43,7 +40,7 @@ def payments() -> PaymentProvider:
 
 
 def service() -> Orders:
-    return Orders.configured(db.session(), payments(), current_app.config["SETTINGS"])
+    return find_service(Orders)
 
 
 def _user() -> User:

@@ -1,0 +1,180 @@
+"""Buying one copy of a listing: the copies that can be bought now, the
+reservation and the Checkout Session opened for it, and the buyer cancelling before
+paying. Buying takes only the `haves` row (and inserts a new order), so it cannot
+wait on a lock held by something that waits on it; the order becomes paid only by
+a Stripe event (orders.operations.stripe_events)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from marketplace.accounts.models import User
+from marketplace.core.errors import Conflict, DomainError, Forbidden, NotFound
+from marketplace.core.models import utcnow
+from marketplace.lists.models import Have
+from marketplace.orders.models import Order, SellerAccount
+from marketplace.orders.operations import reservations
+from marketplace.orders.operations.money import platform_fee, to_minor
+from marketplace.orders.operations.sellers import SellerAccounts
+from marketplace.payments import CheckoutRequest
+
+CHECKOUT_LIFETIME = timedelta(minutes=35)  # Stripe needs at least 30; margin for clock skew
+RESERVATION_GRACE = timedelta(minutes=10)  # let Stripe's own expiry event arrive first
+
+
+@dataclass(frozen=True)
+class Offer:
+    have: Have
+    seller: User
+    price: Decimal
+    currency: str
+    available: int
+
+
+class Checkout(SellerAccounts):
+    """Listings for sale, and buying one copy of one."""
+
+    # -- listings -----------------------------------------------------------------------
+
+    def _offer_query(self) -> Any:
+        return (
+            select(Have, User)
+            .join(User, User.id == Have.user_id)
+            .join(SellerAccount, SellerAccount.user_id == Have.user_id)
+            .where(
+                Have.price.is_not(None),
+                Have.price > 0,
+                Have.quantity - Have.reserved >= 1,
+                SellerAccount.charges_enabled.is_(True),
+                SellerAccount.payouts_enabled.is_(True),
+            )
+        )
+
+    def offers(self, pin_id: int) -> list[Offer]:
+        """Copies of a pin that can be bought now, cheapest first."""
+        rows = self.session.execute(
+            self._offer_query()
+            .where(Have.pin_id == pin_id)
+            .order_by(Have.currency, Have.price, Have.id)
+            .options(selectinload(Have.photos))
+        ).all()
+        return [self._offer(h, u) for h, u in rows]
+
+    def offer(self, have_id: int) -> Offer | None:
+        row = self.session.execute(self._offer_query().where(Have.id == have_id)).first()
+        return self._offer(row[0], row[1]) if row else None
+
+    @staticmethod
+    def _offer(have: Have, seller: User) -> Offer:
+        assert have.price is not None and have.currency is not None
+        return Offer(have, seller, have.price, have.currency, have.quantity - have.reserved)
+
+    def listing(self, have_id: int) -> Have:
+        have = self.session.scalar(
+            select(Have).where(Have.id == have_id).options(selectinload(Have.photos))
+        )
+        if have is None or have.price is None:
+            raise NotFound("That listing does not exist or is no longer for sale.")
+        return have
+
+    # -- buying ---------------------------------------------------------------------------
+
+    def buy(self, buyer: User, have_id: int) -> Order:
+        """Reserve one copy and open a Checkout Session for it. The caller sends the
+        buyer to `order.checkout_url`; the order becomes paid only by webhook."""
+        have = self.listing(have_id)
+        if have.user_id == buyer.id:
+            raise DomainError("This is your own listing.", field="have_id")
+        existing = self.session.scalar(
+            select(Order).where(
+                Order.buyer_id == buyer.id,
+                Order.have_id == have_id,
+                Order.status == "pending",
+                Order.holds_reservation.is_(True),
+                Order.checkout_url.is_not(None),
+            )
+        )
+        if existing is not None:
+            return existing  # a second click on Buy: the same checkout
+        seller = self.seller_account(have.user_id)
+        if seller is None or not seller.can_be_paid:
+            raise Conflict("This seller cannot take payments yet.", field="have_id")
+        assert have.price is not None and have.currency is not None
+        price, currency = have.price, have.currency
+        amount = to_minor(price, currency)
+        if amount <= 0:
+            raise DomainError("A listing without a price cannot be bought.", field="have_id")
+
+        # The reservation: one statement that succeeds only while a copy is free
+        # and the price is still the one the buyer saw.
+        reserved = reservations.reserve_copy(self.session, have_id, price, currency)
+        if not reserved:
+            raise Conflict(
+                "Someone else is buying or has just bought the last copy.", field="have_id"
+            )
+        now = utcnow()
+        expires = now + CHECKOUT_LIFETIME
+        order = Order(
+            token=secrets.token_hex(8),
+            buyer_id=buyer.id,
+            seller_id=have.user_id,
+            have_id=have.id,
+            pin_id=have.pin_id,
+            condition=have.condition,
+            quantity=1,
+            amount=amount,
+            currency=currency,
+            platform_fee=platform_fee(amount, self.fee_percent),
+            status="pending",
+            holds_reservation=True,
+            reserved_until=expires + RESERVATION_GRACE,
+            stripe_account_id=seller.stripe_account_id,
+        )
+        self.session.add(order)
+        self.session.flush()
+        pin = have.pin
+        session = self._provider(
+            self.payments.create_checkout_session,
+            CheckoutRequest(
+                order_id=order.id,
+                amount=amount,
+                currency=currency,
+                application_fee=order.platform_fee,
+                destination=seller.stripe_account_id,
+                product_name=f"{pin.title_en} ({pin.ref})"[:250],
+                description=f"Condition: {have.condition.label}. One copy, sent by post.",
+                success_url=self.links.success(order.id),
+                cancel_url=self.links.cancel(order.id),
+                expires_at=int(expires.timestamp()),
+                idempotency_key=self.idempotency_key(order, "checkout"),
+                customer_email=buyer.email,
+            ),
+        )
+        order.checkout_session_id = session.id
+        order.checkout_url = self.links.absolute(session.url or "")
+        self.session.flush()
+        return order
+
+    def cancel(self, buyer: User, order_id: int) -> Order:
+        """The buyer gives up before paying: the session is expired at Stripe
+        first, so it can no longer be paid, and the copy is released."""
+        order = self._locked_for(buyer, order_id)
+        if order.buyer_id != buyer.id:
+            raise Forbidden("Only the buyer can cancel a checkout.")
+        if order.status != "pending":
+            raise Conflict(f"A {order.status} order cannot be cancelled.")
+        if order.checkout_session_id:
+            session = self._provider(self.payments.retrieve_session, order.checkout_session_id)
+            if session.status == "complete":
+                raise Conflict("The payment has already gone through; wait for it to settle.")
+            if session.status == "open":
+                self._provider(self.payments.expire_session, order.checkout_session_id)
+        reservations.close(self.session, order, "cancelled", "cancelled by the buyer")
+        return order

@@ -1,0 +1,48 @@
+"""After payment: the seller marks the order shipped with its tracking number, the
+buyer confirms delivery, and each side is told by email. Each step is a
+conditional transition on the locked order row."""
+
+from __future__ import annotations
+
+from marketplace.accounts.models import User
+from marketplace.core.errors import Conflict, DomainError, Forbidden
+from marketplace.core.models import utcnow
+from marketplace.orders.models import Order
+from marketplace.orders.operations.base import OrderJobs
+
+MAX_TRACKING = 100
+
+
+class Fulfilment(OrderJobs):
+    """Shipping and delivery of a paid order."""
+
+    def ship(self, seller: User, order_id: int, tracking_number: str) -> Order:
+        order = self._locked_for(seller, order_id)
+        if order.seller_id != seller.id:
+            raise Forbidden("Only the seller marks an order shipped.")
+        tracking = " ".join((tracking_number or "").split())
+        if not tracking or len(tracking) > MAX_TRACKING:
+            raise DomainError(
+                f"Give the tracking number (1 to {MAX_TRACKING} characters).",
+                field="tracking_number",
+            )
+        if order.status != "paid":
+            raise Conflict(f"A {order.status} order cannot be marked shipped.")
+        order.status = "shipped"
+        order.tracking_number = tracking
+        order.shipped_at = utcnow()
+        self.session.flush()
+        self._mail(order.buyer, "order_shipped", order)
+        return order
+
+    def confirm_delivery(self, buyer: User, order_id: int) -> Order:
+        order = self._locked_for(buyer, order_id)
+        if order.buyer_id != buyer.id:
+            raise Forbidden("Only the buyer confirms delivery.")
+        if order.status not in ("paid", "shipped"):
+            raise Conflict(f"A {order.status} order cannot be marked delivered.")
+        order.status = "delivered"
+        order.delivered_at = utcnow()
+        self.session.flush()
+        self._mail(order.seller, "order_delivered", order)
+        return order
