@@ -161,12 +161,14 @@ def init_celery(app: Flask, settings: Settings) -> Celery:
     broker_options: dict[str, Any] = {}
     if settings.redis_url is None:
         folder = settings.broker_dir
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         broker_options = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            # kombu's default is ./control: the exchange table would land in the checkout.
+            "control_folder": str(folder / "control"),
             "store_processed": False,
         }
     else:
