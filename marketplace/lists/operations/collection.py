@@ -1,6 +1,7 @@
 """What a collector's lists add up to: series completion (and wanting what is
 missing), the collection by theme ("jars") and by republic, totals, the themes and
-series to filter by, the opt-in public collection page, and how many collectors have or want a pin."""
+series to filter by, the opt-in public collection page, and how many collectors
+have or want a pin."""
 
 from __future__ import annotations
 
