@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import User
 from marketplace.core.pagination import Page
-from marketplace.lists.models import Have, Want
+from marketplace.lists.models import Condition, Have, Want
 from marketplace.lists.operations.changes import MAX_CHANGED_PINS, REFRESH_TASK, note_list_change
 from marketplace.lists.operations.collection import (
     Bar,
@@ -94,8 +94,25 @@ class Lists(EntryOperations, CollectionQueries):
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add_have(self, user: User, pin_id: int, **fields: Any) -> Have:
-        have: Have = self.add(HAVES, user, pin_id=pin_id, **fields)
+    def add_have(
+        self,
+        user: User,
+        pin_id: int,
+        *,
+        quantity: Any = 1,
+        condition: Any = Condition.FINE,
+        defects: Any = 0,
+        tradeable: bool = True,
+        price: Any = None,
+        currency: Any = None,
+        notes: str | None = None,
+        merge: bool = False,
+    ) -> Have:
+        have: Have = self.add(
+            HAVES, user, pin_id=pin_id, quantity=quantity, condition=condition,
+            defects=defects, tradeable=tradeable, price=price, currency=currency,
+            notes=notes, merge=merge,
+        )  # fmt: skip
         return have
 
     def add_want(self, user: User, **fields: Any) -> Want:

@@ -7,7 +7,7 @@ CSV step is written once and handed a kind.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -39,6 +39,14 @@ WANT_SORTS: dict[str, tuple[Any, ...]] = {
     "ref": (func.coalesce(Pin.ref, Want.variant_group),),
     "title": (Pin.title_en, Want.variant_group),
 }
+
+
+class PinsChanged(TypedDict, total=False):
+    """What matching must refresh after entries changed (`note_list_change`)."""
+
+    have_pins: list[int]
+    want_pins: list[int]
+    want_groups: list[str]
 
 
 def catalogue_pin(session: Session, pin_id: int) -> Pin:
@@ -120,7 +128,7 @@ class ListKind:
     def detail_options(self) -> tuple[LoaderOption, ...]:
         return ()
 
-    def pins_changed(self, entries: Iterable[Any]) -> dict[str, list[Any]]:
+    def pins_changed(self, entries: Iterable[Any]) -> PinsChanged:
         """`note_list_change` arguments naming what matching must refresh."""
         raise NotImplementedError
 
@@ -207,7 +215,7 @@ class HaveKind(ListKind):
     def detail_options(self) -> tuple[LoaderOption, ...]:
         return (selectinload(Have.photos),)
 
-    def pins_changed(self, entries: Iterable[Any]) -> dict[str, list[Any]]:
+    def pins_changed(self, entries: Iterable[Any]) -> PinsChanged:
         return {"have_pins": [e.pin_id for e in entries]}
 
     def files_of(self, entry: Any) -> list[str]:
@@ -294,7 +302,7 @@ class WantKind(ListKind):
     def listing_options(self) -> tuple[LoaderOption, ...]:
         return (selectinload(Want.pin),)
 
-    def pins_changed(self, entries: Iterable[Any]) -> dict[str, list[Any]]:
+    def pins_changed(self, entries: Iterable[Any]) -> PinsChanged:
         entries = list(entries)
         return {
             "want_pins": [e.pin_id for e in entries if e.pin_id is not None],
