@@ -192,3 +192,54 @@ def test_photos_of_a_copy(client: FlaskClient) -> None:
     gone = client.delete(f"/api/v1/me/haves/{have['id']}/photos/{photo['id']}", headers=headers)
     assert gone.status_code == 204
     assert client.get(f"/api/v1/me/haves/{have['id']}", headers=headers).json["photos"] == []
+
+
+def test_a_refused_import_reports_rows_as_a_dry_run_does(client: FlaskClient) -> None:
+    headers = auth(client)
+    make_pin("A-1")
+    make_pin("L-1", "Lenin one", legend="Ленин")
+    make_pin("L-2", "Lenin two", legend="Ленин")
+    text = "ref,legend,quantity\nA-1,,1\nZZZ,,1\n,Ленин,2\n"
+    for kind in ("haves", "wants"):
+        dry = client.post(
+            f"/api/v1/me/{kind}/import?dry_run=true",
+            data=text,
+            content_type="text/csv",
+            headers=headers,
+        )
+        assert dry.status_code == 200 and not dry.json["applied"], dry.json
+        refused = client.post(
+            f"/api/v1/me/{kind}/import", data=text, content_type="text/csv", headers=headers
+        )
+        assert refused.status_code == 422 and refused.mimetype == PROBLEM
+        body = refused.json
+        assert (
+            body["rows"]
+            == dry.json["errors"]
+            == [{"row": 3, "column": "ref", "message": "Unknown catalogue number 'ZZZ'."}]
+        )
+        assert body["ambiguous"] == dry.json["ambiguous"]
+        assert [a["row"] for a in body["ambiguous"]] == [4]
+        assert body["report"] == dry.json["report"]
+        assert body["report"].startswith("row,column,error,ref,legend,quantity")
+        assert set(body["errors"]) == {"row 3", "row 4"}
+    assert db.session.scalar(select(func.count(Have.id))) == 0
+
+
+def test_openapi_describes_both_kinds_and_the_refusal(client: FlaskClient) -> None:
+    spec = client.get("/api/v1/openapi.json").json
+    paths = spec["paths"]
+    for kind, one in (("haves", "have"), ("wants", "want")):
+        assert set(paths[f"/api/v1/me/{kind}"]) == {"get", "post"}
+        item = paths[f"/api/v1/me/{kind}/{{{one}_id}}"]
+        assert set(item) == {"parameters", "get", "patch", "delete"}
+        assert [p["name"] for p in item["parameters"]] == [f"{one}_id"]
+        created = paths[f"/api/v1/me/{kind}"]["post"]["responses"]["201"]["content"]
+        schema = created["application/json"]["schema"]["$ref"]
+        assert schema == f"#/components/schemas/{one.capitalize()}Out"
+        refusal = paths[f"/api/v1/me/{kind}/import"]["post"]["responses"]["422"]["content"]
+        assert refusal[PROBLEM]["schema"]["$ref"] == "#/components/schemas/ImportRefusedOut"
+    refused = spec["components"]["schemas"]["ImportRefusedOut"]["properties"]
+    assert refused["rows"]["items"]["$ref"] == "#/components/schemas/ImportRowErrorOut"
+    summary = paths["/api/v1/me/wants"]["get"]["summary"]
+    assert summary == "The caller's Wants, filtered, sorted and paged (X-Pagination header)."

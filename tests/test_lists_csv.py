@@ -306,3 +306,40 @@ def test_generated_csv_parses_back_in_every_encoding_and_delimiter(
     assert parsed.delimiter == delimiter
     assert parsed.header == ["Номер", "Название", "Количество"]
     assert [cells for _, cells in parsed.rows] == rows
+
+
+def test_one_path_stage_preview_then_apply(app_ctx: Flask) -> None:
+    user = make_user()
+    pin = make_pin("A-1")
+    session = db.session()
+    data = "Номер;Приоритет\nA-1;5\nB-9;2\n".encode("cp1251")
+    staged = csvio.stage(session, user.id, "wants", data)
+    assert staged.mapping == {"ref": "Номер", "priority": "Приоритет"}
+    assert (staged.csv_file.encoding, staged.csv_file.delimiter) == ("cp1251", ";")
+    dry = csvio.preview(session, user.id, staged, mode="good_rows")
+    assert (dry.created, dry.applied, dry.dry_run) == (1, False, True)
+    assert [e.as_dict() for e in dry.problems()] == [
+        {"row": 3, "column": "Номер", "message": "Unknown catalogue number 'B-9'."}
+    ]
+    assert snapshot(user.id, "wants") == []  # a preview changes nothing
+    refused = csvio.apply(session, user.id, staged)  # all or nothing, by default
+    assert refused.refused and not refused.applied and snapshot(user.id, "wants") == []
+    done = csvio.apply(session, user.id, staged, mode="good_rows")
+    assert done.applied and done.created == 1 and done.problems() == dry.problems()
+    assert done.report == dry.report
+    assert snapshot(user.id, "wants") == [(pin.id, "", 5, 0, None, None, None)]
+
+
+def test_the_upload_guard_refuses_a_declared_oversize_before_reading(app_ctx: Flask) -> None:
+    from marketplace.lists.uploads import read_upload, refuse_declared_oversize
+
+    declared = {"CONTENT_LENGTH": str(csvio.MAX_IMPORT_BYTES + 1024 * 1024)}
+    with app_ctx.test_request_context("/", method="POST", environ_overrides=declared):
+        with pytest.raises(csvio.FileTooLarge, match="larger than the 10 MB limit") as exc:
+            refuse_declared_oversize()
+        assert exc.value.status == 413
+    with app_ctx.test_request_context("/", method="POST", data="ref\nA-1\n"):
+        refuse_declared_oversize()
+        with pytest.raises(DomainError, match="multipart field 'photo'"):
+            read_upload("photo", what="the image", body_allowed=False)
+        assert read_upload("file", what="the CSV", body_allowed=True) == b"ref\nA-1\n"

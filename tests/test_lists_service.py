@@ -12,11 +12,20 @@ from sqlalchemy import select
 
 from marketplace.catalogue.models import Pin, Series, Theme
 from marketplace.catalogue.transliteration import join_terms
-from marketplace.core.errors import Conflict, DomainError
+from marketplace.core.errors import Conflict, DomainError, NotFound
 from marketplace.core.extensions import db
 from marketplace.core.outbox import OutboxMessage
 from marketplace.lists.models import Condition, Have, Want
-from marketplace.lists.operations import REFRESH_TASK, ListFilters, Lists, parse_condition
+from marketplace.lists.operations import (
+    HAVES,
+    REFRESH_TASK,
+    WANTS,
+    ListFilters,
+    ListKind,
+    Lists,
+    list_kind,
+    parse_condition,
+)
 from tests.conftest import make_user
 
 
@@ -175,3 +184,41 @@ def test_jars_and_republics(app_ctx: Flask) -> None:
     assert jars == {"Sport": (1, 3), "Space": (1, 1)}
     republics = {bar.label: bar.copies for bar in lists.by_republic(user.id)}
     assert republics == {"Unknown": 3, "Ukrainian SSR": 1}
+
+
+@pytest.mark.parametrize("kind", [HAVES, WANTS], ids=lambda k: k.name)
+def test_one_set_of_verbs_serves_both_kinds(app_ctx: Flask, kind: ListKind) -> None:
+    user, other = make_user(), make_user("olena@example.org")
+    pins = [make_pin(f"K-{i}", f"Kind pin {i}") for i in range(3)]
+    lists = Lists(db.session())
+    entries = [
+        lists.add(kind, user, pin_id=pin.id, notes=f"note {i}") for i, pin in enumerate(pins)
+    ]
+    assert {type(e) for e in entries} == {kind.model}
+    assert refresh_events(user.id) == 1
+    with pytest.raises(Conflict):
+        lists.add(kind, user, pin_id=pins[0].id)
+    with pytest.raises(NotFound, match=f"not in your {kind.label}"):
+        lists.get(kind, other, entries[0].id)
+
+    changed = lists.update(kind, user, entries[1].id, notes="  changed  ")
+    assert changed.notes == "changed"
+    with pytest.raises(DomainError) as exc:
+        lists.update(kind, user, entries[1].id, notes="x" * 5000)
+    assert exc.value.field == "notes"
+
+    page = lists.browse(kind, user.id, ListFilters(sort="added", per_page=2))
+    assert page.total == 3 and [e.id for e in page.items] == [entries[2].id, entries[1].id]
+    assert lists.remove(kind, user, entries[0].id) == []
+    assert lists.browse(kind, user.id, ListFilters()).total == 2
+    assert lists.remove_all(kind, user) == 2
+    assert lists.browse(kind, user.id, ListFilters()).total == 0
+    payloads = [
+        m.payload for m in db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.task == REFRESH_TASK)
+        )
+    ]  # fmt: skip
+    assert payloads == [{"user_id": user.id, "full": True}]  # "remove all" asks for all
+    with pytest.raises(DomainError, match="haves or wants"):
+        list_kind("trades")
+    assert list_kind(kind.name) is kind

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any
 
+import pytest
 from flask import Flask, render_template_string
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -202,3 +204,40 @@ def test_upload_limits_and_bad_files(client: FlaskClient) -> None:
         content_type="multipart/form-data; boundary=x",
     )
     assert huge.status_code == 413  # the app-wide limit, before CSRF or the view read it
+
+
+@pytest.mark.parametrize(
+    ("kind", "entry", "changes", "wrong"),
+    [
+        ("haves", Have, {"quantity": "4", "condition": "good"}, {"quantity": "0"}),
+        ("wants", Want, {"priority": "5", "min_condition": "good"}, {"priority": "9"}),
+    ],
+)
+def test_edit_and_delete_pages_of_either_kind(
+    client: FlaskClient, kind: str, entry: Any, changes: dict[str, str], wrong: dict[str, str]
+) -> None:
+    user = make_user()
+    pin = make_pin("K-1", "Kremlin")
+    graded = {"condition": Condition.FINE} if entry is Have else {}
+    row = entry(user_id=user.id, pin_id=pin.id, notes="old", **graded)
+    db.session.add(row)
+    db.session.flush()
+    login(client)
+    page = client.get(f"/lists/{kind}")
+    assert page.status_code == 200 and "Kremlin" in page.get_data(as_text=True)
+    saved = post_form(
+        client, f"/lists/{kind}/{row.id}/edit", {**changes, "notes": "new"}, page=f"/lists/{kind}"
+    )
+    assert saved.status_code == 303 and saved.headers["Location"] == f"/lists/{kind}"
+    db.session.refresh(row)
+    assert row.notes == "new"
+    bad = post_form(client, f"/lists/{kind}/{row.id}/edit", wrong, page=f"/lists/{kind}")
+    assert bad.status_code == 422 and "Kremlin" in bad.get_data(as_text=True)
+    gone = post_form(client, f"/lists/{kind}/{row.id}/delete", {}, page=f"/lists/{kind}")
+    assert gone.status_code == 303
+    assert db.session.get(entry, row.id) is None
+    label = kind.capitalize()
+    after = client.get(f"/lists/{kind}").get_data(as_text=True)
+    assert f"Removed from your {label}." in after
+    missing = post_form(client, f"/lists/{kind}/{row.id}/edit", changes, page=f"/lists/{kind}")
+    assert missing.status_code == 404

@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from marketplace.lists.models import DEFECTS
-from marketplace.lists.operations import MAX_NOTES, condition_choices
+from marketplace.lists.operations import MAX_NOTES, MAX_QUANTITY, condition_choices
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -45,7 +45,7 @@ class AddToListForm(FlaskForm):
 
 
 class HaveForm(FlaskForm):
-    quantity = IntegerField("Quantity", [DataRequired(), NumberRange(min=1, max=100_000)])
+    quantity = IntegerField("Quantity", [DataRequired(), NumberRange(min=1, max=MAX_QUANTITY)])
     condition = SelectField("Condition", choices=_conditions(), default="fine")
     defects = MultiCheckboxField("Defects", choices=_choices([(d.slug, d.label) for d in DEFECTS]))
     tradeable = BooleanField("Available for trade", default=True)

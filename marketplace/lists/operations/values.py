@@ -1,0 +1,133 @@
+"""The values of list entries, checked: conditions (with the names collectors type),
+defects, money, quantities, priorities and notes. Every check raises a DomainError
+naming its field, so forms, the API and CSV rows can say where a value is wrong."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from marketplace.core.errors import DomainError
+from marketplace.lists.models import ALL_DEFECTS, DEFECTS, Condition, Defect
+
+MAX_QUANTITY = 100_000
+MAX_PRICE = Decimal("99999999.99")
+MAX_NOTES = 2000
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+# What a collector may type for each grade (English, common abbreviations, Russian).
+_CONDITION_NAMES: dict[str, Condition] = {}
+for _c, _aliases in {
+    Condition.MINT: ("mint", "m", "unc", "uncirculated", "отличное", "идеальное", "новый", "mint"),
+    Condition.EXCELLENT: ("excellent", "ex", "ef", "xf", "extremely fine", "отл", "прекрасное"),
+    Condition.VERY_FINE: ("very fine", "very_fine", "vf", "оч. хор", "очень хорошее"),
+    Condition.FINE: ("fine", "f", "хорошее", "хор"),
+    Condition.GOOD: ("good", "g", "удовлетворительное", "удовл"),
+    Condition.POOR: ("poor", "p", "плохое"),
+}.items():
+    for _alias in (_c.slug, _c.label, *_aliases):
+        _CONDITION_NAMES[re.sub(r"[\s_\-.]+", " ", _alias.lower()).strip()] = _c
+
+_DEFECT_NAMES: dict[str, Defect] = {}
+for _d in DEFECTS:
+    for _alias in (_d.slug, _d.label, _d.slug.replace("_", "-")):
+        _DEFECT_NAMES[re.sub(r"[\s_\-]+", " ", _alias.lower()).strip()] = _d
+_DEFECT_NAMES.update(
+    {"chips": Defect.ENAMEL_CHIPS, "chipped": Defect.ENAMEL_CHIPS, "no pin": Defect.MISSING_PIN}
+)
+_DEFECT_NAMES.update({"no nut": Defect.MISSING_NUT, "repair": Defect.REPAIRED})
+
+
+def condition_choices() -> list[tuple[str, str]]:
+    return [(c.slug, c.label) for c in sorted(Condition, reverse=True)]
+
+
+def parse_condition(value: str | Condition | None, field: str = "condition") -> Condition:
+    if isinstance(value, Condition):
+        return value
+    key = re.sub(r"[\s_\-.]+", " ", (value or "").lower()).strip()
+    if key.isdigit() and int(key) in {int(c) for c in Condition}:
+        return Condition(int(key))
+    if key not in _CONDITION_NAMES:
+        names = ", ".join(c.label for c in sorted(Condition, reverse=True))
+        raise DomainError(f"Unknown condition '{value}'; use one of {names}.", field=field)
+    return _CONDITION_NAMES[key]
+
+
+def parse_defects(value: str | Iterable[str] | int | None, field: str = "defects") -> int:
+    if value is None or value == "":
+        return 0
+    if isinstance(value, int):
+        if not 0 <= value <= ALL_DEFECTS:
+            raise DomainError("Unknown defect flags.", field=field)
+        return value
+    parts = re.split(r"[|,;/+]", value) if isinstance(value, str) else list(value)
+    mask = 0
+    for part in parts:
+        key = re.sub(r"[\s_\-]+", " ", part.lower()).strip()
+        if not key:
+            continue
+        if key not in _DEFECT_NAMES:
+            names = ", ".join(d.slug for d in DEFECTS)
+            raise DomainError(f"Unknown defect '{part.strip()}'; use {names}.", field=field)
+        mask |= _DEFECT_NAMES[key]
+    return mask
+
+
+def defect_slugs(mask: int) -> list[str]:
+    return [d.slug for d in DEFECTS if mask & d]
+
+
+def parse_money(
+    amount: Any, currency: Any, *, field: str = "price"
+) -> tuple[Decimal | None, str | None]:
+    """An amount with its currency, or neither."""
+    if amount is None or (isinstance(amount, str) and not amount.strip()):
+        if currency not in (None, ""):
+            raise DomainError("A currency needs an amount beside it.", field=field)
+        return None, None
+    try:
+        value = amount if isinstance(amount, Decimal) else Decimal(str(amount).strip())
+    except InvalidOperation:
+        raise DomainError(f"'{amount}' is not an amount of money.", field=field) from None
+    if not value.is_finite() or value < 0 or value > MAX_PRICE:
+        raise DomainError(f"The amount must be between 0 and {MAX_PRICE}.", field=field)
+    if value != value.quantize(Decimal("0.01")):
+        raise DomainError("Use at most two decimal places.", field=field)
+    code = str(currency or "").strip().upper()
+    if not _CURRENCY.match(code):
+        raise DomainError(
+            "Give the currency as a three-letter code such as EUR, USD or RUB.", field="currency"
+        )
+    return value.quantize(Decimal("0.01")), code
+
+
+def check_quantity(value: Any, field: str = "quantity") -> int:
+    try:
+        number = int(str(value).strip()) if not isinstance(value, int) else value
+    except ValueError:
+        raise DomainError(f"'{value}' is not a whole number.", field=field) from None
+    if number < 1:
+        raise DomainError(f"The quantity must be at least 1 (got {number}).", field=field)
+    if number > MAX_QUANTITY:
+        raise DomainError(f"The quantity can be at most {MAX_QUANTITY}.", field=field)
+    return number
+
+
+def check_priority(value: Any, field: str = "priority") -> int:
+    try:
+        number = int(str(value).strip()) if not isinstance(value, int) else value
+    except ValueError:
+        raise DomainError(f"'{value}' is not a priority from 1 to 5.", field=field) from None
+    if not 1 <= number <= 5:
+        raise DomainError(f"The priority must be from 1 to 5 (got {number}).", field=field)
+    return number
+
+
+def check_notes(value: str | None, field: str = "notes") -> str | None:
+    value = (value or "").strip()
+    if len(value) > MAX_NOTES:
+        raise DomainError(f"Use at most {MAX_NOTES} characters.", field=field)
+    return value or None
