@@ -24,11 +24,13 @@ from factory.alchemy import SESSION_PERSISTENCE_FLUSH, SQLAlchemyModelFactory
 from flask import current_app
 
 from marketplace.accounts.models import User
+from marketplace.accounts.operations import Accounts
 from marketplace.catalogue.models import Pin, Theme
 from marketplace.catalogue.operations import Catalogue, ensure_themes
 from marketplace.catalogue.transliteration import join_terms
 from marketplace.core.extensions import db
 from marketplace.core.models import utcnow
+from marketplace.core.registry import find_service
 from marketplace.lists.models import Condition, Have, Want
 
 PASSWORD = "correct horse battery"
@@ -178,9 +180,6 @@ def signed_up_user(
     """A collector created through the real sign-up service (address normalised,
     password checked and hashed, verification token and mail queued), then
     marked verified unless `verified=False`."""
-    from marketplace.accounts.operations import Accounts
-    from marketplace.core.registry import find_service
-
     user = find_service(Accounts).sign_up(email, password, name)
     assert user is not None
     if verified:
