@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import delete, func, insert, select  # noqa: E402
 
-from tests.smtp_server import SmtpServer  # noqa: E402
+from tests.support.smtp_server import SmtpServer  # noqa: E402
 
 
 def main() -> None:

@@ -15,7 +15,8 @@ from marketplace.core.extensions import db
 from marketplace.core.models import utcnow
 from marketplace.core.outbox import OutboxMessage
 from marketplace.mail.models import MailMessage
-from tests.conftest import PASSWORD, login, make_user, post_form
+from tests.support.factories import PASSWORD, make_user
+from tests.support.web import login, post_form
 
 LINK = re.compile(r"http://znachki\.test(/account/[\w/-]+)")
 

@@ -9,21 +9,10 @@ from sqlalchemy import func, select
 from marketplace.accounts.models import ApiToken, User
 from marketplace.core.extensions import db
 from marketplace.mail.models import MailMessage
-from tests.conftest import PASSWORD, make_user
+from tests.support.factories import PASSWORD, make_user
+from tests.support.web import bearer, token_for
 
 PROBLEM = "application/problem+json"
-
-
-def token_for(client: FlaskClient, email: str = "ivan@example.org") -> str:
-    response = client.post(
-        "/api/v1/tokens", json={"email": email, "password": PASSWORD, "name": "cli"}
-    )
-    assert response.status_code == 201, response.json
-    return str(response.json["token"])
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_sign_up_answers_alike_for_new_and_taken_addresses(client: FlaskClient) -> None:

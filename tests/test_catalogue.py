@@ -23,21 +23,10 @@ from marketplace.catalogue.operations import (
 from marketplace.core.errors import DomainError, InvalidInput
 from marketplace.core.extensions import db
 from marketplace.core.photos import MAX_BYTES, store_photo
-from tests.catalogue_factory import gagarin_catalogue, make_pin
-from tests.conftest import login, make_user, post_form
-
-
-def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (64, 64), colour: str = "red",
-                exif: bool = False) -> bytes:  # fmt: skip
-    out = io.BytesIO()
-    image = Image.new("RGB", size, colour)
-    if exif:
-        data = Image.Exif()
-        data[0x010F] = "SecretCam"  # Make
-        image.save(out, fmt, exif=data)
-    else:
-        image.save(out, fmt)
-    return out.getvalue()
+from tests.support.catalogue import gagarin_catalogue, make_pin
+from tests.support.factories import make_user
+from tests.support.images import image_bytes
+from tests.support.web import login, post_form
 
 
 def moderator(email: str = "mod@example.org"):  # type: ignore[no-untyped-def]
@@ -374,7 +363,7 @@ def test_api_pin_and_filters_and_facets(client: FlaskClient) -> None:
 def test_api_submission_and_moderation(client: FlaskClient) -> None:
     make_user()
     moderator()
-    from tests.test_api import bearer, token_for
+    from tests.support.web import bearer, token_for
 
     member, mod = bearer(token_for(client)), bearer(token_for(client, "mod@example.org"))
     created = client.post(
@@ -412,7 +401,7 @@ def test_api_submission_and_moderation(client: FlaskClient) -> None:
 
 def test_api_import_and_export(client: FlaskClient) -> None:
     moderator()
-    from tests.test_api import bearer, token_for
+    from tests.support.web import bearer, token_for
 
     mod = bearer(token_for(client, "mod@example.org"))
     rows = [

@@ -10,9 +10,9 @@ from marketplace.core.extensions import db
 from marketplace.core.outbox import OutboxMessage
 from marketplace.lists.models import Have
 from marketplace.lists.operations import REFRESH_TASK
-from tests.conftest import make_user
-from tests.test_api import bearer, token_for
-from tests.test_lists_service import make_pin
+from tests.support.factories import make_user
+from tests.support.lists import make_pin
+from tests.support.web import bearer, token_for
 
 PROBLEM = "application/problem+json"
 
@@ -168,7 +168,7 @@ def test_openapi_describes_the_list_endpoints(client: FlaskClient) -> None:
 def test_photos_of_a_copy(client: FlaskClient) -> None:
     import io
 
-    from tests.test_catalogue import image_bytes
+    from tests.support.images import image_bytes
 
     headers = auth(client)
     pin = make_pin("LAI-1957", "Laika", legend="Лайка")

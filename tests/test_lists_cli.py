@@ -12,7 +12,7 @@ from benchmarks import catalogue_gen
 from marketplace.core.extensions import db
 from marketplace.lists.csv_import import export_csv
 from marketplace.lists.models import Condition
-from tests.conftest import make_user
+from tests.support.factories import make_user
 
 
 def test_ten_thousand_rows_import_export_and_reimport(app_ctx: Flask, tmp_path: Path) -> None:

@@ -21,8 +21,8 @@ from marketplace.core.outbox import OutboxMessage
 from marketplace.lists import csv_import as csvio
 from marketplace.lists.models import Condition, Have, ListImport, Want
 from marketplace.lists.operations import REFRESH_TASK, Lists
-from tests.conftest import make_user
-from tests.test_lists_service import make_pin
+from tests.support.factories import make_user
+from tests.support.lists import make_pin
 
 HEADER = "ref,quantity,condition,defects,tradeable,price,currency,notes\n"
 

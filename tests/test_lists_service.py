@@ -4,14 +4,12 @@ series completion, jars."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from marketplace.catalogue.models import Pin, Series, Theme
-from marketplace.catalogue.transliteration import join_terms
 from marketplace.core.errors import Conflict, DomainError, NotFound
 from marketplace.core.extensions import db
 from marketplace.core.outbox import OutboxMessage
@@ -26,34 +24,8 @@ from marketplace.lists.operations import (
     list_kind,
     parse_condition,
 )
-from tests.conftest import make_user
-
-
-def make_pin(ref: str, title: str = "", legend: str | None = None, **extra: Any) -> Pin:
-    title = title or f"Pin {ref}"
-    themes = extra.pop("themes", [])
-    pin = Pin(
-        ref=ref,
-        variant_group=extra.pop("variant_group", ref.split("-")[0]),
-        title_en=title,
-        legend=legend,
-        search_title=join_terms([title, legend or ""]),
-        search_body="",
-        **extra,
-    )
-    pin.themes = themes
-    db.session.add(pin)
-    db.session.flush()
-    return pin
-
-
-def theme(path: str) -> Theme:
-    found = db.session.scalar(select(Theme).where(Theme.path == path))
-    if found is None:
-        found = Theme(path=path, name=path.rsplit("/", 1)[-1])
-        db.session.add(found)
-        db.session.flush()
-    return found
+from tests.support.factories import make_user
+from tests.support.lists import make_pin, theme
 
 
 def refresh_events(user_id: int) -> int:

@@ -17,8 +17,9 @@ from marketplace.core.extensions import db
 from marketplace.core.outbox import OutboxMessage
 from marketplace.lists.csv_import import RUN_TASK
 from marketplace.lists.models import Condition, Have, ListImport, Want
-from tests.conftest import csrf_from, login, make_user, post_form
-from tests.test_lists_service import make_pin, theme
+from tests.support.factories import make_user
+from tests.support.lists import make_pin, theme
+from tests.support.web import csrf_from, login, post_form
 
 
 def test_buttons_macro_adds_in_one_click(client: FlaskClient, app_ctx: Flask) -> None:

@@ -24,10 +24,10 @@ from marketplace.lists.models import Condition
 from marketplace.lists.operations import Lists
 from marketplace.matches import operations as matches
 from marketplace.matches.models import Match, SolveRun, TradeProposal
-from tests.catalogue_factory import make_pin
-from tests.conftest import login, make_settings, make_user, migrate
-from tests.orders_support import committed_database
-from tests.test_api import bearer, token_for
+from tests.support.app import committed_database, make_settings, migrate
+from tests.support.catalogue import make_pin
+from tests.support.factories import make_user
+from tests.support.web import bearer, login, token_for
 
 NOTIFY = matches.NOTIFY_TASK
 

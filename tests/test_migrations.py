@@ -27,7 +27,7 @@ def test_database_is_at_head(app_ctx: Flask) -> None:
     from alembic.script import ScriptDirectory
     from flask_migrate import Config
 
-    from tests.conftest import ROOT
+    from tests.support.app import ROOT
 
     config = Config()
     config.set_main_option("script_location", str(ROOT / "migrations"))

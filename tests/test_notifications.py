@@ -23,8 +23,9 @@ from marketplace.matches.models import Match
 from marketplace.notifications.models import Digest, Notification
 from marketplace.notifications.notification_settings import read_settings, update_settings
 from marketplace.notifications.operations import COOLING, Links, Notifier
-from tests.catalogue_factory import make_pin
-from tests.conftest import login, make_user, post_form
+from tests.support.catalogue import make_pin
+from tests.support.factories import make_user
+from tests.support.web import login, post_form
 
 NOON = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -228,7 +229,7 @@ def test_settings_page_and_api(client: FlaskClient) -> None:
     assert response.status_code == 302
     bad = post_form(client, "/account/notifications", {**form, "timezone": "Mars/Olympus"})
     assert bad.status_code == 422 and "Unknown time zone" in bad.get_data(as_text=True)
-    from tests.test_api import bearer, token_for
+    from tests.support.web import bearer, token_for
 
     auth = bearer(token_for(client))
     settings = client.get("/api/v1/me/notification-settings", headers=auth).json

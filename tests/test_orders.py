@@ -23,17 +23,10 @@ from marketplace.lists.models import Have
 from marketplace.mail.models import MailMessage
 from marketplace.orders.models import Order, StripeEvent
 from marketplace.orders.operations import from_minor, platform_fee, price_guide, to_minor
-from tests.conftest import login, make_user, post_form
-from tests.orders_support import (
-    api_token,
-    bearer,
-    make_listing,
-    make_seller,
-    orders,
-    post_event,
-    stripe_provider,
-)
-from tests.stripe_server import FakeStripe, sign
+from tests.support.factories import make_user
+from tests.support.orders import make_listing, make_seller, orders, post_event, stripe_provider
+from tests.support.stripe_server import FakeStripe, sign
+from tests.support.web import api_token, bearer, login, post_form
 
 
 @pytest.fixture(scope="module")

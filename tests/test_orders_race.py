@@ -31,17 +31,11 @@ from marketplace.core.models import utcnow
 from marketplace.core.outbox import OutboxMessage
 from marketplace.mail.models import MailMessage
 from marketplace.orders.models import Order, StripeEvent
-from tests.conftest import make_settings, make_user, migrate, wipe
-from tests.orders_support import (
-    STRIPE_ENV,
-    api_token,
-    bearer,
-    committed_database,
-    make_listing,
-    make_seller,
-    orders,
-)
-from tests.stripe_server import FakeStripe, sign
+from tests.support.app import committed_database, make_settings, migrate, wipe
+from tests.support.factories import make_user
+from tests.support.orders import STRIPE_ENV, make_listing, make_seller, orders
+from tests.support.stripe_server import FakeStripe, sign
+from tests.support.web import api_token, bearer
 
 BUYERS = 50
 DELIVERIES = 10

@@ -16,7 +16,7 @@ from marketplace.core.outbox import OutboxMessage
 from marketplace.mail import delivery as mail
 from marketplace.mail.models import MailMessage
 from marketplace.mail.transport import SmtpTransport
-from tests.smtp_server import SmtpServer
+from tests.support.smtp_server import SmtpServer
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +127,7 @@ def test_dropped_connection_is_transient(
 
 
 def test_unreachable_server_is_transient(app_ctx: Flask) -> None:
-    from tests.smtp_server import free_port
+    from tests.support.smtp_server import free_port
 
     message = queue_one()
     closed = SmtpTransport(host="127.0.0.1", port=free_port(), timeout=2)

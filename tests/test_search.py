@@ -8,7 +8,7 @@ from flask import Flask
 
 from marketplace.catalogue.search import SearchQuery, search
 from marketplace.core.extensions import db
-from tests.catalogue_factory import gagarin_catalogue, make_pin
+from tests.support.catalogue import gagarin_catalogue, make_pin
 
 
 def refs(q: str, **filters: object) -> list[str]:

@@ -5,19 +5,21 @@ app that commits for real, all sharing one migrated database per run."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import func, select
 
 from marketplace import create_app
-from tests.conftest import ROOT, database_url, make_settings, migrate, wipe
-from tests.smtp_server import SmtpServer
+from marketplace.core.extensions import db
+from marketplace.core.outbox import OutboxMessage
+from marketplace.mail.models import MailMessage
+from tests.support.app import database_url, make_settings, migrate, wipe
+from tests.support.smtp_server import SmtpServer
+from tests.support.worker import Worker
 
 
 @pytest.fixture(scope="session")
@@ -62,57 +64,6 @@ def live_app(live_env: dict[str, str], workdir: Path) -> Iterator[Flask]:
     app.extensions["db_engine"].dispose()
 
 
-class Worker:
-    """A `celery worker` process, as production runs it."""
-
-    def __init__(self, env: dict[str, str], log: Path, concurrency: int = 2) -> None:
-        self.log = log
-        self.env = {**os.environ, **env}
-        self.concurrency = concurrency
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 60) -> Worker:
-        self.log.write_text("")
-        command = [
-            sys.executable, "-m", "celery", "-A", "workers.worker", "worker",
-            "--loglevel=INFO", f"--concurrency={self.concurrency}", "--pool=prefork",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-        ]  # fmt: skip
-        with self.log.open("ab") as out:
-            # A session of its own, so the pool's children can be killed with it.
-            self.process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if " ready." in self.log.read_text(errors="replace"):
-                return self
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.2)
-        raise RuntimeError("celery worker did not start:\n" + self.log.read_text()[-3000:])
-
-    def kill(self) -> None:
-        """SIGKILL the worker and its pool at once: no shutdown, no acknowledgements."""
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
-
-
 @pytest.fixture(scope="session")
 def worker(live_app: Flask, live_env: dict[str, str], workdir: Path) -> Iterator[Worker]:
     process = Worker(live_env, workdir / "worker.log").start()
@@ -120,9 +71,35 @@ def worker(live_app: Flask, live_env: dict[str, str], workdir: Path) -> Iterator
     process.stop()
 
 
+def _worker_busy(app: Flask) -> bool:
+    """Tasks handed to the worker and not yet done, or mail still waiting to go."""
+    with app.app_context():
+        in_flight = (
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.published_at.is_not(None), OutboxMessage.consumed_at.is_(None))
+        )
+        unsent = select(func.count()).select_from(MailMessage).where(MailMessage.status == "queued")
+        return bool(db.session.scalar(in_flight) or db.session.scalar(unsent))
+
+
+def settle(app: Flask, timeout: float = 30.0) -> None:
+    """Let the worker finish what the previous test started. A task still in
+    flight would otherwise act on the next test's data, or its mail reach the
+    SMTP server after the next test reset it. Quiet must hold twice in a row: a
+    task commits its follow-up work a moment before it hands it over."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while quiet < 2 and time.monotonic() < deadline:
+        quiet = 0 if _worker_busy(app) else quiet + 1
+        time.sleep(0.2)
+
+
 @pytest.fixture()
 def live(live_app: Flask, worker: Worker, smtp: SmtpServer) -> Iterator[Flask]:
-    """The live app with a running worker; data and mail are cleared before each test."""
+    """The live app with a running worker; once the worker has finished what the
+    previous test started, data and mail are cleared before each test."""
+    settle(live_app)
     wipe(live_app)
     smtp.handler.reset()
     yield live_app

@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 
 from marketplace.catalogue.operations import Catalogue, ensure_themes
 from marketplace.core.extensions import db
-from tests.smtp_server import SmtpServer, free_port
+from tests.support.smtp_server import SmtpServer, free_port
 
 pytestmark = pytest.mark.integration
 

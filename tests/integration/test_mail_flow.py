@@ -14,8 +14,9 @@ from marketplace.core.extensions import db
 from marketplace.core.outbox import OutboxMessage
 from marketplace.mail import delivery as mail
 from marketplace.mail.models import MailMessage
-from tests.conftest import PASSWORD, post_form
-from tests.smtp_server import SmtpServer
+from tests.support.factories import PASSWORD
+from tests.support.smtp_server import SmtpServer
+from tests.support.web import post_form
 
 pytestmark = pytest.mark.integration
 

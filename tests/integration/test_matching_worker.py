@@ -15,8 +15,8 @@ from marketplace.core.extensions import after_commit, db
 from marketplace.core.outbox import OutboxMessage
 from marketplace.lists.operations import REFRESH_TASK, Lists
 from marketplace.matches.models import Match
-from tests.catalogue_factory import make_pin
-from tests.conftest import make_user
+from tests.support.catalogue import make_pin
+from tests.support.factories import make_user
 
 pytestmark = pytest.mark.integration
 

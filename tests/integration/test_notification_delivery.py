@@ -20,8 +20,8 @@ from marketplace.mail import delivery as mail
 from marketplace.mail.models import MailMessage
 from marketplace.matches.models import Match
 from marketplace.notifications.models import Notification
-from tests.integration.conftest import Worker
-from tests.smtp_server import SmtpServer
+from tests.support.smtp_server import SmtpServer
+from tests.support.worker import Worker
 
 pytestmark = pytest.mark.integration
 

@@ -17,19 +17,13 @@ from flask import Flask
 from marketplace import create_app
 from marketplace.core.extensions import db
 from marketplace.orders.models import Order
-from tests.conftest import login, make_settings, make_user, migrate, post_form, wipe
-from tests.integration.conftest import Worker
-from tests.orders_support import (
-    STRIPE_ENV,
-    api_token,
-    bearer,
-    committed_database,
-    make_listing,
-    make_seller,
-    post_event,
-)
-from tests.smtp_server import SmtpServer
-from tests.stripe_server import FakeStripe
+from tests.support.app import committed_database, make_settings, migrate, wipe
+from tests.support.factories import make_user
+from tests.support.orders import STRIPE_ENV, make_listing, make_seller, post_event
+from tests.support.smtp_server import SmtpServer
+from tests.support.stripe_server import FakeStripe
+from tests.support.web import api_token, bearer, login, post_form
+from tests.support.worker import Worker
 
 pytestmark = pytest.mark.integration
 

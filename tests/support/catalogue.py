@@ -1,22 +1,19 @@
-"""Pins for tests, created through the real catalogue service."""
+"""Pins as the catalogue tests enter them, through the real catalogue service
+(see `CataloguePinFactory`), and a small catalogue of real-looking pins for
+search and ranking tests."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from marketplace.catalogue.models import Pin
-from marketplace.catalogue.operations import Catalogue, ensure_themes
-from marketplace.core.extensions import db
-
-_counter = [0]
+from tests.support.factories import CataloguePinFactory
 
 
 def make_pin(**fields: Any) -> Pin:
-    _counter[0] += 1
-    data: dict[str, Any] = {"ref": f"T-{_counter[0]:05d}", "title_en": f"Test pin {_counter[0]}"}
-    data.update(fields)
-    ensure_themes(db.session())
-    return Catalogue(db.session()).create(data, None)
+    """A catalogued pin; `fields` are the catalogue's form fields (themes by path)."""
+    pin: Pin = CataloguePinFactory(**fields)
+    return pin
 
 
 def gagarin_catalogue() -> dict[str, Pin]:

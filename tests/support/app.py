@@ -1,0 +1,101 @@
+"""The app under test and its databases: settings for the testing environment, a
+database URL per run (SQLite file or a database on the suite's PostgreSQL server),
+Alembic migration, wiping committed data, and the test client class."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask, g, has_app_context
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from marketplace.config import Settings
+from marketplace.core.extensions import db
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _postgres_base() -> str:
+    base = os.environ.get("ZNACHKI_TEST_PG")
+    if not base:
+        pytest.skip("PostgreSQL tests need ZNACHKI_TEST_PG (make test starts a server)")
+    return base
+
+
+def database_url(config: pytest.Config, workdir: Path, name: str) -> str:
+    """The run's database `name`: on the suite's PostgreSQL server (which
+    tests/run_suite.sh creates) or a SQLite file under `workdir`."""
+    if config.getoption("--db") == "postgresql":
+        return f"{_postgres_base()}/{name}"
+    return f"sqlite:///{workdir / (name + '.sqlite3')}"
+
+
+def committed_database(config: pytest.Config, workdir: Path, name: str) -> str:
+    """A fresh, empty database of its own for tests that need committed data and
+    many connections (created on the suite's PostgreSQL server when that is the run)."""
+    if config.getoption("--db") == "postgresql":
+        base = _postgres_base()
+        admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        return f"{base}/{name}"
+    path = workdir / f"{name}.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return f"sqlite:///{path}"
+
+
+def make_settings(url: str, workdir: Path, **env: str) -> Settings:
+    return Settings.from_env(
+        {
+            "ZNACHKI_ENV": "testing",
+            "SECRET_KEY": "test-secret-key",
+            "DATABASE_URL": url,
+            "BASE_URL": "http://znachki.test",
+            "BROKER_DIR": str(workdir / "broker"),
+            **env,
+        }
+    )
+
+
+def migrate(app: Flask) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"), revision="heads")
+
+
+def table_names() -> list[str]:
+    """Every table, children before parents (the order rows can be deleted in)."""
+    return [t.name for t in reversed(db.metadata.sorted_tables)]
+
+
+def wipe(app: Flask) -> None:
+    """Delete every committed row (tests that commit for real start from empty)."""
+    with app.app_context(), db.engine.begin() as conn:
+        for name in table_names():
+            conn.execute(text(f"DELETE FROM {name}"))  # noqa: S608 - our own table names
+
+
+class RequestClient(FlaskClient):
+    """Unit tests keep one app context open (it holds the savepoint session), and
+    Flask reuses an open app context for requests. Each request here still gets a
+    fresh `g`, as it would in production, so login and CSRF state cannot leak
+    between requests or clients."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        if not has_app_context():
+            return super().open(*args, **kwargs)
+        saved = dict(g.__dict__)
+        g.__dict__.clear()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            g.__dict__.clear()
+            g.__dict__.update(saved)
