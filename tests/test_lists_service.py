@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from marketplace.catalogue.models import Pin, Series, Theme
+from marketplace.catalogue.models import Series
 from marketplace.core.errors import Conflict, DomainError, NotFound
 from marketplace.core.extensions import db
 from marketplace.core.outbox import OutboxMessage
