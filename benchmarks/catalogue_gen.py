@@ -152,7 +152,7 @@ def main() -> None:
         "--replace", action="store_true", help="Delete earlier synthetic pins first"
     )
     args = parser.parse_args()
-    from marketplace.core.extensions import make_engine
+    from marketplace.core.db import make_engine
 
     engine = make_engine(args.database_url)
     with Session(engine) as session:

@@ -61,7 +61,8 @@ def main() -> None:
     from marketplace import create_app
     from marketplace.accounts.models import User
     from marketplace.core import outbox
-    from marketplace.core.extensions import after_commit, db
+    from marketplace.core.celery_app import after_commit
+    from marketplace.core.extensions import db
     from marketplace.core.models import utcnow
     from marketplace.core.outbox import OutboxMessage
     from marketplace.mail.models import MailMessage

@@ -25,15 +25,8 @@ from marketplace.catalogue import web as catalogue_web
 from marketplace.catalogue.web import PinInterest, PriceGuide
 from marketplace.config import Settings
 from marketplace.core.api import BearerTokens, init_api
-from marketplace.core.extensions import (
-    after_commit,
-    csrf,
-    db,
-    init_celery,
-    limiter,
-    login_manager,
-    migrate,
-)
+from marketplace.core.celery_app import after_commit, init_celery
+from marketplace.core.extensions import csrf, db, limiter, login_manager, migrate
 from marketplace.core.registry import find_service, register_service
 from marketplace.core.web import init_web
 from marketplace.home import web as home_web

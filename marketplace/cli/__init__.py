@@ -70,7 +70,7 @@ def register_app_commands(app: Flask) -> None:
             raise click.ClickException("seed-demo only runs with ZNACHKI_ENV=development")
         from marketplace.catalogue.operations import load_demo_catalogue
         from marketplace.cli.demo import seed_demo_lists
-        from marketplace.core.extensions import after_commit
+        from marketplace.core.celery_app import after_commit
 
         pins = load_demo_catalogue(db.session())
         created = seed_demo_collectors(db.session(), app.config["PASSWORD_HASHER"])

@@ -1,0 +1,1 @@
+"""The front door: the home page and the health check."""

@@ -70,7 +70,7 @@ def test_sign_up_verify_by_email_and_log_in(live: Flask, smtp: SmtpServer) -> No
 def queue_and_commit(app: Flask, to: str) -> int:
     """What any service does: write the message and its outbox row in one
     transaction; the boundary commits and then publishes."""
-    from marketplace.core.extensions import after_commit
+    from marketplace.core.celery_app import after_commit
 
     with app.app_context():
         message = mail.queue(

@@ -11,7 +11,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from marketplace.core.extensions import after_commit, db
+from marketplace.core.celery_app import after_commit
+from marketplace.core.extensions import db
 from marketplace.core.outbox import OutboxMessage
 from marketplace.lists.operations import REFRESH_TASK, Lists
 from marketplace.matches.models import Match

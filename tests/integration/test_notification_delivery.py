@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from marketplace.accounts.operations import Accounts, Links
 from marketplace.core import outbox
-from marketplace.core.extensions import after_commit, db
+from marketplace.core.celery_app import after_commit
+from marketplace.core.extensions import db
 from marketplace.core.models import utcnow
 from marketplace.mail import delivery as mail
 from marketplace.mail.models import MailMessage
