@@ -708,24 +708,23 @@ def test_a_match_a_concurrent_refresh_inserted_first_is_taken_over(
 
             def boris_first(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
                 if statement.startswith("INSERT INTO matches") and not raced:
+                    raced.append(0)  # (its own INSERT comes through here too)
                     with db.engine.begin() as other:
-                        raced.append(
-                            other.scalar(
-                                insert(Match)
-                                .values(
-                                    user_id=boris.id,
-                                    kind="swap",
-                                    key=f"swap:{anna.id}",
-                                    counterpart_id=anna.id,
-                                    score=0.0,
-                                    condition=0.0,
-                                    active=True,
-                                    first_seen_at=earlier,
-                                    last_seen_at=earlier,
-                                    changed_at=earlier,
-                                )
-                                .returning(Match.id)
+                        raced[0] = other.scalar(
+                            insert(Match)
+                            .values(
+                                user_id=boris.id,
+                                kind="swap",
+                                key=f"swap:{anna.id}",
+                                counterpart_id=anna.id,
+                                score=0.0,
+                                condition=0.0,
+                                active=True,
+                                first_seen_at=earlier,
+                                last_seen_at=earlier,
+                                changed_at=earlier,
                             )
+                            .returning(Match.id)
                         )
 
             event.listen(db.engine, "before_cursor_execute", boris_first)
