@@ -1,7 +1,7 @@
 """The matching engine's view of the database: engine Haves and Wants read from
 the list tables (`RowHave`, `RowWant`, which remember their rows), `SqlMarket`, a
 `MarketLookup` on indexed queries for matching one collector against chosen
-counterparts, and `load_market`, everybody's lists for the global solve.
+counterparts (the global solve reads everybody's lists with the same columns).
 
 Reads go through the Core connection with statements built once: a refresh runs
 about twenty, and building one (and its cache key) cost more CPU than running it.
@@ -485,28 +485,3 @@ class SqlMarket:
                 select(Pin.variant_group).where(Pin.id == int(pin))
             )
         return self._groups.get(int(pin))
-
-
-def load_market(session: Session, collectors: Sequence[int] | None = None) -> engine.MarketIndex:
-    """Everybody's lists (or just `collectors`') as an in-memory index; the pin
-    groups of every pin a Have or Want names."""
-    have_query = select(*HAVE_COLUMNS).where(Have.quantity > 0)
-    want_query = select(*WANT_COLUMNS)
-    haves: list[engine.Have] = []
-    wants: list[engine.Want] = []
-    batches: Iterable[list[int] | None] = [None] if collectors is None else chunks(collectors)
-    for batch in batches:
-        hq = have_query if batch is None else have_query.where(Have.user_id.in_(batch))
-        wq = want_query if batch is None else want_query.where(Want.user_id.in_(batch))
-        haves.extend(have_of(r) for r in session.execute(hq.order_by(Have.id)))
-        wants.extend(want_of(r) for r in session.execute(wq.order_by(Want.id)))
-    pins = {int(h.pin) for h in haves} | {int(w.pin) for w in wants if w.pin is not None}
-    groups = sorted({w.group for w in wants if w.group is not None})
-    pin_groups: dict[engine.PinId, str] = {}
-    for batch_pins in chunks(sorted(pins)):
-        query = select(Pin.id, Pin.variant_group).where(Pin.id.in_(batch_pins))
-        pin_groups.update((p, g) for p, g in session.execute(query))
-    for batch_groups in chunks(groups):
-        query = select(Pin.id, Pin.variant_group).where(Pin.variant_group.in_(batch_groups))
-        pin_groups.update((p, g) for p, g in session.execute(query))
-    return engine.MarketIndex(haves, wants, pin_groups)

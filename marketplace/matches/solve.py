@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,13 +17,24 @@ from typing import Any
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
+from marketplace.catalogue.models import Pin
 from marketplace.core import outbox
 from marketplace.core.models import utcnow
-from marketplace.matches.market import RowHave, RowWant, chunks, load_market
+from marketplace.lists.models import Have, Want
+from marketplace.matches.market import (
+    HAVE_COLUMNS,
+    WANT_COLUMNS,
+    RowHave,
+    RowWant,
+    chunks,
+    have_of,
+    want_of,
+)
 from marketplace.matches.models import Match, SolveRun, TradeLeg, TradeProposal
 from marketplace.matches.refresh import rows_of
 from marketplace.matches.scoring import cycle_terms, to_engine_priority
 from marketplace.matches.store import Outcome, Wanted, item_refs, store
+from marketplace.matching import model as engine
 from marketplace.matching.market import TradeCycle
 
 log = logging.getLogger(__name__)
@@ -43,6 +54,31 @@ class Planned:
 
     run_id: int
     components: list[list[int]]
+
+
+def load_market(session: Session, collectors: Sequence[int] | None = None) -> engine.MarketIndex:
+    """Everybody's lists (or just `collectors`') as an in-memory index; the pin
+    groups of every pin a Have or Want names."""
+    have_query = select(*HAVE_COLUMNS).where(Have.quantity > 0)
+    want_query = select(*WANT_COLUMNS)
+    haves: list[engine.Have] = []
+    wants: list[engine.Want] = []
+    batches: Iterable[list[int] | None] = [None] if collectors is None else chunks(collectors)
+    for batch in batches:
+        hq = have_query if batch is None else have_query.where(Have.user_id.in_(batch))
+        wq = want_query if batch is None else want_query.where(Want.user_id.in_(batch))
+        haves.extend(have_of(r) for r in session.execute(hq.order_by(Have.id)))
+        wants.extend(want_of(r) for r in session.execute(wq.order_by(Want.id)))
+    pins = {int(h.pin) for h in haves} | {int(w.pin) for w in wants if w.pin is not None}
+    groups = sorted({w.group for w in wants if w.group is not None})
+    pin_groups: dict[engine.PinId, str] = {}
+    for batch_pins in chunks(sorted(pins)):
+        query = select(Pin.id, Pin.variant_group).where(Pin.id.in_(batch_pins))
+        pin_groups.update((p, g) for p, g in session.execute(query))
+    for batch_groups in chunks(groups):
+        query = select(Pin.id, Pin.variant_group).where(Pin.variant_group.in_(batch_groups))
+        pin_groups.update((p, g) for p, g in session.execute(query))
+    return engine.MarketIndex(haves, wants, pin_groups)
 
 
 def run_global_solve(
