@@ -80,13 +80,21 @@ class MatchLimits:
         )
 
 
-def _active_matches(session: Session, user_id: int, *columns: Any) -> list[Any]:
-    """`columns` of the active rows a refresh of `user_id` answers for: my swaps and
-    offers, and the other side of my swaps (their rows naming me)."""
-    mine = (Match.user_id == user_id) & Match.kind.in_(("swap", "offer"))
-    theirs = (Match.counterpart_id == user_id) & (Match.kind == "swap")
-    query = select(*columns).where(or_(mine, theirs), Match.active.is_(True))
-    return list(session.connection().execute(query))
+_ACTIVE = select(
+    Match.id, Match.user_id, Match.kind, Match.key, Match.counterpart_id, Match.score
+).where(
+    or_(
+        (Match.user_id == bindparam("me")) & Match.kind.in_(("swap", "offer")),
+        (Match.counterpart_id == bindparam("me")) & (Match.kind == "swap"),
+    ),
+    Match.active.is_(True),
+)
+
+
+def _active_matches(session: Session, user_id: int) -> list[Any]:
+    """The active rows a refresh of `user_id` answers for: my swaps and offers, and
+    the other side of my swaps (their rows naming me)."""
+    return list(session.connection().execute(_ACTIVE, {"me": user_id}))
 
 
 def refresh_collector(
@@ -107,8 +115,8 @@ def refresh_collector(
     wanted = _wanted_rows(
         user_id, lookup, lambda s: s[: limits.swap_limit], lambda o: o[: limits.offer_limit]
     )
-    active = _active_matches(session, user_id, Match.id, Match.user_id, Match.kind, Match.key)
-    return store(session, wanted, now, [tuple(r) for r in active])
+    active = [(r.id, r.user_id, r.kind, r.key) for r in _active_matches(session, user_id)]
+    return store(session, wanted, now, active)
 
 
 class _Copies:
@@ -237,8 +245,7 @@ def refresh_changes(
     # A Have of a pin I want changes what others can give me too.
     changed_wants.update(lookup.wanted_pins().intersection(haves))
 
-    columns = (Match.id, Match.user_id, Match.kind, Match.key, Match.counterpart_id, Match.score)
-    current = _active_matches(session, user_id, *columns)
+    current = _active_matches(session, user_id)
     existing = sorted(
         {int(r.counterpart_id) for r in current if r.user_id == user_id and r.counterpart_id}
         | {int(r.user_id) for r in current if r.user_id != user_id}

@@ -97,37 +97,60 @@ def _addressed(idents: Iterable[Ident]) -> Any:
 
 
 def at_addresses(
-    session: Session, idents: Iterable[Ident], *columns: Any, active_only: bool = False
+    session: Session,
+    idents: Iterable[Ident],
+    *columns: Any,
+    active_only: bool = False,
+    join: tuple[Any, Any] | None = None,
 ) -> Iterator[Any]:
     """`columns` of the Match rows at exactly these addresses (the active ones only,
-    if asked)."""
+    if asked; `join`: a table outer-joined on a condition)."""
     listed = sorted(set(idents))
     if not listed:
         return
-    query = select(*columns).where(_addressed(listed))
+    query = select(*columns).select_from(Match)
+    if join is not None:
+        query = query.outerjoin(*join)
+    query = query.where(_addressed(listed))
     if active_only:
         query = query.where(Match.active.is_(True))
     yield from session.connection().execute(query)
 
 
+_ITEM_COLUMNS = (
+    MatchItem.direction,
+    MatchItem.position,
+    MatchItem.have_id,
+    MatchItem.want_id,
+    MatchItem.pin_id,
+)
+
+
 def stored_items(session: Session, match_ids: Sequence[int]) -> dict[int, tuple[ItemRef, ...]]:
     """The stored pins of these matches, as `ItemRef`s in (direction, position) order."""
     found: dict[int, list[ItemRef]] = {}
-    columns = (
-        MatchItem.match_id,
-        MatchItem.direction,
-        MatchItem.position,
-        MatchItem.have_id,
-        MatchItem.want_id,
-        MatchItem.pin_id,
-    )
     conn = session.connection()
     for batch in chunks(sorted(match_ids)):
-        query = select(*columns).where(MatchItem.match_id.in_(batch))
-        for match_id, direction, position, have_id, want_id, pin_id in conn.execute(query):
-            ref = ItemRef(direction, position, have_id, want_id, pin_id)
-            found.setdefault(match_id, []).append(ref)
+        query = select(MatchItem.match_id, *_ITEM_COLUMNS).where(MatchItem.match_id.in_(batch))
+        for row in conn.execute(query):
+            ref = ItemRef(row.direction, row.position, row.have_id, row.want_id, row.pin_id)
+            found.setdefault(row.match_id, []).append(ref)
     return {match_id: tuple(sorted(items)) for match_id, items in found.items()}
+
+
+def _stored(session: Session, idents: Iterable[Ident]) -> tuple[dict[Ident, Any], dict[int, Any]]:
+    """The stored state of the rows at these addresses and their pins, in one read
+    (the pins joined, so a refresh waits for one answer, not two)."""
+    rows: dict[Ident, Any] = {}
+    items: dict[int, list[ItemRef]] = {}
+    columns = (*_STORED, *_ITEM_COLUMNS)
+    joined = MatchItem.match_id == Match.id
+    for row in at_addresses(session, idents, *columns, join=(MatchItem, joined)):
+        rows[(row.user_id, row.kind, row.key)] = row
+        if row.direction is not None:
+            ref = ItemRef(row.direction, row.position, row.have_id, row.want_id, row.pin_id)
+            items.setdefault(row.id, []).append(ref)
+    return rows, {match_id: tuple(sorted(refs)) for match_id, refs in items.items()}
 
 
 _DEACTIVATE = (
@@ -156,18 +179,6 @@ def _expire(session: Session, ids: set[int]) -> None:
             session.expire(obj)
 
 
-def _upsert(dialect: str) -> Any:
-    """INSERT … ON CONFLICT (user, kind, key) DO UPDATE, RETURNING what tells a
-    new row (first seen now) from one a concurrent refresh inserted first."""
-    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = make(Match)
-    kept = ("user_id", "kind", "key", "first_seen_at")
-    return statement.on_conflict_do_update(
-        index_elements=[Match.user_id, Match.kind, Match.key],
-        set_={c.name: statement.excluded[c.name] for c in _WRITTEN if c.name not in kept},
-    ).returning(Match.id, Match.user_id, Match.kind, Match.key, Match.first_seen_at)
-
-
 _WRITTEN = (
     Match.user_id,
     Match.kind,
@@ -183,6 +194,23 @@ _WRITTEN = (
     Match.last_seen_at,
     Match.changed_at,
 )
+
+
+def _upsert(make: Any) -> Any:
+    """INSERT … ON CONFLICT (user, kind, key) DO UPDATE, RETURNING what tells a
+    new row (first seen now) from one a concurrent refresh inserted first."""
+    statement = make(Match)
+    kept = ("user_id", "kind", "key", "first_seen_at")
+    return statement.on_conflict_do_update(
+        index_elements=[Match.user_id, Match.kind, Match.key],
+        set_={c.name: statement.excluded[c.name] for c in _WRITTEN if c.name not in kept},
+    ).returning(Match.id, Match.user_id, Match.kind, Match.key, Match.first_seen_at)
+
+
+# Built once: making the statement cost more than a millisecond a refresh.
+_UPSERT = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+
+
 _STORED = (
     Match.id,
     Match.user_id,
@@ -216,8 +244,7 @@ def store(
     session.flush()
     outcome = Outcome()
     unique = {(w.user_id, w.kind, w.key): w for w in wanted}
-    existing = {(r.user_id, r.kind, r.key): r for r in at_addresses(session, unique, *_STORED)}
-    items = stored_items(session, [r.id for r in existing.values()])
+    existing, items = _stored(session, unique)
     fresh: set[int] = set()
     rows: list[dict[str, Any]] = []
     rewrite: set[Ident] = set()
@@ -258,7 +285,7 @@ def store(
         )
     if rows:
         conn = session.connection()
-        written = conn.execute(_upsert(conn.dialect.name), rows).all()
+        written = conn.execute(_UPSERT[conn.dialect.name], rows).all()
         ids = {(u, k, key): i for i, u, k, key, _ in written}
         # Rows that may hold pins already: those read above, and raced ones.
         held = {r.id for r in existing.values()}
