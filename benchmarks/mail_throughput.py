@@ -95,8 +95,8 @@ def main() -> None:
             insert(Match),
             [
                 {"user_id": u, "kind": "swap", "key": f"swap:{partner}", "counterpart_id": partner,
-                 "details": {"receive": [], "give": []}, "score": 1.0, "explanation": {},
-                 "active": True, "first_seen_at": now, "last_seen_at": now, "changed_at": now}
+                 "score": 1.0, "condition": 0.0, "active": True,
+                 "first_seen_at": now, "last_seen_at": now, "changed_at": now}
                 for u in collectors
             ],
         )  # fmt: skip

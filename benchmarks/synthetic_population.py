@@ -208,7 +208,7 @@ def measure_refresh(session: Session, samples: int, seed: int) -> dict[str, floa
     from marketplace.core.outbox import OutboxMessage
     from marketplace.lists.models import Want
     from marketplace.lists.operations import REFRESH_TASK, Lists
-    from marketplace.matches.operations import refresh_after_change, refresh_collector
+    from marketplace.matches.refresh import refresh_after_change, refresh_collector
 
     rng = np.random.default_rng(seed)
     top = session.scalar(select(func.max(User.id))) or 1
@@ -277,7 +277,7 @@ def solve_only(url: str, cap: int, time_limit: float, top_k: int) -> None:
 
     from marketplace import create_app
     from marketplace.core.extensions import db
-    from marketplace.matches import operations as matches
+    from marketplace.matches import solve as matches
     from marketplace.matches.models import SolveRun
 
     app = create_app(Settings.from_env({"ZNACHKI_ENV": "development", "DATABASE_URL": url}))

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, current_app
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -22,14 +22,57 @@ from marketplace.core.models import utcnow
 from marketplace.core.outbox import OutboxMessage
 from marketplace.lists.models import Condition
 from marketplace.lists.operations import Lists
-from marketplace.matches import operations as matches
+from marketplace.matches import queries, refresh, store
+from marketplace.matches import solve as solving
 from marketplace.matches.models import Match, SolveRun, TradeProposal
+from marketplace.matches.refresh import MatchLimits
+from marketplace.matches.store import Outcome
 from tests.support.app import committed_database, make_settings, migrate
 from tests.support.catalogue import make_pin
 from tests.support.factories import make_user
 from tests.support.web import bearer, login, token_for
 
-NOTIFY = matches.NOTIFY_TASK
+NOTIFY = store.NOTIFY_TASK
+
+
+def configured() -> MatchLimits:
+    """The limits the app is configured with (as the refresh task reads them)."""
+    return MatchLimits.from_config(current_app.config)
+
+
+def refresh_collector(session: Any, user_id: int) -> Outcome:
+    return refresh.refresh_collector(session, user_id, configured())
+
+
+def refresh_changes(session: Any, user_id: int, **changes: Any) -> Outcome:
+    return refresh.refresh_changes(session, user_id, limits=configured(), **changes)
+
+
+def refresh_after_change(session: Any, user_id: int, **changes: Any) -> Outcome:
+    return refresh.refresh_after_change(session, user_id, limits=configured(), **changes)
+
+
+@pytest.fixture()
+def match_config(app_ctx: Flask, monkeypatch: Any) -> Any:
+    """Set the app's matching configuration (MATCH_SWAP_LIMIT, MATCH_OFFER_LIMIT,
+    MATCH_SHORTLIST, MATCH_PROBES) for one test."""
+
+    def configure(**values: int) -> None:
+        for key, value in values.items():
+            monkeypatch.setitem(app_ctx.config, key, value)
+
+    return configure
+
+
+def details(found: Match) -> dict[str, list[dict[str, Any]]]:
+    """A match's pins as read: each way, an offer's as `offers`, a cycle's legs."""
+    [view] = queries.shown(db.session(), [found])
+    legs = view.cycle["legs"] if view.cycle else []
+    return {"receive": view.receive, "give": view.give, "offers": view.receive, "legs": legs}
+
+
+def explanation(found: Match) -> dict[str, Any]:
+    return queries.shown(db.session(), [found])[0].explanation
 
 
 def lists() -> Lists:
@@ -54,11 +97,11 @@ def notified() -> list[int]:
 
 
 @pytest.fixture(params=["probed", "indexed"])
-def holders_read(request: pytest.FixtureRequest, monkeypatch: Any) -> None:
+def holders_read(request: pytest.FixtureRequest, match_config: Any) -> None:
     """Both ways PostgreSQL reads the holders' copies of my wanted pins: probed
     pair by pair, or (many holders times many wants) found from an index first."""
     if request.param == "indexed":
-        monkeypatch.setattr(matches, "_PROBES", 0)
+        match_config(MATCH_PROBES=0)
 
 
 def swap_pair() -> tuple[Any, Any, Any, Any]:
@@ -75,22 +118,22 @@ def swap_pair() -> tuple[Any, Any, Any, Any]:
 
 def test_refresh_stores_the_swap_for_both_collectors(app_ctx: Flask, holders_read: None) -> None:
     anna, boris, gagarin, vostok = swap_pair()
-    outcome = matches.refresh_collector(db.session(), anna.id)
+    outcome = refresh_collector(db.session(), anna.id)
     assert len(outcome.new) == 2 and outcome.notified == {anna.id, boris.id}
 
     mine = match(anna, "swap", f"swap:{boris.id}")
     theirs = match(boris, "swap", f"swap:{anna.id}")
     assert mine is not None and theirs is not None
     assert mine.counterpart_id == boris.id and theirs.counterpart_id == anna.id
-    assert [p["pin_id"] for p in mine.details["receive"]] == [vostok.id]
-    assert [p["pin_id"] for p in mine.details["give"]] == [gagarin.id]
-    assert mine.details["receive"][0]["condition"] == "very_fine"
-    assert mine.details["receive"][0]["priority"] == 5
-    assert theirs.details["receive"] == mine.details["give"]
+    assert [p["pin_id"] for p in details(mine)["receive"]] == [vostok.id]
+    assert [p["pin_id"] for p in details(mine)["give"]] == [gagarin.id]
+    assert details(mine)["receive"][0]["condition"] == "very_fine"
+    assert details(mine)["receive"][0]["priority"] == 5
+    assert details(theirs)["receive"] == details(mine)["give"]
     # Anna's want has 5 stars, Boris's 2: her swap ranks higher and says why.
-    assert mine.explanation["coverage"] == 16 and theirs.explanation["coverage"] == 2
-    assert mine.explanation["balance"] == 1.0 and mine.score > theirs.score
-    assert any("even swap" in r for r in mine.explanation["reasons"])
+    assert explanation(mine)["coverage"] == 16 and explanation(theirs)["coverage"] == 2
+    assert explanation(mine)["balance"] == 1.0 and mine.score > theirs.score
+    assert any("even swap" in r for r in explanation(mine)["reasons"])
     assert sorted(notified()) == sorted([anna.id, boris.id])
 
 
@@ -101,16 +144,16 @@ def test_minimum_condition_is_respected(app_ctx: Flask, holders_read: None) -> N
     lists().add_want(anna, pin_id=vostok.id, min_condition="very_fine")
     worn = lists().add_have(boris, vostok.id, condition="good")
     lists().add_want(boris, pin_id=gagarin.id)
-    matches.refresh_collector(db.session(), anna.id)
+    refresh_collector(db.session(), anna.id)
     assert match(anna, "swap", f"swap:{boris.id}") is None
     assert match(anna, "offer", f"offer:{boris.id}") is None
 
     lists().add_have(boris, vostok.id, condition="mint")
-    matches.refresh_collector(db.session(), boris.id)
+    refresh_collector(db.session(), boris.id)
     found = match(anna, "swap", f"swap:{boris.id}")
     assert found is not None and found.active
-    assert found.details["receive"][0]["condition"] == "mint"
-    assert found.details["receive"][0]["have_id"] != worn.id
+    assert details(found)["receive"][0]["condition"] == "mint"
+    assert details(found)["receive"][0]["have_id"] != worn.id
 
 
 def test_any_variant_wants_and_nothing_already_held(app_ctx: Flask, holders_read: None) -> None:
@@ -128,15 +171,15 @@ def test_any_variant_wants_and_nothing_already_held(app_ctx: Flask, holders_read
     dima = make_user("dima@example.org", name="Dima")
     lists().add_have(dima, blue.id, condition="poor")
 
-    matches.refresh_collector(db.session(), anna.id)
+    refresh_collector(db.session(), anna.id)
     swap = match(anna, "swap", f"swap:{boris.id}")
     assert swap is not None
-    received = swap.details["receive"]
+    received = details(swap)["receive"]
     assert [p["pin_id"] for p in received] == [blue.id] and received[0]["any_variant"]
     # Boris's pins show in the swap; Dima, who wants nothing of hers, is an offer.
     assert match(anna, "offer", f"offer:{boris.id}") is None
     offer = match(anna, "offer", f"offer:{dima.id}")
-    assert offer is not None and [p["pin_id"] for p in offer.details["offers"]] == [blue.id]
+    assert offer is not None and [p["pin_id"] for p in details(offer)["offers"]] == [blue.id]
     # Clara sells only the variant Anna already has: no offer.
     assert match(anna, "offer", f"offer:{clara.id}") is None
 
@@ -148,15 +191,15 @@ def test_priced_have_is_an_offer_not_a_swap(app_ctx: Flask, holders_read: None) 
     lists().add_want(anna, pin_id=vostok.id, max_price="10.00", currency="EUR")
     lists().add_want(dima, pin_id=gagarin.id)
     lists().add_have(dima, vostok.id, price="8.50", currency="EUR", tradeable=False)
-    matches.refresh_collector(db.session(), anna.id)
+    refresh_collector(db.session(), anna.id)
     assert match(anna, "swap", f"swap:{dima.id}") is None
     offer = match(anna, "offer", f"offer:{dima.id}")
     assert offer is not None
-    assert offer.details["offers"][0]["price"] == "8.50"
-    assert offer.explanation["for_sale"] == 1
+    assert details(offer)["offers"][0]["price"] == "8.50"
+    assert explanation(offer)["for_sale"] == 1
 
-    lists().update_have(dima, offer.details["offers"][0]["have_id"], price="12.00", currency="EUR")
-    matches.refresh_collector(db.session(), anna.id)
+    lists().update_have(dima, details(offer)["offers"][0]["have_id"], price="12.00", currency="EUR")
+    refresh_collector(db.session(), anna.id)
     lapsed = match(anna, "offer", f"offer:{dima.id}")
     assert lapsed is not None and not lapsed.active  # above her maximum price
 
@@ -165,7 +208,7 @@ def test_vanished_match_turns_inactive_and_comes_back_with_first_seen_kept(
     app_ctx: Flask,
 ) -> None:
     anna, boris, _gagarin, vostok = swap_pair()
-    matches.refresh_collector(db.session(), anna.id)
+    refresh_collector(db.session(), anna.id)
     first = match(anna, "swap", f"swap:{boris.id}")
     assert first is not None
     first_seen = first.first_seen_at
@@ -173,7 +216,7 @@ def test_vanished_match_turns_inactive_and_comes_back_with_first_seen_kept(
 
     have = next(h for h in lists().haves(boris.id, matches_filters()).items)
     lists().delete_have(boris, have.id)
-    outcome = matches.refresh_collector(db.session(), boris.id)
+    outcome = refresh_collector(db.session(), boris.id)
     assert len(outcome.deactivated) == 2
     gone = match(anna, "swap", f"swap:{boris.id}")
     assert gone is not None and not gone.active
@@ -184,12 +227,12 @@ def test_vanished_match_turns_inactive_and_comes_back_with_first_seen_kept(
     notes_before = len(notified())
 
     lists().add_have(boris, vostok.id, condition="fine")
-    outcome = matches.refresh_collector(db.session(), boris.id)
+    outcome = refresh_collector(db.session(), boris.id)
     assert len(outcome.reactivated) == 2 and not outcome.new
     assert not match(boris, "offer", f"offer:{anna.id}").active  # type: ignore[union-attr]
     back = match(anna, "swap", f"swap:{boris.id}")
     assert back is not None and back.active and back.first_seen_at == first_seen
-    assert back.details["receive"][0]["condition"] == "fine"
+    assert details(back)["receive"][0]["condition"] == "fine"
     assert sorted(notified()[notes_before:]) == sorted([anna.id, boris.id])
 
 
@@ -201,10 +244,10 @@ def matches_filters() -> Any:
 
 def test_notify_only_for_new_matches(app_ctx: Flask) -> None:
     anna, boris, *_ = swap_pair()
-    matches.refresh_collector(db.session(), anna.id)
+    refresh_collector(db.session(), anna.id)
     assert len(notified()) == 2
-    again = matches.refresh_collector(db.session(), anna.id)
-    again_other_side = matches.refresh_collector(db.session(), boris.id)
+    again = refresh_collector(db.session(), anna.id)
+    again_other_side = refresh_collector(db.session(), boris.id)
     assert not again.new and not again.reactivated and not again_other_side.new
     assert len(notified()) == 2
 
@@ -258,11 +301,11 @@ def three_cycle() -> tuple[list[Any], list[Any]]:
 def solve(cap: int) -> SolveRun:
     from marketplace.matches.tasks import solve_component
 
-    planned = matches.run_global_solve(db.session(), cap=cap, time_limit=10)
+    planned = solving.run_global_solve(db.session(), cap=cap, time_limit=10)
     for number, members in enumerate(planned.components):
         event = db.session.scalars(
             select(OutboxMessage)
-            .where(OutboxMessage.task == matches.COMPONENT_TASK)
+            .where(OutboxMessage.task == solving.COMPONENT_TASK)
             .order_by(OutboxMessage.id.desc())
         ).first()
         assert event is not None and event.payload["collector_ids"] == members
@@ -279,7 +322,7 @@ def solve(cap: int) -> SolveRun:
 
 def test_global_solve_finds_the_three_cycle_only_with_cap_three(app_ctx: Flask) -> None:
     (anna, boris, clara), pins = three_cycle()
-    matches.refresh_collector(db.session(), anna.id)
+    refresh_collector(db.session(), anna.id)
     assert db.session.scalar(select(func.count(Match.id)).where(Match.kind == "swap")) == 0
     before = len(notified())
 
@@ -309,7 +352,7 @@ def test_global_solve_finds_the_three_cycle_only_with_cap_three(app_ctx: Flask) 
     rows = db.session.scalars(select(Match).where(Match.key == key)).all()
     assert all(r.proposal_id == proposal.id and r.counterpart_id is None for r in rows)
     assert sorted(r.user_id for r in rows) == sorted([anna.id, boris.id, clara.id])
-    assert all(r.kind == "cycle" and r.active and len(r.details["legs"]) == 3 for r in rows)
+    assert all(r.kind == "cycle" and r.active and len(details(r)["legs"]) == 3 for r in rows)
     assert sorted(notified()[before:]) == sorted([anna.id, boris.id, clara.id])
 
     # The same loop found again keeps its proposal and tells nobody twice.
@@ -332,10 +375,10 @@ def test_a_component_that_fails_still_lets_the_run_close(app_ctx: Flask, monkeyp
     from marketplace.matching import market
 
     three_cycle()
-    planned = matches.run_global_solve(db.session(), cap=3, time_limit=10)
+    planned = solving.run_global_solve(db.session(), cap=3, time_limit=10)
     (members,) = planned.components
     event = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.task == matches.COMPONENT_TASK)
+        select(OutboxMessage).where(OutboxMessage.task == solving.COMPONENT_TASK)
     ).one()
 
     def broken(*args: Any, **kwargs: Any) -> Any:
@@ -355,7 +398,7 @@ def test_a_component_that_fails_still_lets_the_run_close(app_ctx: Flask, monkeyp
 def test_matches_page(client: FlaskClient) -> None:
     anna, _boris, _gagarin, vostok = swap_pair()
     make_user("eve@example.org", name="Eve")
-    matches.refresh_collector(db.session(), anna.id)
+    refresh_collector(db.session(), anna.id)
     assert client.get("/matches").status_code == 302  # login first
 
     login(client, "anna@example.org")
@@ -373,7 +416,7 @@ def test_matches_page(client: FlaskClient) -> None:
 
 def test_matches_api(client: FlaskClient) -> None:
     anna, boris, _gagarin, vostok = swap_pair()
-    matches.refresh_collector(db.session(), anna.id)
+    refresh_collector(db.session(), anna.id)
     headers = bearer(token_for(client, "anna@example.org"))
     response = client.get("/api/v1/me/matches", headers=headers)
     assert response.status_code == 200, response.json
@@ -402,11 +445,10 @@ def test_matches_api(client: FlaskClient) -> None:
     assert client.get("/api/v1/me/matches?page=0", headers=headers).status_code == 422
 
 
-def test_stored_swaps_and_offers_are_capped_to_the_best(app_ctx: Flask, monkeypatch: Any) -> None:
-    """A popular collector keeps only the best SWAP_LIMIT swaps and OFFER_LIMIT
-    offers; a swap that drops out turns inactive on both sides."""
-    monkeypatch.setattr(matches, "SWAP_LIMIT", 2)
-    monkeypatch.setattr(matches, "OFFER_LIMIT", 1)
+def test_stored_swaps_and_offers_are_capped_to_the_best(app_ctx: Flask, match_config: Any) -> None:
+    """A popular collector keeps only the best MATCH_SWAP_LIMIT swaps and
+    MATCH_OFFER_LIMIT offers; a swap that drops out turns inactive on both sides."""
+    match_config(MATCH_SWAP_LIMIT=2, MATCH_OFFER_LIMIT=1)
     anna, boris, clara, dima, egor, fedor = people("Anna", "Boris", "Clara", "Dima", "Egor", "F")
     gagarin = make_pin(title_en="Gagarin 1961")
     wanted = [make_pin(title_en=f"Wanted {n}") for n in range(3)]
@@ -420,18 +462,18 @@ def test_stored_swaps_and_offers_are_capped_to_the_best(app_ctx: Flask, monkeypa
     # Egor and Fedor only hold what Anna wants: offers, the 5-star one first.
     lists().add_have(egor, wanted[2].id)
     lists().add_have(fedor, wanted[0].id)
-    matches.refresh_collector(db.session(), anna.id)
-    swaps = matches.matches_for(db.session(), anna.id, kind="swap").items
+    refresh_collector(db.session(), anna.id)
+    swaps = queries.matches_for(db.session(), anna.id, kind="swap").items
     assert [m.counterpart_id for m in swaps] == [boris.id, clara.id]
     assert match(boris, "swap", f"swap:{anna.id}") is not None
     assert match(dima, "swap", f"swap:{anna.id}") is None
-    offers = matches.matches_for(db.session(), anna.id, kind="offer").items
+    offers = queries.matches_for(db.session(), anna.id, kind="offer").items
     assert [m.counterpart_id for m in offers] == [fedor.id]
 
     # Dima now fills a 5-star want too (and more): Clara drops out, both sides.
     lists().add_have(dima, wanted[0].id)
-    matches.refresh_collector(db.session(), anna.id)
-    swaps = matches.matches_for(db.session(), anna.id, kind="swap").items
+    refresh_collector(db.session(), anna.id)
+    swaps = queries.matches_for(db.session(), anna.id, kind="swap").items
     assert {m.counterpart_id for m in swaps} == {boris.id, dima.id}
     assert not match(clara, "swap", f"swap:{anna.id}").active  # type: ignore[union-attr]
     assert not match(anna, "swap", f"swap:{clara.id}").active  # type: ignore[union-attr]
@@ -448,30 +490,30 @@ def test_added_want_creates_the_swap_for_both_collectors_incrementally(
     lists().add_have(anna, gagarin.id)
     lists().add_want(anna, pin_id=vostok.id, priority=5)
     lists().add_have(boris, vostok.id, condition="very_fine")
-    matches.refresh_collector(db.session(), anna.id)
+    refresh_collector(db.session(), anna.id)
     assert match(anna, "swap", f"swap:{boris.id}") is None
     assert match(anna, "offer", f"offer:{boris.id}").active  # type: ignore[union-attr]
 
     lists().add_want(boris, pin_id=gagarin.id, priority=2)
-    outcome = matches.refresh_changes(db.session(), boris.id, want_pins=[gagarin.id])
+    outcome = refresh_changes(db.session(), boris.id, want_pins=[gagarin.id])
     assert len(outcome.new) == 2 and outcome.notified == {anna.id, boris.id}
     mine = match(anna, "swap", f"swap:{boris.id}")
     theirs = match(boris, "swap", f"swap:{anna.id}")
     assert mine is not None and mine.active and theirs is not None and theirs.active
-    assert [p["pin_id"] for p in mine.details["receive"]] == [vostok.id]
-    assert theirs.details["receive"] == mine.details["give"]
-    assert mine.explanation["coverage"] == 16 and theirs.explanation["coverage"] == 2
+    assert [p["pin_id"] for p in details(mine)["receive"]] == [vostok.id]
+    assert details(theirs)["receive"] == details(mine)["give"]
+    assert explanation(mine)["coverage"] == 16 and explanation(theirs)["coverage"] == 2
     # Boris is now a swap partner of Anna's: her offer from him is his swap (the
     # cap and ranking stay those of a full refresh).
-    assert matches.refresh_collector(db.session(), boris.id).new == []
+    assert refresh_collector(db.session(), boris.id).new == []
 
 
 def test_removed_have_deactivates_the_swap_on_both_sides_incrementally(app_ctx: Flask) -> None:
     anna, boris, _gagarin, vostok = swap_pair()
-    matches.refresh_collector(db.session(), anna.id)
+    refresh_collector(db.session(), anna.id)
     have = next(h for h in lists().haves(boris.id, matches_filters()).items)
     lists().delete_have(boris, have.id)
-    outcome = matches.refresh_changes(db.session(), boris.id, have_pins=[vostok.id])
+    outcome = refresh_changes(db.session(), boris.id, have_pins=[vostok.id])
     # Both sides of the swap go; Boris's new offer from Anna tells only him.
     assert len(outcome.deactivated) == 2 and len(outcome.new) == 1
     assert outcome.notified == {boris.id}
@@ -480,9 +522,9 @@ def test_removed_have_deactivates_the_swap_on_both_sides_incrementally(app_ctx: 
     assert match(boris, "offer", f"offer:{anna.id}").active  # type: ignore[union-attr]
 
 
-def test_incremental_refresh_applies_the_cap(app_ctx: Flask, monkeypatch: Any) -> None:
+def test_incremental_refresh_applies_the_cap(app_ctx: Flask, match_config: Any) -> None:
     """A new better partner pushes the worst swap out, on both sides."""
-    monkeypatch.setattr(matches, "SWAP_LIMIT", 1)
+    match_config(MATCH_SWAP_LIMIT=1)
     anna, boris, clara = people("Anna", "Boris", "Clara")
     gagarin, low, high = make_pin(), make_pin(), make_pin()
     lists().add_have(anna, gagarin.id)
@@ -491,21 +533,20 @@ def test_incremental_refresh_applies_the_cap(app_ctx: Flask, monkeypatch: Any) -
     for person in (boris, clara):
         lists().add_want(person, pin_id=gagarin.id)
     lists().add_have(boris, low.id)
-    matches.refresh_collector(db.session(), anna.id)
+    refresh_collector(db.session(), anna.id)
     assert match(anna, "swap", f"swap:{boris.id}").active  # type: ignore[union-attr]
 
     lists().add_have(clara, high.id)
-    matches.refresh_changes(db.session(), clara.id, have_pins=[high.id])
+    refresh_changes(db.session(), clara.id, have_pins=[high.id])
     assert match(anna, "swap", f"swap:{clara.id}").active  # type: ignore[union-attr]
     assert not match(anna, "swap", f"swap:{boris.id}").active  # type: ignore[union-attr]
     assert not match(boris, "swap", f"swap:{anna.id}").active  # type: ignore[union-attr]
 
 
-def test_popular_pin_shortlists_the_holders_who_can_swap(app_ctx: Flask, monkeypatch: Any) -> None:
+def test_popular_pin_shortlists_the_holders_who_can_swap(app_ctx: Flask, match_config: Any) -> None:
     """More new holders than the shortlist takes: the one who wants a pin of mine
     is taken before better copies from holders who want nothing I have."""
-    monkeypatch.setattr(matches, "SWAP_LIMIT", 1)
-    monkeypatch.setattr(matches, "SHORTLIST", 1)
+    match_config(MATCH_SWAP_LIMIT=1, MATCH_SHORTLIST=1)
     anna, boris, clara, dmitri = people("Anna", "Boris", "Clara", "Dmitri")
     gagarin, popular = make_pin(), make_pin()
     lists().add_have(anna, gagarin.id)
@@ -515,7 +556,7 @@ def test_popular_pin_shortlists_the_holders_who_can_swap(app_ctx: Flask, monkeyp
     lists().add_want(dmitri, pin_id=gagarin.id)
 
     lists().add_want(anna, pin_id=popular.id)
-    matches.refresh_changes(db.session(), anna.id, want_pins=[popular.id])
+    refresh_changes(db.session(), anna.id, want_pins=[popular.id])
     assert match(anna, "swap", f"swap:{dmitri.id}").active  # type: ignore[union-attr]
     assert match(dmitri, "swap", f"swap:{anna.id}").active  # type: ignore[union-attr]
 
@@ -542,7 +583,7 @@ _MARKET = st.fixed_dictionaries(
         ),
         # How the holders' copies are read on PostgreSQL: probed pair by pair, or
         # (as for many holders and wants) found from an index first.
-        "probes": st.sampled_from([matches._PROBES, 0]),
+        "probes": st.sampled_from([MatchLimits().probes, 0]),
     }
 )
 
@@ -557,7 +598,7 @@ def test_incremental_refresh_equals_a_full_refresh(
     """After one random list change, the incremental refresh of what it touched
     leaves the changed collector's swaps (both sides) and offers exactly as a full
     refresh from scratch would: a full refresh afterwards changes nothing."""
-    monkeypatch.setattr(matches, "_PROBES", market["probes"])
+    monkeypatch.setitem(app_ctx.config, "MATCH_PROBES", market["probes"])
     kind, target, condition, stars = market["change"]
     pin_target = min(target, _N_PINS - 1)
     if kind in ("add_have", "delete_have", "untrade"):
@@ -588,7 +629,7 @@ def test_incremental_refresh_equals_a_full_refresh(
                 min_condition=minimum,
             )
         for person in (*collectors, collectors[0]):
-            matches.refresh_collector(session, person.id)
+            refresh_collector(session, person.id)
         me = collectors[0]
         if kind == "add_have":
             service.add_have(me, pins[pin_target].id, condition=condition)
@@ -615,11 +656,11 @@ def test_incremental_refresh_equals_a_full_refresh(
             service.delete_want(me, want.id)
         changed = pins[pin_target].id
         if kind in ("add_have", "delete_have", "untrade"):
-            matches.refresh_after_change(session, me.id, have_pins=[changed])
+            refresh_after_change(session, me.id, have_pins=[changed])
         elif target < _N_PINS:
-            matches.refresh_after_change(session, me.id, want_pins=[changed])
+            refresh_after_change(session, me.id, want_pins=[changed])
         else:
-            matches.refresh_after_change(session, me.id, want_groups=["PROP-V"])
+            refresh_after_change(session, me.id, want_groups=["PROP-V"])
 
         def state() -> list[tuple[Any, ...]]:
             rows = session.scalars(
@@ -627,13 +668,16 @@ def test_incremental_refresh_equals_a_full_refresh(
                     ((Match.user_id == me.id) & Match.kind.in_(("swap", "offer")))
                     | ((Match.counterpart_id == me.id) & (Match.kind == "swap"))
                 )
-            )
+            ).all()
+            items = store.stored_items(session, [m.id for m in rows])
             return sorted(
-                (m.user_id, m.key, m.active, m.score, m.details, m.explanation) for m in rows
-            )
+                (m.user_id, m.key, m.active, m.score, items.get(m.id), v.receive, v.give,
+                 v.explanation)
+                for m, v in zip(rows, queries.shown(session, rows), strict=True)
+            )  # fmt: skip
 
         incremental = state()
-        outcome = matches.refresh_collector(session, me.id)
+        outcome = refresh_collector(session, me.id)
         assert state() == incremental
         assert not (outcome.new or outcome.reactivated or outcome.changed or outcome.deactivated)
         outer.rollback()
@@ -663,31 +707,29 @@ def test_a_match_a_concurrent_refresh_inserted_first_is_taken_over(
             raced: list[int] = []
 
             def boris_first(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-                if statement.startswith("SAVEPOINT") and not raced:
+                if statement.startswith("INSERT INTO matches") and not raced:
+                    raced.append(0)  # (its own INSERT comes through here too)
                     with db.engine.begin() as other:
-                        raced.append(
-                            other.scalar(
-                                insert(Match)
-                                .values(
-                                    user_id=boris.id,
-                                    kind="swap",
-                                    key=f"swap:{anna.id}",
-                                    counterpart_id=anna.id,
-                                    details={},
-                                    score=0.0,
-                                    explanation={},
-                                    active=True,
-                                    first_seen_at=earlier,
-                                    last_seen_at=earlier,
-                                    changed_at=earlier,
-                                )
-                                .returning(Match.id)
+                        raced[0] = other.scalar(
+                            insert(Match)
+                            .values(
+                                user_id=boris.id,
+                                kind="swap",
+                                key=f"swap:{anna.id}",
+                                counterpart_id=anna.id,
+                                score=0.0,
+                                condition=0.0,
+                                active=True,
+                                first_seen_at=earlier,
+                                last_seen_at=earlier,
+                                changed_at=earlier,
                             )
+                            .returning(Match.id)
                         )
 
             event.listen(db.engine, "before_cursor_execute", boris_first)
             try:
-                outcome = matches.refresh_collector(db.session(), anna.id)
+                outcome = refresh_collector(db.session(), anna.id)
                 db.session.commit()
             finally:
                 event.remove(db.engine, "before_cursor_execute", boris_first)
@@ -697,7 +739,7 @@ def test_a_match_a_concurrent_refresh_inserted_first_is_taken_over(
             hers = match(anna, "swap", f"swap:{boris.id}")
             assert his is not None and hers is not None
             assert his.id == raced[0] and his.first_seen_at == earlier
-            assert his.active and his.details["receive"] and his.details["give"]
+            assert his.active and details(his)["receive"] and details(his)["give"]
             assert hers.active and outcome.new == [hers.id] and outcome.changed == [his.id]
     finally:
         app.extensions["db_engine"].dispose()

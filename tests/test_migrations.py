@@ -1,12 +1,20 @@
 """The schema only changes through Alembic: the migrated database must match the
 models exactly (what `alembic check` verifies), on SQLite and on PostgreSQL."""
 
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
+from sqlalchemy import select
 
 from marketplace.core.extensions import db
-from marketplace.core.models import include_in_autogenerate
+from marketplace.core.models import include_in_autogenerate, utcnow
+
+PREVIOUS_HEAD = "0008haveholderindex"  # matches kept their pins as JSON documents
 
 
 def test_models_and_migrations_agree(app_ctx: Flask) -> None:
@@ -34,3 +42,112 @@ def test_database_is_at_head(app_ctx: Flask) -> None:
     heads = set(ScriptDirectory.from_config(config).get_heads())
     current = set(MigrationContext.configure(db.session.connection()).get_current_heads())
     assert current == heads
+
+
+def test_matches_keep_their_pins_when_the_documents_become_rows(
+    request: pytest.FixtureRequest, workdir: Path
+) -> None:
+    """Matches written in the old shape — pins and score breakdown as JSON
+    documents, a long one compressed on PostgreSQL — come through `upgrade heads`
+    with every pin as a `match_items` row and the score terms as columns."""
+    from flask_migrate import upgrade
+
+    from marketplace import create_app
+    from marketplace.lists.operations import Lists
+    from marketplace.matches import queries
+    from marketplace.matches.models import Match, MatchItem, TradeProposal
+    from tests.support.app import ROOT, committed_database, make_settings
+    from tests.support.catalogue import make_pin
+    from tests.support.factories import make_user
+
+    url = committed_database(request.config, workdir, "znachki_match_items")
+    app = create_app(make_settings(url, workdir), OUTBOX_RELAY=False)
+    old = sa.table(
+        "matches",
+        *(sa.column(name) for name in ("user_id", "kind", "key", "counterpart_id", "proposal_id")),
+        *(sa.column(name) for name in ("score", "active", "first_seen_at", "last_seen_at")),
+        sa.column("changed_at"),
+        sa.column("details", sa.JSON),
+        sa.column("explanation", sa.JSON),
+    )
+    try:
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"), revision=PREVIOUS_HEAD)
+            anna, boris, clara = (make_user(f"{n}@example.org", name=n) for n in ("a", "b", "c"))
+            lists = Lists(db.session())
+            pins = [make_pin(title_en=f"Pin {n}") for n in range(40)]
+
+            def pin_item(giver: Any, receiver: Any, n: int, stars: int = 3) -> dict[str, Any]:
+                """A pin as the old documents held it (titles and all)."""
+                pin = pins[n]
+                have = lists.add_have(giver, pin.id, condition="fine")
+                want = lists.add_want(receiver, pin_id=pin.id, priority=stars)
+                return {
+                    "pin_id": pin.id, "ref": pin.ref, "title": pin.title_en,
+                    "variant_group": pin.variant_group, "condition": "fine",
+                    "have_id": have.id, "quantity": 1, "tradeable": True, "price": None,
+                    "currency": None, "want_id": want.id, "priority": stars,
+                    "min_condition": None, "any_variant": False,
+                }  # fmt: skip
+
+            proposal = TradeProposal(
+                signature="loop", members=[anna.id, boris.id, clara.id], expires_at=utcnow()
+            )
+            db.session.add(proposal)
+            db.session.flush()
+            receive, give = [pin_item(boris, anna, 0, 5)], [pin_item(anna, boris, 1, 2)]
+            offers = [pin_item(clara, anna, n) for n in range(2, 32)]  # a long document
+            ring = [pin_item(clara, anna, 32, 4), pin_item(anna, boris, 33)]
+            now = utcnow()
+            stamps = {"active": True, "first_seen_at": now, "last_seen_at": now, "changed_at": now}
+            documents = [
+                (anna, "swap", f"swap:{boris.id}", boris.id, None, 17.0,
+                 {"receive": receive, "give": give},
+                 {"coverage": 16, "balance": 1.0, "condition": 0.6, "reasons": ["…"]}),
+                (boris, "swap", f"swap:{anna.id}", anna.id, None, 2.5,
+                 {"receive": give, "give": receive},
+                 {"coverage": 2, "balance": 1.0, "condition": 0.6, "reasons": ["…"]}),
+                (anna, "offer", f"offer:{clara.id}", clara.id, None, 30.0,
+                 {"offers": offers}, {"coverage": 30, "condition": 0.6, "reasons": ["…"]}),
+                (anna, "cycle", f"cycle:{proposal.id}", None, proposal.id, 8.0,
+                 {"proposal_id": proposal.id, "receive": ring[0], "give": ring[1], "legs": ring,
+                  "members": [{"id": anna.id, "name": "a"}], "expires_at": now.isoformat()},
+                 {"cycle_length": 3, "priority": 4, "condition": 0.6, "reasons": ["…"]}),
+            ]  # fmt: skip
+            for user, kind, key, counterpart, proposal_id, score, details, why in documents:
+                db.session.execute(
+                    sa.insert(old).values(
+                        user_id=user.id, kind=kind, key=key, counterpart_id=counterpart,
+                        proposal_id=proposal_id, score=score, details=details, explanation=why,
+                        **stamps,
+                    )
+                )  # fmt: skip
+            db.session.commit()
+
+            upgrade(directory=str(ROOT / "migrations"), revision="heads")
+
+            found = {
+                (m.user_id, m.key): m for m in db.session.scalars(select(Match).order_by(Match.id))
+            }
+            assert len(found) == len(documents)
+            for user, kind, key, counterpart, proposal_id, score, details, why in documents:
+                match = found[(user.id, key)]
+                assert (match.kind, match.counterpart_id, match.proposal_id, match.score) == (
+                    kind, counterpart, proposal_id, score
+                )  # fmt: skip
+                assert match.active and match.first_seen_at == now
+                assert (match.coverage, match.balance, match.condition) == (
+                    why.get("coverage"), why.get("balance"), why["condition"]
+                )  # fmt: skip
+                each = queries.pins_each_way(db.session(), [match.id])[match.id]
+                expected_receive = details.get("offers") or details["receive"]
+                expected_give = details.get("give", [])
+                if kind == "cycle":
+                    expected_receive, expected_give = [expected_receive], [expected_give]
+                assert each == {"receive": expected_receive, "give": expected_give}
+            items = db.session.scalar(select(sa.func.count(MatchItem.id)))
+            assert items == 2 + 2 + 30 + 2
+            [view] = queries.shown(db.session(), [found[(anna.id, f"swap:{boris.id}")]])
+            assert any("even swap" in reason for reason in view.explanation["reasons"])
+    finally:
+        app.extensions["db_engine"].dispose()

@@ -15,11 +15,12 @@ from marketplace.accounts.models import User
 from marketplace.catalogue.operations import Catalogue
 from marketplace.core.errors import DomainError
 from marketplace.core.extensions import db
-from marketplace.lists.models import Condition, Have
+from marketplace.lists.models import Condition, Have, Want
 from marketplace.mail import delivery as mail
 from marketplace.mail.models import MailMessage, MailSettings
 from marketplace.mail.transport import PermanentMailError
-from marketplace.matches.models import Match
+from marketplace.matches import queries
+from marketplace.matches.models import Match, MatchItem, TradeProposal
 from marketplace.notifications.models import Digest, Notification
 from marketplace.notifications.notification_settings import read_settings, update_settings
 from marketplace.notifications.operations import COOLING, Links, Notifier
@@ -34,17 +35,32 @@ def notifier() -> Notifier:
     return Notifier(db.session(), Links("http://znachki.test", "test-secret-key"))
 
 
+def item(direction: str, position: int, giver: User, receiver: User, pin: Any,
+         stars: int = 3) -> MatchItem:  # fmt: skip
+    """One pin of a match: `giver`'s copy fills `receiver`'s want of `stars`."""
+    have = Have(user_id=giver.id, pin_id=pin.id, quantity=1, condition=Condition.FINE)
+    want = Want(user_id=receiver.id, pin_id=pin.id, priority=stars)
+    db.session.add_all([have, want])
+    db.session.flush()
+    return MatchItem(direction=direction, position=position, have_id=have.id, want_id=want.id,
+                     pin_id=pin.id)  # fmt: skip
+
+
 def add_match(user: User, other: User, *, key: str | None = None, stars: int = 3,
               pins: list[Any] | None = None, kind: str = "swap") -> Match:  # fmt: skip
     pins = pins or [make_pin(title_en="Gagarin 1961")]
-    receive = [{"pin_id": p.id, "ref": p.ref, "title": p.title_en, "priority": stars} for p in pins]
     match = Match(
         user_id=user.id, kind=kind, key=key or f"{kind}:{other.id}", counterpart_id=other.id,
-        details={"receive": receive, "give": []}, score=float(stars), explanation={},
+        score=float(stars),
+        items=[item("receive", n, other, user, p, stars) for n, p in enumerate(pins)],
     )  # fmt: skip
     db.session.add(match)
     db.session.flush()
     return match
+
+
+def first_ref(match: Match) -> str:
+    return str(queries.pins_each_way(db.session(), [match.id])[match.id]["receive"][0]["ref"])
 
 
 def mails_to(user: User) -> list[MailMessage]:
@@ -149,7 +165,7 @@ def test_daily_digest_at_the_local_hour_ranked_and_replayable(app_ctx: Flask) ->
     message = mails_to(ivan)[-1]
     text = message.body_text
     # The five-star want first, whatever the order the matches were found in.
-    assert text.index(series_pins[1].ref) < text.index(low.details["receive"][0]["ref"])
+    assert text.index(series_pins[1].ref) < text.index(first_ref(low))
     assert "wanted ★★★★★" in text
     assert "This completes your set “Hero cities”!" in text
     assert top.id and "daily digest: 2 new matches" in message.subject
@@ -308,20 +324,22 @@ def test_beat_plans_digests_by_the_frozen_clock(app_ctx: Flask) -> None:
 
 def test_a_ring_proposal_is_announced_with_its_single_pin_each_way(app_ctx: Flask) -> None:
     ivan = make_user("ivan@example.org")
+    anna, boris = make_user("anna@example.org"), make_user("boris@example.org")
     got, sent = make_pin(title_en="Laika"), make_pin(title_en="Vostok")
+    proposal = TradeProposal(
+        signature="ring", members=[anna.id, boris.id, ivan.id], expires_at=NOON + timedelta(days=7)
+    )
+    db.session.add(proposal)
+    db.session.flush()
     db.session.add(
         Match(
             user_id=ivan.id,
             kind="cycle",
-            key="cycle:9",
+            key=f"cycle:{proposal.id}",
             counterpart_id=None,
-            details={
-                "members": [{"id": 1}, {"id": 2}, {"id": ivan.id}],
-                "receive": {"pin_id": got.id, "ref": got.ref, "title": "Laika", "priority": 5},
-                "give": {"pin_id": sent.id, "ref": sent.ref, "title": "Vostok", "priority": 2},
-            },
+            proposal_id=proposal.id,
             score=16.0,
-            explanation={},
+            items=[item("receive", 0, boris, ivan, got, 5), item("give", 0, ivan, anna, sent, 2)],
         )
     )
     db.session.flush()
@@ -335,16 +353,14 @@ def test_a_ring_proposal_is_announced_with_its_single_pin_each_way(app_ctx: Flas
 def test_an_offer_lists_what_is_offered(app_ctx: Flask) -> None:
     ivan, olena = make_user("ivan@example.org"), make_user("olena@example.org")
     pin = make_pin(title_en="Bratsk GES")
-    item = {"pin_id": pin.id, "ref": pin.ref, "title": "Bratsk GES", "priority": 4}
     db.session.add(
         Match(
             user_id=ivan.id,
             kind="offer",
             key=f"offer:{olena.id}",
             counterpart_id=olena.id,
-            details={"offers": [item]},
             score=8.0,
-            explanation={},
+            items=[item("receive", 0, olena, ivan, pin, 4)],
         )
     )
     db.session.flush()

@@ -78,7 +78,7 @@ def register_app_commands(app: Flask) -> None:
         if entries:
             # Rings are found by the global solve (nightly); run one now so the
             # demo ring of three collectors is there to see at once.
-            from marketplace.matches.operations import run_global_solve
+            from marketplace.matches.solve import run_global_solve
 
             run_global_solve(db.session(), cap=app.config["MATCH_CYCLE_CAP"])
         db.session.commit()

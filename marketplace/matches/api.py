@@ -4,20 +4,17 @@ score breakdown that says why it ranks where it does."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from flask import g, url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from marketplace.catalogue.models import Pin
 from marketplace.core.api import BEARER, token_required
 from marketplace.core.extensions import db
-from marketplace.matches import operations as service
-from marketplace.matches.models import MATCH_KINDS, Match
+from marketplace.matches import queries
+from marketplace.matches.models import MATCH_KINDS
 
 blp = Blueprint("api_matches", __name__, description="The caller's matches")
 
@@ -115,73 +112,36 @@ class MatchOut(Schema):
     changed_at = fields.DateTime(required=True)
 
 
-class Images:
-    """Thumbnail URLs for the pins on a page of matches, from one query."""
+def match_dict(view: queries.ShownMatch, pins: dict[int, Pin]) -> dict[str, Any]:
+    from marketplace.catalogue.media import pin_image
 
-    def __init__(self, items: Sequence[Match]) -> None:
-
-        self.pins = {
-            p.id: p
-            for p in db.session.scalars(
-                select(Pin)
-                .where(Pin.id.in_(sorted(service.pin_ids(list(items)))))
-                .options(selectinload(Pin.photos))
-            )
-        }
-
-    def pin(self, item: dict[str, Any]) -> dict[str, Any]:
-        from marketplace.catalogue.media import pin_image
-
-        out = {k: item.get(k) for k in MatchPinOut._declared_fields if k != "image_url"}
-        pin = self.pins.get(item["pin_id"])
+    def shown(item: dict[str, Any], fields: Any = MatchPinOut._declared_fields) -> dict[str, Any]:
+        out = {k: item.get(k) for k in fields if k != "image_url"}
+        pin = pins.get(item["pin_id"])
         out["image_url"] = (
             pin_image(pin) if pin else url_for("catalogue.stand_in", pin_id=item["pin_id"])
         )
         return out
 
-
-def match_dict(match: Match, images: Images) -> dict[str, Any]:
-    _pin = images.pin
-    details, explanation = match.details, match.explanation
-    cycle = None
-    if match.kind == "swap":
-        receive, give = details["receive"], details["give"]
-    elif match.kind == "offer":
-        receive, give = details["offers"], []
-    else:
-        receive, give = [details["receive"]], [details["give"]]
-        cycle = {
-            "proposal_id": details["proposal_id"],
-            "members": details["members"],
-            "legs": [
-                {**_pin(leg), **{k: leg[k] for k in LegOut._declared_fields if k in leg}}
-                for leg in details["legs"]
-            ],
-            "expires_at": details["expires_at"],
-        }
+    match, cycle = view.match, view.cycle
+    if cycle is not None:
+        cycle = {**cycle, "legs": [shown(leg, LegOut._declared_fields) for leg in cycle["legs"]]}
     return {
         "id": match.id,
         "kind": match.kind,
         "key": match.key,
         "active": match.active,
-        "new": service.is_new(match),
+        "new": view.new,
         "score": match.score,
         "counterpart": (
             {"id": match.counterpart.id, "display_name": match.counterpart.display_name}
             if match.counterpart is not None
             else None
         ),
-        "receive": [_pin(i) for i in receive],
-        "give": [_pin(i) for i in give],
+        "receive": [shown(i) for i in view.receive],
+        "give": [shown(i) for i in view.give],
         "cycle": cycle,
-        "explanation": {
-            "coverage": explanation.get("coverage"),
-            "covered_priorities": explanation.get("covered_priorities", []),
-            "balance": explanation.get("balance"),
-            "condition": explanation.get("condition", 0.0),
-            "cycle_length": explanation.get("cycle_length"),
-            "reasons": explanation.get("reasons", []),
-        },
+        "explanation": view.explanation,
         "first_seen_at": match.first_seen_at,
         "last_seen_at": match.last_seen_at,
         "changed_at": match.changed_at,
@@ -197,8 +157,9 @@ def match_dict(match: Match, images: Images) -> dict[str, Any]:
 def list_matches(query: dict[str, Any], pagination_parameters: Any) -> list[dict[str, Any]]:
     """The caller's matches: swaps, then offers, then trade loops, best first
     within each (X-Pagination header)."""
-    page = service.matches_for(
-        db.session(),
+    session = db.session()
+    page = queries.matches_for(
+        session,
         g.api_user.id,
         kind=query.get("kind"),
         active=query.get("active"),
@@ -206,5 +167,6 @@ def list_matches(query: dict[str, Any], pagination_parameters: Any) -> list[dict
         per_page=pagination_parameters.page_size,
     )
     pagination_parameters.item_count = page.total
-    images = Images(page.items)
-    return [match_dict(m, images) for m in page.items]
+    views = queries.shown(session, page.items)
+    pins = queries.pictures(session, views)
+    return [match_dict(v, pins) for v in views]

@@ -5,6 +5,9 @@ legs, and a record of every global solve run.
 A `Match` is addressed by (user, kind, key) and is never deleted by matching: when
 it stops holding it turns inactive, and when it holds again it turns active with its
 `first_seen_at` kept, so notifications can tell a new match from a returning one.
+Its pins are `MatchItem` rows, one per pin each way, naming the Have, the Want and
+the pin; titles, photos, conditions and names are joined when a match is read, so
+they never go stale.
 """
 
 from __future__ import annotations
@@ -29,9 +32,9 @@ MATCH_KINDS = ("swap", "offer", "cycle")
 
 
 class Match(Base):
-    """One match as `user_id` sees it. `details` holds the pins each way (plain
-    JSON: ids, refs, titles, conditions, priorities); `explanation` holds the
-    engine's score breakdown, i.e. why it ranks where it does."""
+    """One match as `user_id` sees it: who with, its score and the terms the score
+    is made of (`coverage`, `balance`, `condition`: why it ranks where it does),
+    and its pins as `items`."""
 
     __tablename__ = "matches"
     __table_args__ = (
@@ -51,9 +54,12 @@ class Match(Base):
     proposal_id: Mapped[int | None] = mapped_column(
         ForeignKey("trade_proposals.id", ondelete="CASCADE"), index=True
     )
-    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     score: Mapped[float] = mapped_column(Float, default=0.0)
-    explanation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Score terms: the weighted wants filled (swaps, offers), min/max of the counts
+    # each way (swaps), the grade of what the collector receives, 0 poor … 1 mint.
+    coverage: Mapped[int | None]
+    balance: Mapped[float | None] = mapped_column(Float)
+    condition: Mapped[float] = mapped_column(Float, default=0.0)
     active: Mapped[bool] = mapped_column(default=True)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -61,6 +67,35 @@ class Match(Base):
 
     counterpart = relationship("User", foreign_keys=[counterpart_id])
     proposal: Mapped[TradeProposal | None] = relationship()
+    items: Mapped[list[MatchItem]] = relationship(
+        back_populates="match",
+        cascade="all, delete-orphan",
+        order_by="MatchItem.position",
+        passive_deletes=True,
+    )
+
+
+class MatchItem(Base):
+    """One pin of a match, seen from the match's collector: `receive` (the pin of
+    Have `have_id` fills their Want `want_id`) or `give` (their Have fills the
+    counterpart's Want). An offer only receives; a place in a cycle receives one
+    pin and gives one. A deleted Have or Want takes its items with it."""
+
+    __tablename__ = "match_items"
+    __table_args__ = (
+        UniqueConstraint("match_id", "direction", "position"),
+        CheckConstraint("direction IN ('receive', 'give')", name="direction"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(7))
+    position: Mapped[int]
+    have_id: Mapped[int] = mapped_column(ForeignKey("haves.id", ondelete="CASCADE"), index=True)
+    want_id: Mapped[int] = mapped_column(ForeignKey("wants.id", ondelete="CASCADE"), index=True)
+    pin_id: Mapped[int] = mapped_column(ForeignKey("pins.id", ondelete="CASCADE"))
+
+    match: Mapped[Match] = relationship(back_populates="items")
 
 
 class SolveRun(Base):

@@ -11,7 +11,8 @@ from sqlalchemy.exc import OperationalError
 
 from marketplace.core.extensions import db
 from marketplace.core.tasks import db_task, first_delivery
-from marketplace.matches import operations as matches
+from marketplace.matches import solve
+from marketplace.matches.refresh import MatchLimits, refresh_after_change
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,8 @@ def refresh_collector_matches(user_id: int, outbox_id: int | None = None, **chan
     one without (just the user id, or `full`) refreshes everything."""
     if not first_delivery(outbox_id):
         return "skipped"
-    outcome = matches.refresh_after_change(db.session(), user_id, **changes)
+    limits = MatchLimits.from_config(current_app.config)
+    outcome = refresh_after_change(db.session(), user_id, limits=limits, **changes)
     new, back, gone = len(outcome.new), len(outcome.reactivated), len(outcome.deactivated)
     return f"{new} new, {back} back, {gone} gone"
 
@@ -34,10 +36,10 @@ def global_solve() -> int:
     """Beat: start a global solve with the configured cycle cap; one
     `solve_component` task per strongly connected component follows the commit."""
     config = current_app.config
-    planned = matches.run_global_solve(
+    planned = solve.run_global_solve(
         db.session(),
         cap=int(config.get("MATCH_CYCLE_CAP", 3)),
-        time_limit=float(config.get("MATCH_SOLVE_SECONDS", matches.DEFAULT_TIME_LIMIT)),
+        time_limit=float(config.get("MATCH_SOLVE_SECONDS", solve.DEFAULT_TIME_LIMIT)),
     )
     return planned.run_id
 
@@ -58,12 +60,12 @@ def solve_component(
     session = db.session()
     try:
         with session.begin_nested():  # on failure only the solve's writes are undone
-            result = matches.solve_component(session, run_id, collector_ids)
+            result = solve.solve_component(session, run_id, collector_ids)
     except Exception as exc:
         if isinstance(exc, OperationalError) and self.request.retries < self.max_retries:
             raise  # autoretry_for: the database may be back in a moment
         log.exception("solve run %s component %s failed", run_id, component)
-        matches.component_failed(session, run_id, len(collector_ids), type(exc).__name__)
+        solve.component_failed(session, run_id, len(collector_ids), type(exc).__name__)
         return "failed"
     log.info(
         "solve run %s component %s: %d items, %d proposals, %s in %.1fs",

@@ -28,6 +28,7 @@ from marketplace.core.errors import DomainError
 from marketplace.core.models import utcnow
 from marketplace.lists.models import Have
 from marketplace.mail import delivery as mail
+from marketplace.matches import queries
 from marketplace.matches.models import Match
 from marketplace.notifications.models import (
     MODES,
@@ -239,9 +240,13 @@ class Notifier:
             .where(Match.user_id == user_id, Match.active.is_(True))
             .order_by(Match.score.desc(), Match.id)
         ).all()
+        pins = queries.pins_each_way(self.session, [m.id for m in matches])
+        proposals = [m.proposal_id for m in matches if m.kind == "cycle" and m.proposal_id]
+        cycles = queries.cycles_of(self.session, proposals) if proposals else {}
         created = []
         for match in matches:
-            payload = self._match_payload(match)
+            cycle = cycles.get(match.proposal_id) if match.proposal_id else None
+            payload = self._match_payload(match, pins[match.id], cycle)
             note = self.notify(
                 user_id, match.kind, f"{match.kind}:{match.key}", payload,
                 priority=6 - payload["best_stars"], now=now,
@@ -251,15 +256,15 @@ class Notifier:
         self.send_instant(user_id, now)
         return created
 
-    def _match_payload(self, match: Match) -> dict[str, Any]:
-        details = match.details or {}
+    def _match_payload(
+        self, match: Match, pins: dict[str, list[dict[str, Any]]], cycle: dict[str, Any] | None
+    ) -> dict[str, Any]:
         # A swap lists pins each way, an offer what is offered, a ring one pin
         # each way.
-        receive = _as_items(details.get("receive") or details.get("offers"))
-        give = _as_items(details.get("give"))
+        receive, give = pins["receive"], pins["give"]
         # Want priorities are stars, 5 the most wanted (as on the lists pages).
         stars = [int(i["priority"]) for i in receive if i.get("priority")]
-        members = details.get("members") or []
+        members = cycle["members"] if cycle else []
         return {
             "match_id": match.id,
             "kind": match.kind,
@@ -457,12 +462,6 @@ def _rank(note: Notification) -> tuple[int, int, int]:
     offers."""
     order = {"swap": 0, "cycle": 1, "offer": 2}
     return (note.priority, order.get(note.kind, 3), note.id)
-
-
-def _as_items(value: Any) -> list[dict[str, Any]]:
-    if isinstance(value, dict):
-        return [value]
-    return [item for item in value or [] if isinstance(item, dict)]
 
 
 def _pin_link(base: str, item: dict[str, Any]) -> dict[str, Any]:

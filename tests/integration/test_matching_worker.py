@@ -15,6 +15,7 @@ from marketplace.core.celery_app import after_commit
 from marketplace.core.extensions import db
 from marketplace.core.outbox import OutboxMessage
 from marketplace.lists.operations import REFRESH_TASK, Lists
+from marketplace.matches import queries
 from marketplace.matches.models import Match
 from tests.support.catalogue import make_pin
 from tests.support.factories import make_user
@@ -77,8 +78,9 @@ def test_list_change_produces_the_swap_for_both_collectors(live: Flask) -> None:
     with live.app_context():
         mine = db.session.scalar(select(Match).where(Match.user_id == anna_id))
         assert mine is not None
-        assert [p["pin_id"] for p in mine.details["receive"]] == [vostok_id]
-        assert mine.details["receive"][0]["condition"] == "very_fine"
+        pins = queries.pins_each_way(db.session(), [mine.id])[mine.id]
+        assert [p["pin_id"] for p in pins["receive"]] == [vostok_id]
+        assert pins["receive"][0]["condition"] == "very_fine"
         notify = db.session.scalars(
             select(OutboxMessage).where(OutboxMessage.task == "workers.tasks.notify_collector")
         ).all()

@@ -64,9 +64,7 @@ def test_a_new_match_reaches_the_collector_once(live: Flask, smtp: SmtpServer) -
                 kind="swap",
                 key=f"swap:{olena}",
                 counterpart_id=olena,
-                details={"receive": [], "give": []},
                 score=1.0,
-                explanation={},
             )
         )
         for _ in range(3):  # three refreshes announce it; one mail goes out

@@ -1,0 +1,226 @@
+"""Reading matches back for the pages, the API and the mail: a collector's matches
+best first (`matches_for`), each with its pins each way as read now — titles,
+conditions, priorities and prices joined from the catalogue and the lists, the
+cycle's members and legs from its proposal, and "why it ranks here" worded from
+the stored score terms (`shown`, `pins_each_way`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from marketplace.accounts.models import User
+from marketplace.catalogue.models import Pin
+from marketplace.core.models import utcnow
+from marketplace.core.pagination import Page
+from marketplace.lists.models import Condition, Have, Want
+from marketplace.matches.market import chunks
+from marketplace.matches.models import MATCH_KINDS, Match, MatchItem, TradeLeg, TradeProposal
+from marketplace.matches.scoring import Terms, explain
+
+PER_PAGE = 20
+
+
+def matches_for(
+    session: Session,
+    user_id: int,
+    *,
+    kind: str | None = None,
+    active: bool | None = True,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+) -> Page[Match]:
+    """A collector's matches, best first within each kind (swaps, offers, cycles)."""
+    query = select(Match).where(Match.user_id == user_id)
+    if kind is not None:
+        query = query.where(Match.kind == kind)
+    if active is not None:
+        query = query.where(Match.active.is_(active))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    order = case({k: n for n, k in enumerate(MATCH_KINDS)}, value=Match.kind)
+    items = session.scalars(
+        query.options(selectinload(Match.counterpart))
+        .order_by(order, Match.score.desc(), Match.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return Page(items, total, page, per_page)
+
+
+def is_new(match: Match, days: int = 3) -> bool:
+    """First seen in the last few days: what the pages mark as new."""
+    return match.first_seen_at >= utcnow() - timedelta(days=days)
+
+
+# A pin of a match as the pages, the API and the mail show it: the pin, the copy
+# (the giver's Have) and the want it fills (the receiver's Want).
+_PIN_COLUMNS = (
+    Pin.id,
+    Pin.ref,
+    Pin.title_en,
+    Pin.variant_group,
+    Have.id,
+    Have.condition,
+    Have.quantity,
+    Have.tradeable,
+    Have.price,
+    Have.currency,
+    Want.id,
+    Want.priority,
+    Want.min_condition,
+    Want.pin_id,
+)
+
+
+def _pin(row: Sequence[Any]) -> dict[str, Any]:
+    (pin_id, ref, title, group, have_id, condition, quantity, tradeable, price, currency,
+     want_id, stars, min_condition, wanted_pin) = row  # fmt: skip
+    return {
+        "pin_id": pin_id,
+        "ref": ref,
+        "title": title,
+        "variant_group": group,
+        "condition": None if condition is None else Condition(condition).slug,
+        "have_id": have_id,
+        "quantity": quantity,
+        "tradeable": tradeable,
+        "price": None if price is None else str(Decimal(price).quantize(Decimal("0.01"))),
+        "currency": currency,
+        "want_id": want_id,
+        "priority": stars,
+        # The engine counts "at least poor" as no minimum.
+        "min_condition": (
+            Condition(min_condition).slug if min_condition and min_condition > 1 else None
+        ),
+        "any_variant": want_id is not None and wanted_pin is None,
+    }
+
+
+def pins_each_way(
+    session: Session, match_ids: Sequence[int]
+) -> dict[int, dict[str, list[dict[str, Any]]]]:
+    """match id → {"receive": [...], "give": [...]}: its pins as shown, in order."""
+    found: dict[int, dict[str, list[dict[str, Any]]]] = {
+        i: {"receive": [], "give": []} for i in match_ids
+    }
+    query = (
+        select(MatchItem.match_id, MatchItem.direction, *_PIN_COLUMNS)
+        .join(Pin, Pin.id == MatchItem.pin_id)
+        .join(Have, Have.id == MatchItem.have_id)
+        .join(Want, Want.id == MatchItem.want_id)
+        .order_by(MatchItem.match_id, MatchItem.direction, MatchItem.position)
+    )
+    for batch in chunks(sorted(set(match_ids))):
+        for match_id, direction, *row in session.execute(
+            query.where(MatchItem.match_id.in_(batch))
+        ):
+            found[match_id][direction].append(_pin(row))
+    return found
+
+
+def cycles_of(session: Session, proposal_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """proposal id → its members in loop order and its legs, with names, as shown."""
+    cycles: dict[int, dict[str, Any]] = {}
+    proposals = session.scalars(
+        select(TradeProposal).where(TradeProposal.id.in_(sorted(set(proposal_ids))))
+    ).all()
+    people = {int(m) for p in proposals for m in p.members}
+    names: dict[int, str] = {
+        user_id: name
+        for user_id, name in session.execute(
+            select(User.id, User.display_name).where(User.id.in_(sorted(people)))
+        )
+    }
+    for p in proposals:
+        cycles[p.id] = {
+            "proposal_id": p.id,
+            "members": [{"id": int(m), "name": names.get(int(m), "")} for m in p.members],
+            "legs": [],
+            "expires_at": p.expires_at,
+        }
+    giver, receiver = aliased(User), aliased(User)
+    legs = (
+        select(
+            TradeLeg.proposal_id,
+            TradeLeg.position,
+            giver.id,
+            giver.display_name,
+            receiver.id,
+            receiver.display_name,
+            *_PIN_COLUMNS,
+        )
+        .join(giver, giver.id == TradeLeg.giver_id)
+        .join(receiver, receiver.id == TradeLeg.receiver_id)
+        .join(Pin, Pin.id == TradeLeg.pin_id)
+        .outerjoin(Have, Have.id == TradeLeg.have_id)
+        .outerjoin(Want, Want.id == TradeLeg.want_id)
+        .where(TradeLeg.proposal_id.in_(sorted(cycles)))
+        .order_by(TradeLeg.proposal_id, TradeLeg.position)
+    )
+    for (
+        proposal_id,
+        position,
+        giver_id,
+        giver_name,
+        receiver_id,
+        receiver_name,
+        *row,
+    ) in session.execute(legs):
+        cycles[proposal_id]["legs"].append(
+            {
+                "position": position,
+                "giver_id": giver_id,
+                "giver": giver_name,
+                "receiver_id": receiver_id,
+                "receiver": receiver_name,
+                **_pin(row),
+            }
+        )
+    return cycles
+
+
+@dataclass(frozen=True, slots=True)
+class ShownMatch:
+    """A match as the pages and the API show it."""
+
+    match: Match
+    receive: list[dict[str, Any]]
+    give: list[dict[str, Any]]
+    cycle: dict[str, Any] | None
+    explanation: dict[str, Any]
+    new: bool
+
+    @property
+    def pin_ids(self) -> set[int]:
+        legs = self.cycle["legs"] if self.cycle else []
+        return {int(i["pin_id"]) for i in (*self.receive, *self.give, *legs)}
+
+
+def shown(session: Session, matches: Sequence[Match]) -> list[ShownMatch]:
+    """These matches with their pins, cycles and explanations, in a few queries."""
+    pins = pins_each_way(session, [m.id for m in matches])
+    proposals = [m.proposal_id for m in matches if m.kind == "cycle" and m.proposal_id]
+    cycles = cycles_of(session, proposals) if proposals else {}
+    views = []
+    for m in matches:
+        cycle = cycles.get(m.proposal_id) if m.kind == "cycle" and m.proposal_id else None
+        receive, give = pins[m.id]["receive"], pins[m.id]["give"]
+        terms = Terms(m.score, m.coverage, m.balance, m.condition)
+        length = len(cycle["legs"]) if cycle else None
+        explanation = explain(m.kind, terms, receive, give, length)
+        views.append(ShownMatch(m, receive, give, cycle, explanation, is_new(m)))
+    return views
+
+
+def pictures(session: Session, views: Sequence[ShownMatch]) -> dict[int, Pin]:
+    """The pins these matches show, with their photos, from one query."""
+    ids = sorted({p for v in views for p in v.pin_ids})
+    query = select(Pin).where(Pin.id.in_(ids)).options(selectinload(Pin.photos))
+    return {p.id: p for p in session.scalars(query)}
