@@ -47,6 +47,7 @@ class Settings:
     broker_dir: Path
     mail_retry_base_s: float = 30.0
     broker_visibility_timeout: int = 3600
+    outbox_republish_after_s: float = 7200.0
     login_limit_account: str = "5 per minute"
     login_limit_ip: str = "30 per minute"
 
@@ -124,6 +125,9 @@ class Settings:
             # How long a task a worker took but never acknowledged (it died) stays
             # invisible before Redis hands it to another worker.
             broker_visibility_timeout=int(env.get("BROKER_VISIBILITY_TIMEOUT", "3600")),
+            # A task published this long ago and still not consumed was lost by the
+            # broker (twice the visibility timeout: Redis has given up on it too).
+            outbox_republish_after_s=float(env.get("OUTBOX_REPUBLISH_AFTER_SECONDS", "7200")),
             login_limit_account=env.get("LOGIN_LIMIT_ACCOUNT", "5 per minute"),
             login_limit_ip=env.get("LOGIN_LIMIT_IP", "30 per minute"),
         )

@@ -4,6 +4,7 @@ SMTP server on loopback, including temporary and permanent refusals."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from marketplace.core import outbox
 from marketplace.core.extensions import db
+from marketplace.core.models import utcnow
 from marketplace.core.outbox import OutboxMessage
 from marketplace.mail import delivery as mail
 from marketplace.mail.models import MailMessage
@@ -68,6 +70,43 @@ def test_a_failed_publish_leaves_the_row_for_the_next_sweep(app_ctx: Flask) -> N
     db.session.rollback()
     db.session.expire_all()
     assert db.session.get(OutboxMessage, row.id).published_at is None  # type: ignore[union-attr]
+
+
+def test_rows_published_long_ago_and_never_consumed_are_published_again(
+    app_ctx: Flask,
+) -> None:
+    lost = outbox.enqueue(db.session(), "workers.tasks.deliver_mail", message_id=1)
+    done = outbox.enqueue(db.session(), "workers.tasks.deliver_mail", message_id=2)
+    recent = outbox.enqueue(db.session(), "workers.tasks.deliver_mail", message_id=3)
+    outbox.publish_pending(db.session(), lambda *a: None)
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    lost.published_at = done.published_at = an_hour_ago
+    outbox.claim(db.session(), done.id)
+    db.session.flush()
+
+    sent: list[tuple[str, dict[str, Any], str]] = []
+    again = outbox.republish_lost(db.session(), lambda *a: sent.append(a), timedelta(minutes=30))
+    assert again == 1
+    assert sent == [
+        ("workers.tasks.deliver_mail", {"message_id": 1, "outbox_id": lost.id}, f"outbox-{lost.id}")
+    ]
+    assert lost.publish_attempts == 2 and lost.published_at > an_hour_ago
+    assert recent.publish_attempts == 1  # published a moment ago: not lost yet
+    # Just published again: not overdue until the interval has passed once more.
+    assert (
+        outbox.republish_lost(db.session(), lambda *a: sent.append(a), timedelta(minutes=30)) == 0
+    )
+
+
+def test_a_row_is_published_at_most_a_few_times(app_ctx: Flask) -> None:
+    row = outbox.enqueue(db.session(), "workers.tasks.deliver_mail", message_id=1)
+    outbox.publish_pending(db.session(), lambda *a: None)
+    published = 1
+    for _ in range(outbox.REPUBLISH_LIMIT + 3):
+        row.published_at = utcnow() - timedelta(hours=1)
+        db.session.flush()
+        published += outbox.republish_lost(db.session(), lambda *a: None, timedelta(minutes=30))
+    assert published == outbox.REPUBLISH_LIMIT == row.publish_attempts
 
 
 def test_claim_is_once_per_outbox_id(app_ctx: Flask) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Index, String, insert, select, update
@@ -75,6 +75,40 @@ def publish_pending(session: Session, publish: Publish, limit: int = 200) -> int
         publish(row.task, {**row.payload, "outbox_id": row.id}, row.task_id)
         row.published_at = utcnow()
     session.flush()
+    return len(rows)
+
+
+REPUBLISH_LIMIT = 5  # publications of one row in all, the first included
+
+
+def republish_lost(
+    session: Session, publish: Publish, older_than: timedelta, limit: int = 200
+) -> int:
+    """Publish again rows published more than `older_than` ago and never consumed.
+
+    Redis can lose a task: a worker killed between taking a message off the queue
+    and recording it as unacknowledged takes the message with it. Consumers claim
+    by outbox id, so a second publication of a row that was only slow is skipped by
+    whoever comes second. A row is published at most `REPUBLISH_LIMIT` times."""
+    cutoff = utcnow() - older_than
+    rows = session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.published_at < cutoff,
+            OutboxMessage.consumed_at.is_(None),
+            OutboxMessage.publish_attempts < REPUBLISH_LIMIT,
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for row in rows:
+        row.publish_attempts += 1
+        publish(row.task, {**row.payload, "outbox_id": row.id}, row.task_id)
+        row.published_at = utcnow()
+    session.flush()
+    if rows:
+        log.warning("published %d outbox rows again that no worker consumed", len(rows))
     return len(rows)
 
 

@@ -10,6 +10,7 @@ or rolls back. Task names keep the `workers.tasks.` prefix they were queued unde
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
@@ -53,9 +54,12 @@ def first_delivery(outbox_id: int | None) -> bool:
     max_retries=5,
 )
 def relay_outbox() -> int:
-    """Publish outbox rows that no request managed to publish (beat, every few seconds)."""
+    """Publish outbox rows that no request managed to publish, and again those the
+    broker lost (beat, every few seconds)."""
     celery = current_app.extensions["celery"]
-    published = outbox.publish_pending(db.session(), outbox.celery_publisher(celery))
+    publisher = outbox.celery_publisher(celery)
+    published = outbox.publish_pending(db.session(), publisher)
     if published:
         log.info("relayed %d outbox messages", published)
-    return published
+    after = timedelta(seconds=current_app.config["SETTINGS"].outbox_republish_after_s)
+    return published + outbox.republish_lost(db.session(), publisher, after)

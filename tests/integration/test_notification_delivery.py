@@ -119,9 +119,13 @@ def test_sigkill_mid_batch_loses_nothing(
         at_kill = statuses(live)
         assert 0 < at_kill["sent"] < batch, at_kill
         killed_at = time.monotonic()
-        rescuer = Worker(live_env, workdir / "rescuer.log", concurrency=2).start()
+        # The rescuer runs beat too, as production does: a task Redis lost with
+        # the victim (taken off the queue, not yet recorded as unacknowledged) is
+        # published again by the outbox relay once it is overdue.
+        rescuer_env = {**live_env, "OUTBOX_REPUBLISH_AFTER_SECONDS": "30"}
+        rescuer = Worker(rescuer_env, workdir / "rescuer.log", concurrency=2, beat=True).start()
         try:
-            wait_until(lambda: statuses(live)["sent"] == batch, timeout=120, step=0.2)
+            wait_until(lambda: statuses(live)["sent"] == batch, timeout=150, step=0.2)
         finally:
             rescuer.stop()
         recovered_in = time.monotonic() - killed_at

@@ -16,10 +16,13 @@ from tests.support.app import ROOT
 class Worker:
     """A `celery worker` process, as production runs it."""
 
-    def __init__(self, env: dict[str, str], log: Path, concurrency: int = 2) -> None:
+    def __init__(
+        self, env: dict[str, str], log: Path, concurrency: int = 2, beat: bool = False
+    ) -> None:
         self.log = log
         self.env = {**os.environ, **env}
         self.concurrency = concurrency
+        self.beat = beat  # run the beat schedule inside the worker (-B)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> Worker:
@@ -29,6 +32,8 @@ class Worker:
             "--loglevel=INFO", f"--concurrency={self.concurrency}", "--pool=prefork",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
+        if self.beat:
+            command += ["-B", f"--schedule={self.log.with_suffix('.beat-schedule')}"]
         with self.log.open("ab") as out:
             # A session of its own, so the pool's children can be killed with it.
             self.process = subprocess.Popen(
