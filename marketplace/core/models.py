@@ -26,9 +26,9 @@ def utcnow() -> datetime:
 
 
 def json_dumps(value: Any) -> str:
-    """How JSON columns are written (the engine's serialiser; also for bulk paths
-    that bypass it). orjson: match details, the bulk of what a refresh writes and
-    compares, encode 3-6x faster than with the standard library."""
+    """How JSON columns are written (the engine's serialiser). orjson also writes
+    dates, times and non-string keys, which outbox payloads and revision documents
+    carry."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
