@@ -11,6 +11,7 @@ same pair lock them in the same order.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -59,6 +60,15 @@ def item_refs(
     refs = [ItemRef("receive", n, *item) for n, item in enumerate(receive)]
     refs += [ItemRef("give", n, *item) for n, item in enumerate(give)]
     return tuple(sorted(refs))
+
+
+def items_digest(items: Iterable[ItemRef]) -> str:
+    """A fingerprint of a match's pins (kept as `Match.items_digest`): equal pins,
+    in `item_refs` order, give equal digests."""
+    text = ";".join(
+        f"{i.direction[0]}{i.position},{i.have_id},{i.want_id},{i.pin_id}" for i in items
+    )
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 @dataclass
@@ -138,21 +148,6 @@ def stored_items(session: Session, match_ids: Sequence[int]) -> dict[int, tuple[
     return {match_id: tuple(sorted(items)) for match_id, items in found.items()}
 
 
-def _stored(session: Session, idents: Iterable[Ident]) -> tuple[dict[Ident, Any], dict[int, Any]]:
-    """The stored state of the rows at these addresses and their pins, in one read
-    (the pins joined, so a refresh waits for one answer, not two)."""
-    rows: dict[Ident, Any] = {}
-    items: dict[int, list[ItemRef]] = {}
-    columns = (*_STORED, *_ITEM_COLUMNS)
-    joined = MatchItem.match_id == Match.id
-    for row in at_addresses(session, idents, *columns, join=(MatchItem, joined)):
-        rows[(row.user_id, row.kind, row.key)] = row
-        if row.direction is not None:
-            ref = ItemRef(row.direction, row.position, row.have_id, row.want_id, row.pin_id)
-            items.setdefault(row.id, []).append(ref)
-    return rows, {match_id: tuple(sorted(refs)) for match_id, refs in items.items()}
-
-
 _DEACTIVATE = (
     update(Match)
     .where(Match.id.in_(bindparam("ids", expanding=True)), Match.active.is_(True))
@@ -193,6 +188,7 @@ _WRITTEN = (
     Match.first_seen_at,
     Match.last_seen_at,
     Match.changed_at,
+    Match.items_digest,
 )
 
 
@@ -222,6 +218,7 @@ _STORED = (
     Match.balance,
     Match.condition,
     Match.changed_at,
+    Match.items_digest,
 )
 
 
@@ -238,26 +235,28 @@ def store(
     """Upsert `wanted`; every row of `active` (id, user, kind, key: the active rows
     this computation is responsible for) that is not wanted becomes inactive.
 
-    The rows at the wanted addresses are read first, with their pins, to tell new,
-    returning and changed matches apart; only matches whose pins changed have
-    their items rewritten."""
+    The rows at the wanted addresses are read first to tell new, returning and
+    changed matches apart; their pins are compared by `items_digest`, never read.
+    Only matches whose pins changed, and returning ones (a Have or Want deleted
+    meanwhile may have taken some of their items), have their items rewritten."""
     session.flush()
     outcome = Outcome()
     unique = {(w.user_id, w.kind, w.key): w for w in wanted}
-    existing, items = _stored(session, unique)
+    existing = {(r.user_id, r.kind, r.key): r for r in at_addresses(session, unique, *_STORED)}
     fresh: set[int] = set()
     rows: list[dict[str, Any]] = []
     rewrite: set[Ident] = set()
     for ident in sorted(unique):
         w = unique[ident]
         row = existing.get(ident)
+        digest = items_digest(w.items)
         changed_at = now
         if row is None:
             rewrite.add(ident)
         else:
-            same_items = items.get(row.id, ()) == w.items
+            same_items = row.items_digest == digest
             same = same_items and _terms(row) == w.terms
-            if not same_items:
+            if not (same_items and row.active):
                 rewrite.add(ident)
             if not row.active:
                 outcome.reactivated.append(row.id)
@@ -281,6 +280,7 @@ def store(
                 "first_seen_at": now,
                 "last_seen_at": now,
                 "changed_at": changed_at,
+                "items_digest": digest,
             }
         )
     if rows:
