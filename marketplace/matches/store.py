@@ -314,8 +314,7 @@ def store(
 def _write_items(session: Session, items: dict[int, tuple[ItemRef, ...]], held: set[int]) -> None:
     """Replace the pins of these matches; only those in `held` can have any yet."""
     conn = session.connection()
-    for batch in chunks(sorted(held.intersection(items))):
-        conn.execute(delete(MatchItem).where(MatchItem.match_id.in_(batch)))
+    held = held.intersection(items)
     rows = [
         {
             "match_id": match_id,
@@ -328,26 +327,39 @@ def _write_items(session: Session, items: dict[int, tuple[ItemRef, ...]], held: 
         for match_id, refs in items.items()
         for ref in refs
     ]
-    if not rows:
-        return
     if conn.dialect.name == "postgresql":
+        # From arrays, and only the items that differ: a pin kept where it was is
+        # neither deleted nor inserted (and its Have and Want not checked again).
         # One INSERT from arrays: 2.2 ms a store, against 3.0 ms as an executemany.
-        columns: dict[str, Any] = {name: [row[name] for row in rows] for name in rows[0]}
+        columns: dict[str, Any] = {name: [row[name] for row in rows] for name in _ITEM_NAMES}
         columns["direction"] = ",".join(columns["direction"])
-        conn.execute(_PG_ITEMS, columns)
-    else:
+        if held:
+            conn.execute(_PG_STALE_ITEMS, columns | {"held": sorted(held)})
+        if rows:
+            conn.execute(_PG_ITEMS, columns)
+        return
+    for batch in chunks(sorted(held)):
+        conn.execute(delete(MatchItem).where(MatchItem.match_id.in_(batch)))
+    if rows:
         conn.execute(insert(MatchItem), rows)
+
+
+_ITEM_NAMES = ("match_id", "direction", "position", "have_id", "want_id", "pin_id")
 
 
 # PostgreSQL: the pins as six parallel arrays (ids as `IdArray` text; the
 # directions, plain words, as one comma-separated text).
+_ARRAYS = [bindparam(name, type_=IdArray()) for name in _ITEM_NAMES if name != "direction"]
 _PG_ITEMS = text(
     "INSERT INTO match_items (match_id, direction, position, have_id, want_id, pin_id)"
     " SELECT * FROM unnest(:match_id, string_to_array(:direction, ','), :position,"
     " :have_id, :want_id, :pin_id)"
-).bindparams(
-    *(
-        bindparam(name, type_=IdArray())
-        for name in ("match_id", "position", "have_id", "want_id", "pin_id")
-    )
-)
+    " ON CONFLICT (match_id, direction, position) DO NOTHING"
+).bindparams(*_ARRAYS)
+# The held matches' items that are no longer wanted as they are.
+_PG_STALE_ITEMS = text(
+    "DELETE FROM match_items WHERE match_id = ANY(:held)"
+    " AND (match_id, direction, position, have_id, want_id, pin_id) NOT IN ("
+    " SELECT * FROM unnest(:match_id, string_to_array(:direction, ','), :position,"
+    " :have_id, :want_id, :pin_id))"
+).bindparams(*_ARRAYS, bindparam("held", type_=IdArray()))
