@@ -236,6 +236,31 @@ def test_vanished_match_turns_inactive_and_comes_back_with_first_seen_kept(
     assert sorted(notified()[notes_before:]) == sorted([anna.id, boris.id])
 
 
+def test_unchanged_pins_are_recognised_by_their_fingerprint(app_ctx: Flask) -> None:
+    """A refresh that finds the same pins neither reads nor writes `match_items`."""
+    anna, boris, _gagarin, _vostok = swap_pair()
+    refresh_collector(db.session(), anna.id)
+    db.session.commit()
+    swap = match(anna, "swap", f"swap:{boris.id}")
+    assert swap is not None
+    stored = store.stored_items(db.session(), [swap.id])[swap.id]
+    assert swap.items_digest == store.items_digest(stored)
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = db.session().get_bind()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        outcome = refresh_collector(db.session(), anna.id)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert not (outcome.new or outcome.reactivated or outcome.changed or outcome.deactivated)
+    assert statements and not [s for s in statements if "match_items" in s]
+    assert store.stored_items(db.session(), [swap.id])[swap.id] == stored
+
+
 def matches_filters() -> Any:
     from marketplace.lists.operations import ListFilters
 

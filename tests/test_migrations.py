@@ -54,7 +54,7 @@ def test_matches_keep_their_pins_when_the_documents_become_rows(
 
     from marketplace import create_app
     from marketplace.lists.operations import Lists
-    from marketplace.matches import queries
+    from marketplace.matches import queries, store
     from marketplace.matches.models import Match, MatchItem, TradeProposal
     from tests.support.app import ROOT, committed_database, make_settings
     from tests.support.catalogue import make_pin
@@ -145,8 +145,12 @@ def test_matches_keep_their_pins_when_the_documents_become_rows(
                 if kind == "cycle":
                     expected_receive, expected_give = [expected_receive], [expected_give]
                 assert each == {"receive": expected_receive, "give": expected_give}
-            items = db.session.scalar(select(sa.func.count(MatchItem.id)))
+            items = db.session.scalar(select(sa.func.count()).select_from(MatchItem))
             assert items == 2 + 2 + 30 + 2
+            # Each fingerprint is the one a refresh finding the same pins makes.
+            for match in found.values():
+                stored = store.stored_items(db.session(), [match.id])[match.id]
+                assert match.items_digest == store.items_digest(stored)
             [view] = queries.shown(db.session(), [found[(anna.id, f"swap:{boris.id}")]])
             assert any("even swap" in reason for reason in view.explanation["reasons"])
     finally:

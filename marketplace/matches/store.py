@@ -11,6 +11,7 @@ same pair lock them in the same order.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -61,6 +62,15 @@ def item_refs(
     return tuple(sorted(refs))
 
 
+def items_digest(items: Iterable[ItemRef]) -> str:
+    """A fingerprint of a match's pins (kept as `Match.items_digest`): equal pins,
+    in `item_refs` order, give equal digests."""
+    text = ";".join(
+        f"{i.direction[0]}{i.position},{i.have_id},{i.want_id},{i.pin_id}" for i in items
+    )
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
 @dataclass
 class Outcome:
     """What a refresh changed: match ids by what happened to them."""
@@ -101,17 +111,13 @@ def at_addresses(
     idents: Iterable[Ident],
     *columns: Any,
     active_only: bool = False,
-    join: tuple[Any, Any] | None = None,
 ) -> Iterator[Any]:
     """`columns` of the Match rows at exactly these addresses (the active ones only,
-    if asked; `join`: a table outer-joined on a condition)."""
+    if asked)."""
     listed = sorted(set(idents))
     if not listed:
         return
-    query = select(*columns).select_from(Match)
-    if join is not None:
-        query = query.outerjoin(*join)
-    query = query.where(_addressed(listed))
+    query = select(*columns).select_from(Match).where(_addressed(listed))
     if active_only:
         query = query.where(Match.active.is_(True))
     yield from session.connection().execute(query)
@@ -136,21 +142,6 @@ def stored_items(session: Session, match_ids: Sequence[int]) -> dict[int, tuple[
             ref = ItemRef(row.direction, row.position, row.have_id, row.want_id, row.pin_id)
             found.setdefault(row.match_id, []).append(ref)
     return {match_id: tuple(sorted(items)) for match_id, items in found.items()}
-
-
-def _stored(session: Session, idents: Iterable[Ident]) -> tuple[dict[Ident, Any], dict[int, Any]]:
-    """The stored state of the rows at these addresses and their pins, in one read
-    (the pins joined, so a refresh waits for one answer, not two)."""
-    rows: dict[Ident, Any] = {}
-    items: dict[int, list[ItemRef]] = {}
-    columns = (*_STORED, *_ITEM_COLUMNS)
-    joined = MatchItem.match_id == Match.id
-    for row in at_addresses(session, idents, *columns, join=(MatchItem, joined)):
-        rows[(row.user_id, row.kind, row.key)] = row
-        if row.direction is not None:
-            ref = ItemRef(row.direction, row.position, row.have_id, row.want_id, row.pin_id)
-            items.setdefault(row.id, []).append(ref)
-    return rows, {match_id: tuple(sorted(refs)) for match_id, refs in items.items()}
 
 
 _DEACTIVATE = (
@@ -193,6 +184,7 @@ _WRITTEN = (
     Match.first_seen_at,
     Match.last_seen_at,
     Match.changed_at,
+    Match.items_digest,
 )
 
 
@@ -222,6 +214,7 @@ _STORED = (
     Match.balance,
     Match.condition,
     Match.changed_at,
+    Match.items_digest,
 )
 
 
@@ -238,26 +231,28 @@ def store(
     """Upsert `wanted`; every row of `active` (id, user, kind, key: the active rows
     this computation is responsible for) that is not wanted becomes inactive.
 
-    The rows at the wanted addresses are read first, with their pins, to tell new,
-    returning and changed matches apart; only matches whose pins changed have
-    their items rewritten."""
+    The rows at the wanted addresses are read first to tell new, returning and
+    changed matches apart; their pins are compared by `items_digest`, never read.
+    Only matches whose pins changed, and returning ones (a Have or Want deleted
+    meanwhile may have taken some of their items), have their items rewritten."""
     session.flush()
     outcome = Outcome()
     unique = {(w.user_id, w.kind, w.key): w for w in wanted}
-    existing, items = _stored(session, unique)
+    existing = {(r.user_id, r.kind, r.key): r for r in at_addresses(session, unique, *_STORED)}
     fresh: set[int] = set()
     rows: list[dict[str, Any]] = []
     rewrite: set[Ident] = set()
     for ident in sorted(unique):
         w = unique[ident]
         row = existing.get(ident)
+        digest = items_digest(w.items)
         changed_at = now
         if row is None:
             rewrite.add(ident)
         else:
-            same_items = items.get(row.id, ()) == w.items
+            same_items = row.items_digest == digest
             same = same_items and _terms(row) == w.terms
-            if not same_items:
+            if not (same_items and row.active):
                 rewrite.add(ident)
             if not row.active:
                 outcome.reactivated.append(row.id)
@@ -281,6 +276,7 @@ def store(
                 "first_seen_at": now,
                 "last_seen_at": now,
                 "changed_at": changed_at,
+                "items_digest": digest,
             }
         )
     if rows:
@@ -314,8 +310,7 @@ def store(
 def _write_items(session: Session, items: dict[int, tuple[ItemRef, ...]], held: set[int]) -> None:
     """Replace the pins of these matches; only those in `held` can have any yet."""
     conn = session.connection()
-    for batch in chunks(sorted(held.intersection(items))):
-        conn.execute(delete(MatchItem).where(MatchItem.match_id.in_(batch)))
+    held = held.intersection(items)
     rows = [
         {
             "match_id": match_id,
@@ -328,26 +323,40 @@ def _write_items(session: Session, items: dict[int, tuple[ItemRef, ...]], held: 
         for match_id, refs in items.items()
         for ref in refs
     ]
-    if not rows:
-        return
     if conn.dialect.name == "postgresql":
+        # From arrays, and only the items that differ: a pin kept where it was is
+        # neither deleted nor inserted (its Have and Want not checked again):
+        # 4.4 ms a refresh at 100k collectors, against 5.5 ms deleting them all.
         # One INSERT from arrays: 2.2 ms a store, against 3.0 ms as an executemany.
-        columns: dict[str, Any] = {name: [row[name] for row in rows] for name in rows[0]}
+        columns: dict[str, Any] = {name: [row[name] for row in rows] for name in _ITEM_NAMES}
         columns["direction"] = ",".join(columns["direction"])
-        conn.execute(_PG_ITEMS, columns)
-    else:
+        if held:
+            conn.execute(_PG_STALE_ITEMS, columns | {"held": sorted(held)})
+        if rows:
+            conn.execute(_PG_ITEMS, columns)
+        return
+    for batch in chunks(sorted(held)):
+        conn.execute(delete(MatchItem).where(MatchItem.match_id.in_(batch)))
+    if rows:
         conn.execute(insert(MatchItem), rows)
+
+
+_ITEM_NAMES = ("match_id", "direction", "position", "have_id", "want_id", "pin_id")
 
 
 # PostgreSQL: the pins as six parallel arrays (ids as `IdArray` text; the
 # directions, plain words, as one comma-separated text).
+_ARRAYS = [bindparam(name, type_=IdArray()) for name in _ITEM_NAMES if name != "direction"]
 _PG_ITEMS = text(
     "INSERT INTO match_items (match_id, direction, position, have_id, want_id, pin_id)"
     " SELECT * FROM unnest(:match_id, string_to_array(:direction, ','), :position,"
     " :have_id, :want_id, :pin_id)"
-).bindparams(
-    *(
-        bindparam(name, type_=IdArray())
-        for name in ("match_id", "position", "have_id", "want_id", "pin_id")
-    )
-)
+    " ON CONFLICT (match_id, direction, position) DO NOTHING"
+).bindparams(*_ARRAYS)
+# The held matches' items that are no longer wanted as they are.
+_PG_STALE_ITEMS = text(
+    "DELETE FROM match_items WHERE match_id = ANY(:held)"
+    " AND (match_id, direction, position, have_id, want_id, pin_id) NOT IN ("
+    " SELECT * FROM unnest(:match_id, string_to_array(:direction, ','), :position,"
+    " :have_id, :want_id, :pin_id))"
+).bindparams(*_ARRAYS, bindparam("held", type_=IdArray()))

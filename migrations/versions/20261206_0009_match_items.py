@@ -5,7 +5,8 @@ copied titles, conditions and names that went stale) and its score breakdown as
 another (`explanation`). Now each pin each way is a `match_items` row (direction,
 position, have, want, pin), joined to the catalogue and the lists when read, and
 the score terms are columns (`coverage`, `balance`, `condition`); the wording of
-the explanation is made when read.
+the explanation is made when read. `items_digest` fingerprints a match's pins, so a
+refresh tells unchanged pins without reading them.
 
 Every existing match keeps its pins: the documents are read in pages of rows into
 a staging table, the blobs are dropped (SQLite rebuilds `matches` for that, and a
@@ -18,6 +19,7 @@ Revises: 0008haveholderindex
 Create Date: 2026-12-06 03:10:00.000000
 """
 
+import hashlib
 import json
 from typing import Any
 
@@ -41,6 +43,7 @@ _matches = sa.table(
     sa.column('coverage', sa.Integer),
     sa.column('balance', sa.Float),
     sa.column('condition', sa.Float),
+    sa.column('items_digest', sa.String),
 )
 _staging = sa.table(
     'match_items_staging',
@@ -70,6 +73,15 @@ def _pins(kind: str, details: dict[str, Any]) -> list[tuple[str, list[Any]]]:
     return [('receive', receive), ('give', give)]
 
 
+def _digest(items: list[dict[str, Any]]) -> str:
+    """`items_digest` as the application makes it (store.items_digest), frozen here."""
+    text = ';'.join(
+        f"{i['direction'][0]}{i['position']},{i['have_id']},{i['want_id']},{i['pin_id']}"
+        for i in sorted(items, key=lambda i: (i['direction'], i['position']))
+    )
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
 def _number(value: Any) -> int | None:
     try:
         return int(value)
@@ -83,6 +95,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('coverage', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('balance', sa.Float(), nullable=True))
         batch_op.add_column(sa.Column('condition', sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column('items_digest', sa.String(length=16), nullable=True))
     op.create_table(
         'match_items_staging',
         sa.Column('match_id', sa.Integer(), nullable=False),
@@ -100,6 +113,7 @@ def upgrade() -> None:
             coverage=sa.bindparam('new_coverage'),
             balance=sa.bindparam('new_balance'),
             condition=sa.bindparam('new_condition'),
+            items_digest=sa.bindparam('new_items_digest'),
         )
     )
     last = 0
@@ -118,22 +132,27 @@ def upgrade() -> None:
             details, explanation = _document(details), _document(explanation)
             coverage = explanation.get('coverage') if kind != 'cycle' else None
             balance = explanation.get('balance') if kind == 'swap' else None
+            own = []
+            for direction, pins in _pins(kind, details):
+                for position, pin in enumerate(p for p in pins if isinstance(p, dict)):
+                    ids = [_number(pin.get(k)) for k in ('have_id', 'want_id', 'pin_id')]
+                    if None not in ids:
+                        own.append(
+                            dict(zip(('have_id', 'want_id', 'pin_id'), ids, strict=True))
+                            | {'match_id': match_id, 'direction': direction, 'position': position}
+                        )
+            items += own
             updates.append(
                 {
                     'match_id': match_id,
                     'new_coverage': _number(coverage),
                     'new_balance': None if balance is None else float(balance),
                     'new_condition': float(explanation.get('condition') or 0.0),
+                    # Of the pins as documented: one whose Have or Want is gone
+                    # can never be found again, so its match is rewritten anyway.
+                    'new_items_digest': _digest(own),
                 }
             )
-            for direction, pins in _pins(kind, details):
-                for position, pin in enumerate(p for p in pins if isinstance(p, dict)):
-                    ids = [_number(pin.get(k)) for k in ('have_id', 'want_id', 'pin_id')]
-                    if None not in ids:
-                        items.append(
-                            dict(zip(('have_id', 'want_id', 'pin_id'), ids, strict=True))
-                            | {'match_id': match_id, 'direction': direction, 'position': position}
-                        )
         bind.execute(terms, updates)
         if items:
             bind.execute(sa.insert(_staging), items)
@@ -144,9 +163,10 @@ def upgrade() -> None:
         batch_op.drop_column('details')
         batch_op.drop_column('explanation')
 
+    # Addressed by (match, direction, position), no surrogate id; `pin_id` has no
+    # foreign key: a deleted pin takes its Haves and Wants, which take the items.
     op.create_table(
         'match_items',
-        sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('match_id', sa.Integer(), nullable=False),
         sa.Column('direction', sa.String(length=7), nullable=False),
         sa.Column('position', sa.Integer(), nullable=False),
@@ -165,17 +185,10 @@ def upgrade() -> None:
             ondelete='CASCADE',
         ),
         sa.ForeignKeyConstraint(
-            ['pin_id'], ['pins.id'], name=op.f('fk_match_items_pin_id_pins'), ondelete='CASCADE'
-        ),
-        sa.ForeignKeyConstraint(
             ['want_id'], ['wants.id'], name=op.f('fk_match_items_want_id_wants'),
             ondelete='CASCADE',
         ),
-        sa.PrimaryKeyConstraint('id', name=op.f('pk_match_items')),
-        sa.UniqueConstraint(
-            'match_id', 'direction', 'position',
-            name=op.f('uq_match_items_match_id_direction_position'),
-        ),
+        sa.PrimaryKeyConstraint('match_id', 'direction', 'position', name=op.f('pk_match_items')),
     )
     with op.batch_alter_table('match_items', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_match_items_have_id'), ['have_id'], unique=False)
@@ -258,6 +271,7 @@ def downgrade() -> None:
     with op.batch_alter_table('matches', schema=None) as batch_op:
         batch_op.alter_column('details', existing_type=sa.JSON(), nullable=False)
         batch_op.alter_column('explanation', existing_type=sa.JSON(), nullable=False)
+        batch_op.drop_column('items_digest')
         batch_op.drop_column('condition')
         batch_op.drop_column('balance')
         batch_op.drop_column('coverage')
