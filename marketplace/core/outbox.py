@@ -9,7 +9,7 @@ commit), so every consumer goes through `claim`/`is_consumed`; the Celery task i
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -70,6 +70,11 @@ def publish_pending(session: Session, publish: Publish, limit: int = 200) -> int
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
+    return _publish(session, rows, publish)
+
+
+def _publish(session: Session, rows: Sequence[OutboxMessage], publish: Publish) -> int:
+    """Hand each row to the broker under its outbox task id, and record that."""
     for row in rows:
         row.publish_attempts += 1
         publish(row.task, {**row.payload, "outbox_id": row.id}, row.task_id)
@@ -102,14 +107,9 @@ def republish_lost(
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
-    for row in rows:
-        row.publish_attempts += 1
-        publish(row.task, {**row.payload, "outbox_id": row.id}, row.task_id)
-        row.published_at = utcnow()
-    session.flush()
     if rows:
-        log.warning("published %d outbox rows again that no worker consumed", len(rows))
-    return len(rows)
+        log.warning("publishing %d outbox rows again that no worker consumed", len(rows))
+    return _publish(session, rows, publish)
 
 
 def celery_publisher(celery: Any) -> Publish:
