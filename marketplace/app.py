@@ -45,6 +45,7 @@ from marketplace.orders import api as orders_api
 from marketplace.orders import web as orders_web
 from marketplace.orders.operations import Orders, price_guide
 from marketplace.payments import make_payments
+from marketplace.trades import models as trade_models  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 

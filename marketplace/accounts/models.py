@@ -116,3 +116,53 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
+
+
+class Address(Base):
+    """A postal address in a collector's address book; one is the default.
+
+    Trades and orders keep a copy of the address as it was when it was given
+    (`snapshot()`), so editing or deleting an address never changes where a
+    parcel already promised goes."""
+
+    __tablename__ = "addresses"
+    __table_args__ = (
+        CheckConstraint("length(country) = 2", name="country"),
+        Index("ix_addresses_user_id_is_default", "user_id", "is_default"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))  # the recipient as the post needs it
+    line1: Mapped[str] = mapped_column(String(200))
+    line2: Mapped[str] = mapped_column(String(200), default="")
+    city: Mapped[str] = mapped_column(String(100))
+    region: Mapped[str] = mapped_column(String(100), default="")
+    postal_code: Mapped[str] = mapped_column(String(20), default="")
+    country: Mapped[str] = mapped_column(String(2))  # ISO 3166-1 alpha-2, upper case
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    is_default: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def snapshot(self) -> dict[str, str]:
+        return {field: getattr(self, field) or "" for field in ADDRESS_FIELDS}
+
+
+def address_lines(snapshot: dict[str, str] | None) -> list[str]:
+    """An address (a snapshot) as the lines written on an envelope."""
+    if not snapshot:
+        return []
+    place = " ".join(p for p in (snapshot.get("postal_code"), snapshot.get("city")) if p)
+    lines = [
+        snapshot.get("name", ""),
+        snapshot.get("line1", ""),
+        snapshot.get("line2", ""),
+        place,
+        snapshot.get("region", ""),
+        snapshot.get("country", ""),
+    ]
+    return [line for line in lines if line]

@@ -85,6 +85,9 @@ class Order(Base):
     payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
     stripe_account_id: Mapped[str] = mapped_column(String(255))
     tracking_number: Mapped[str | None] = mapped_column(String(100))
+    # Where the seller sends the copy: the buyer's address as given at checkout
+    # (or as Stripe Checkout collected it), copied so later edits cannot move it.
+    ship_to: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     refund_id: Mapped[str | None] = mapped_column(String(255))
     refunded_amount: Mapped[int] = mapped_column(default=0)
     note: Mapped[str | None] = mapped_column(Text)

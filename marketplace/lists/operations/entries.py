@@ -111,6 +111,16 @@ class EntryOperations:
     def remove(self, kind: ListKind, user: User, entry_id: int) -> list[str]:
         """Delete an entry; returns the stored files the caller should remove."""
         entry = self.get(kind, user, entry_id)
+        # Re-read under a row lock (PostgreSQL) so no hold slips in between the
+        # check and the delete; SQLite writers are serialised anyway.
+        self.session.scalar(
+            select(kind.model.id)
+            .where(kind.model.id == entry.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        self.session.refresh(entry)
+        kind.check_removable(entry)
         files = kind.files_of(entry)
         self.session.delete(entry)
         self.session.flush()
@@ -119,7 +129,11 @@ class EntryOperations:
 
     def remove_all(self, kind: ListKind | str, user: User) -> int:
         kind = list_kind(kind)
-        result = self.session.execute(delete(kind.model).where(kind.model.user_id == user.id))
+        query = delete(kind.model).where(kind.model.user_id == user.id)
+        removable = kind.removable()
+        if removable is not None:
+            query = query.where(removable)  # promised copies stay until settled
+        result = self.session.execute(query)
         note_list_change(self.session, user.id, full=True)
         return int(result.rowcount)  # type: ignore[attr-defined]
 

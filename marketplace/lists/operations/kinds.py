@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
 from marketplace.catalogue.models import Pin
-from marketplace.core.errors import DomainError, NotFound
+from marketplace.core.errors import Conflict, DomainError, NotFound
 from marketplace.lists.models import Condition, Have, Want
 from marketplace.lists.operations.values import (
     check_notes,
@@ -136,6 +136,13 @@ class ListKind:
         """Stored files that go with the entry (removed after it is deleted)."""
         return []
 
+    def check_removable(self, entry: Any) -> None:
+        """Refuse to remove an entry that others count on (a promised copy)."""
+
+    def removable(self) -> ColumnElement[bool] | None:
+        """Where-clause for the entries "remove all" may take (None: every one)."""
+        return None
+
     def __repr__(self) -> str:
         return f"<list kind {self.name}>"
 
@@ -176,6 +183,19 @@ class HaveKind(ListKind):
         values: dict[str, Any] = {}
         if "quantity" in changes:
             values["quantity"] = check_quantity(changes["quantity"])
+            if values["quantity"] < entry.reserved:
+                raise Conflict(
+                    f"{entry.reserved} of these copies are promised to a trade or a "
+                    f"checkout; keep at least {entry.reserved}.",
+                    field="quantity",
+                )
+        promised_terms = {"condition", "defects"} & set(changes)
+        if entry.reserved and promised_terms:
+            raise Conflict(
+                "Copies promised to a trade or a checkout keep the condition they were "
+                "promised in.",
+                field=sorted(promised_terms)[0],
+            )
         if "condition" in changes:
             values["condition"] = parse_condition(changes["condition"])
         if "defects" in changes:
@@ -220,6 +240,16 @@ class HaveKind(ListKind):
 
     def files_of(self, entry: Any) -> list[str]:
         return [name for p in entry.photos for name in (p.filename, p.thumbnail)]
+
+    def check_removable(self, entry: Any) -> None:
+        if entry.reserved:
+            raise Conflict(
+                f"{entry.reserved} of these copies are promised to a trade or a checkout; "
+                "remove them once that is settled."
+            )
+
+    def removable(self) -> ColumnElement[bool] | None:
+        return Have.reserved == 0
 
 
 class WantKind(ListKind):
