@@ -45,7 +45,9 @@ from marketplace.orders import api as orders_api
 from marketplace.orders import web as orders_web
 from marketplace.orders.operations import Orders, price_guide
 from marketplace.payments import make_payments
-from marketplace.trades import models as trade_models  # noqa: F401
+from marketplace.trades import api as trades_api
+from marketplace.trades import web as trades_web
+from marketplace.trades.operations import Trades
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,6 +79,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         OUTBOX_RELAY=True,
         MATCH_CYCLE_CAP=3,
+        TRADE_PROPOSAL_DAYS=settings.trade_proposal_days,
+        RING_DEADLINE_DAYS=settings.ring_deadline_days,
+        TRADE_REMINDER_DAYS=settings.trade_reminder_days,
         MAIL_RETRY_BASE_S=settings.mail_retry_base_s,
         DEV_MAIL_PAGE=settings.is_development,
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
@@ -126,6 +131,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         matches_web.bp,
         notifications_web.bp,
         orders_web.bp,
+        trades_web.bp,
     ):
         app.register_blueprint(bp)
     init_web(app)
@@ -138,6 +144,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
             notifications_api.blp,
             matches_api.blp,
             orders_api.blp,
+            trades_api.blp,
         ),
     )
 
@@ -189,6 +196,9 @@ def register_services(app: Flask) -> None:
     def notifier() -> Notifier:
         return Notifier(db.session(), NotifyLinks(settings().base_url, settings().secret_key))
 
+    def trades_service() -> Trades:
+        return Trades.configured(db.session(), notifier(), current_app.config, settings().base_url)
+
     def orders_service() -> Orders:
         return Orders.configured(db.session(), current_app.extensions["payments"], settings())
 
@@ -196,5 +206,6 @@ def register_services(app: Flask) -> None:
     register_service(app, BearerTokens, accounts_service)  # type: ignore[type-abstract]
     register_service(app, Notifier, notifier)
     register_service(app, Orders, orders_service)
+    register_service(app, Trades, trades_service)
     register_service(app, PriceGuide, lambda: lambda pin_id: price_guide(db.session(), pin_id))  # type: ignore[type-abstract]
     register_service(app, PinInterest, lambda: lambda pin: pin_interest(db.session(), pin))  # type: ignore[type-abstract]

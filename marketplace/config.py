@@ -25,6 +25,17 @@ def _flag(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _days(env: Mapping[str, str], name: str, default: int = 7) -> int:
+    raw = env.get(name, str(default))
+    try:
+        days = int(raw)
+    except ValueError:
+        days = 0
+    if not 1 <= days <= 365:
+        raise ConfigError(f"{name} must be a whole number of days from 1 to 365, not {raw!r}")
+    return days
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str
@@ -48,6 +59,9 @@ class Settings:
     mail_retry_base_s: float = 30.0
     broker_visibility_timeout: int = 3600
     outbox_republish_after_s: float = 7200.0
+    trade_proposal_days: int = 7
+    ring_deadline_days: int = 7
+    trade_reminder_days: int = 7
     login_limit_account: str = "5 per minute"
     login_limit_ip: str = "30 per minute"
 
@@ -128,6 +142,11 @@ class Settings:
             # A task published this long ago and still not consumed was lost by the
             # broker (twice the visibility timeout: Redis has given up on it too).
             outbox_republish_after_s=float(env.get("OUTBOX_REPUBLISH_AFTER_SECONDS", "7200")),
+            # How long a proposed swap and a ring wait for answers, and after how
+            # many days a party late to post or to confirm a parcel is reminded.
+            trade_proposal_days=_days(env, "TRADE_PROPOSAL_DAYS"),
+            ring_deadline_days=_days(env, "RING_DEADLINE_DAYS"),
+            trade_reminder_days=_days(env, "TRADE_REMINDER_DAYS"),
             login_limit_account=env.get("LOGIN_LIMIT_ACCOUNT", "5 per minute"),
             login_limit_ip=env.get("LOGIN_LIMIT_IP", "30 per minute"),
         )

@@ -40,7 +40,7 @@ from marketplace.matching.market import TradeCycle
 log = logging.getLogger(__name__)
 
 COMPONENT_TASK = "workers.tasks.solve_component"
-PROPOSAL_DAYS = 7
+PROPOSAL_DAYS = 7  # how long a ring waits for its members (RING_DEADLINE_DAYS)
 DEFAULT_TIME_LIMIT = 60.0
 # The nightly solve's graph bound (a product rule): each collector receives at most
 # DEFAULT_TOP_K candidate transfers, from their most wanted wants first (see
@@ -59,7 +59,8 @@ class Planned:
 def load_market(session: Session, collectors: Sequence[int] | None = None) -> engine.MarketIndex:
     """Everybody's lists (or just `collectors`') as an in-memory index; the pin
     groups of every pin a Have or Want names."""
-    have_query = select(*HAVE_COLUMNS).where(Have.quantity > 0)
+    # Copies promised to a trade or a checkout are not on offer.
+    have_query = select(*HAVE_COLUMNS).where(Have.quantity > Have.reserved)
     want_query = select(*WANT_COLUMNS)
     haves: list[engine.Have] = []
     wants: list[engine.Want] = []
@@ -142,9 +143,11 @@ def _signature(cycle: TradeCycle) -> str:
     return hashlib.sha256("|".join(legs).encode()).hexdigest()
 
 
-def _proposal(session: Session, run_id: int, cycle: TradeCycle, now: datetime) -> TradeProposal:
+def _proposal(
+    session: Session, run_id: int, cycle: TradeCycle, now: datetime, days: int
+) -> TradeProposal:
     signature = _signature(cycle)
-    expires = now + timedelta(days=PROPOSAL_DAYS)
+    expires = now + timedelta(days=days)
     found = session.scalar(
         select(TradeProposal)
         .where(
@@ -203,6 +206,7 @@ def solve_component(
     collector_ids: Sequence[int],
     time_limit: float | None = None,
     top_k: int | None = DEFAULT_TOP_K,
+    ring_days: int = PROPOSAL_DAYS,
 ) -> ComponentResult:
     """Solve one component with the run's cycle cap, store its cycles as
     proposals and the members' cycle matches, and close the run if it was the
@@ -238,16 +242,22 @@ def solve_component(
         note = f"{len(collector_ids)} collectors: {exc}"
     now = utcnow()
     wanted: list[Wanted] = []
+    rings = 0
     for cycle in cycles:
-        proposal = _proposal(session, run_id, cycle, now)
+        if len(set(cycle.collectors)) < 3:
+            # Two collectors giving each other pins are a two-way swap, which the
+            # pairwise matches already show and mail: never the same deal twice.
+            continue
+        proposal = _proposal(session, run_id, cycle, now, ring_days)
         wanted.extend(_cycle_rows(proposal, cycle))
+        rings += 1
     outcome = store(session, wanted, now)
     seconds = time.perf_counter() - began
     values: dict[str, Any] = {
         "components_done": SolveRun.components_done + 1,
         "items_traded": SolveRun.items_traded + items,
         "collectors_trading": SolveRun.collectors_trading + trading,
-        "proposals": SolveRun.proposals + len(cycles),
+        "proposals": SolveRun.proposals + rings,
         "max_gap": case((SolveRun.max_gap < gap, gap), else_=SolveRun.max_gap),
     }
     if status != "OPTIMAL":
@@ -260,7 +270,7 @@ def solve_component(
     session.refresh(run)
     if run.components_done >= run.components:
         _finish(session, run_id)
-    return ComponentResult(items, trading, len(cycles), status, gap, seconds, outcome)
+    return ComponentResult(items, trading, rings, status, gap, seconds, outcome)
 
 
 def component_failed(session: Session, run_id: int, size: int, reason: str) -> None:

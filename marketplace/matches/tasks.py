@@ -60,7 +60,12 @@ def solve_component(
     session = db.session()
     try:
         with session.begin_nested():  # on failure only the solve's writes are undone
-            result = solve.solve_component(session, run_id, collector_ids)
+            result = solve.solve_component(
+                session,
+                run_id,
+                collector_ids,
+                ring_days=int(current_app.config.get("RING_DEADLINE_DAYS", solve.PROPOSAL_DAYS)),
+            )
     except Exception as exc:
         if isinstance(exc, OperationalError) and self.request.retries < self.max_retries:
             raise  # autoretry_for: the database may be back in a moment
