@@ -265,7 +265,17 @@ class Notifier:
         # Want priorities are stars, 5 the most wanted (as on the lists pages).
         stars = [int(i["priority"]) for i in receive if i.get("priority")]
         members = cycle["members"] if cycle else []
+        base = self.links.base_url
+        # Each mail leads to the next step: a ring to its trade page, a swap to the
+        # proposal form filled with the match's pins.
+        if match.kind == "cycle" and match.proposal_id:
+            url = f"{base}/trades/rings/{match.proposal_id}"
+        elif match.kind == "swap" and match.counterpart_id:
+            url = f"{base}/trades/new?with={match.counterpart_id}&match={match.id}"
+        else:
+            url = f"{base}/matches"
         return {
+            "url": url,
             "match_id": match.id,
             "kind": match.kind,
             "counterpart": match.counterpart.display_name if match.counterpart else None,
