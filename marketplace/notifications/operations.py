@@ -381,6 +381,8 @@ class Notifier:
         unsubscribe_url = self.links.unsubscribe(user.id, unsubscribe_kind)
         if period:
             subject = t["digest_subject"].format(period=t[period], n=len(items))
+        elif len(items) == 1 and items[0]["kind"] not in MATCH_KINDS:
+            subject = items[0]["title"]  # a trade step says what happened
         elif len(items) == 1:
             subject = t["instant_subject"].format(first=items[0]["title"])
         else:
