@@ -6,7 +6,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from marketplace.accounts.models import User
+from marketplace.accounts.models import Address, User
 from marketplace.core.models import utcnow
 
 DEMO_PASSWORD = "znachki-demo-1961"  # noqa: S105 - development data, printed on purpose
@@ -19,6 +19,14 @@ DEMO_COLLECTORS = [
     ("professor@demo.znachki.example.org", "Prof. Anna Sokolova", "en", "Europe/London"),
     ("sasha@demo.znachki.example.org", "Sasha (15)", "ru", "Asia/Novosibirsk"),
 ]
+# A postal address each (made up), so the demo collectors can trade at once.
+DEMO_ADDRESSES = {
+    "ivan": ("Иван Петров", "ул. Тверская, д. 7, кв. 12", "Москва", "125009", "RU"),
+    "olena": ("Олена Коваленко", "вул. Хрещатик, 22", "Київ", "01001", "UA"),
+    "mart": ("Mart Tamm", "Pikk 5-3", "Tallinn", "10123", "EE"),
+    "professor": ("Anna Sokolova", "12 Gower Street", "London", "WC1E 6BT", "GB"),
+    "sasha": ("Александр Смирнов", "Красный проспект, 30", "Новосибирск", "630099", "RU"),
+}  # fmt: skip
 
 
 def seed_demo_collectors(session: Session, hasher: PasswordHasher) -> list[tuple[str, str]]:
@@ -40,7 +48,21 @@ def seed_demo_collectors(session: Session, hasher: PasswordHasher) -> list[tuple
         )
         created.append((email, DEMO_PASSWORD))
     session.flush()
+    seed_demo_addresses(session)
     return created
+
+
+def seed_demo_addresses(session: Session) -> None:
+    """A default address for each demo collector who has none."""
+    for login, (name, line1, city, postal_code, country) in DEMO_ADDRESSES.items():
+        user = session.scalar(select(User).where(User.email == f"{login}@{DEMO_DOMAIN}"))
+        if user is None or session.scalar(select(Address.id).where(Address.user_id == user.id)):
+            continue
+        session.add(
+            Address(user_id=user.id, name=name, line1=line1, city=city,
+                    postal_code=postal_code, country=country, is_default=True)
+        )  # fmt: skip
+    session.flush()
 
 
 def seed_demo_lists(session: Session) -> int:

@@ -117,7 +117,8 @@ class Checkout(SellerAccounts):
         reserved = reservations.reserve_copy(self.session, have_id, price, currency)
         if not reserved:
             raise Conflict(
-                "Someone else is buying or has just bought the last copy.", field="have_id"
+                "The last free copy is being bought, was just sold or is promised in a trade.",
+                field="have_id",
             )
         now = utcnow()
         expires = now + CHECKOUT_LIFETIME
