@@ -112,3 +112,25 @@ def test_edits_are_searchable_at_once(app_ctx: Flask) -> None:
     Catalogue(db.session()).update(pin, {"title_en": "Dnieper dam"}, None)
     assert refs("bratsk") == []
     assert refs("dnieper") == ["E-1"]
+
+
+@pytest.mark.parametrize("q", ["½", "¼ ¾", "⅓", "a½b", "Гагарин ½", "\u2044"])
+def test_vulgar_fractions_search_their_digits_and_never_fail(
+    pins: dict[str, object], q: str
+) -> None:
+    assert refs(q) == [] or all(ref.startswith("ZN-") for ref in refs(q))
+
+
+def test_a_fraction_in_a_legend_is_found_by_the_fraction_and_by_its_digits(
+    app_ctx: Flask,
+) -> None:
+    make_pin(ref="ZN-0900", title_en="Half a century of the Komsomol", legend="½ ВЕКА КОМСОМОЛУ")
+    assert refs("½") == ["ZN-0900"]
+    assert refs("1 2 века") == ["ZN-0900"]
+
+
+@pytest.mark.parametrize("q", ["½", "¼", "¾", "⅓"])
+def test_search_pages_and_api_answer_fractions(app_ctx: Flask, q: str) -> None:
+    client = app_ctx.test_client()
+    assert client.get("/pins", query_string={"q": q}).status_code == 200
+    assert client.get("/api/v1/pins", query_string={"q": q}).status_code == 200

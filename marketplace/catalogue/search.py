@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import Select, bindparam, func, literal_column, or_, select, text
+from sqlalchemy import Select, bindparam, false, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from marketplace.catalogue import transliteration as tr
@@ -181,6 +181,9 @@ def _order(sort: str) -> list[Any]:
 
 def _fts_condition(dialect: str, words: list[list[str]], *, title_only: bool = False) -> Any:
     """All words must match (each by any of its alternatives, as a prefix)."""
+    words = [[w for w in options if _SAFE.fullmatch(w)] for options in words]
+    if not all(words):
+        return false()  # a word with no searchable spelling matches no pin
     if dialect == "postgresql":
         weight = "A" if title_only else ""  # weight A holds the title spellings
         tsquery = " & ".join(

@@ -141,6 +141,12 @@ def query_terms(text: str) -> list[list[str]]:
     result = []
     for word in _WORD.findall(text.lower()):
         folded = fold(word)
+        pieces = _WORD.findall(folded)
+        if pieces != [folded]:
+            # Folding split it ("½" → "1⁄2"): search its pieces, as the index
+            # holds them (`words` folds before splitting).
+            result.extend([piece] for piece in pieces)
+            continue
         if has_cyrillic(word):
             stem = _stemmer("russian").stemWord(folded)
             alternatives = [folded, romanise(word, "bgn"), stem, romanise(stem, "bgn")]
