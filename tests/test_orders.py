@@ -215,6 +215,8 @@ def test_forged_stale_reserialised_and_unsigned_webhooks_are_refused_without_wri
     cases = {
         "forged": sign(body, secret="whsec_not_ours"),
         "stale": sign(body, timestamp=int(utcnow().timestamp()) - 301),
+        "future": sign(body, timestamp=int(utcnow().timestamp()) + 10 * 365 * 86400),
+        "soon": sign(body, timestamp=int(utcnow().timestamp()) + 301),
         "garbage": "t=abc,v1=zz",
         "missing": "",
     }

@@ -18,7 +18,11 @@ from marketplace.payments.provider import (
     SignatureError,
     WebhookEvent,
 )
-from marketplace.payments.webhooks import WEBHOOK_TOLERANCE_S, event_from_payload
+from marketplace.payments.webhooks import (
+    WEBHOOK_TOLERANCE_S,
+    event_from_payload,
+    refuse_future_timestamp,
+)
 
 
 class StripeProvider:
@@ -191,6 +195,7 @@ class StripeProvider:
             )
         except (stripe.SignatureVerificationError, ValueError, IndexError) as exc:
             raise SignatureError(str(exc)) from exc
+        refuse_future_timestamp(signature)
         # Parsed only now that the bytes are known to be Stripe's.
         try:
             data = json.loads(payload)

@@ -56,3 +56,16 @@ def verify_signature(
         raise SignatureError("no signature matches the body")
     if abs((now or time.time()) - timestamp) > WEBHOOK_TOLERANCE_S:
         raise SignatureError("the timestamp is outside the tolerance")
+
+
+def refuse_future_timestamp(header: str | None, *, now: float | None = None) -> None:
+    """Stripe's SDK checks only how old a signature is; a timestamp far in the
+    future (a replay kept for later, a skewed signer) is refused here too."""
+    for item in (header or "").split(","):
+        key, _, value = item.strip().partition("=")
+        if (
+            key == "t"
+            and value.isdigit()
+            and int(value) - (now or time.time()) > WEBHOOK_TOLERANCE_S
+        ):
+            raise SignatureError("the timestamp is in the future")
