@@ -138,7 +138,7 @@ def query_terms(text: str) -> list[list[str]]:
     """The query as a list of words, each with its alternatives: a Cyrillic word
     also in its BGN spelling, a Latin word also spelled in Cyrillic, and each also
     by its stem, so "Гагарина" and "Gagarine" find "Gagarin" (matched as prefixes)."""
-    result = []
+    result: list[list[str]] = []
     for word in _WORD.findall(text.lower()):
         folded = fold(word)
         pieces = _WORD.findall(folded)
