@@ -24,6 +24,7 @@ from marketplace.accounts.operations import CHECK_MAIL, Accounts
 from marketplace.core.errors import DomainError
 from marketplace.core.extensions import limiter, login_limits
 from marketplace.core.registry import find_service
+from marketplace.core.web import safe_target
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
@@ -68,10 +69,7 @@ def login() -> ResponseReturnValue:
         else:
             service.start_login_session(user, client_user_agent())
             login_user(user)
-            target = request.args.get("next", "")
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("main.home")
-            return redirect(target)
+            return redirect(safe_target(request.args.get("next"), url_for("main.home")))
     return render_template("accounts/login.html", form=form), 200 if not form.errors else 422
 
 

@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from marketplace.accounts.models import User
 from marketplace.core.extensions import db
+from marketplace.core.web import safe_target
 from marketplace.lists.csv_import import StagedImports
 from marketplace.lists.models import Condition
 from marketplace.lists.operations import ListFilters, Lists
@@ -33,9 +34,7 @@ def back(default: str) -> str:
         referrer = urlsplit(request.referrer)
         if referrer.netloc == request.host:
             target = referrer.path + (f"?{referrer.query}" if referrer.query else "")
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return default
-    return target
+    return safe_target(target, default)
 
 
 def filters_from_query() -> ListFilters:
