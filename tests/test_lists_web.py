@@ -242,3 +242,19 @@ def test_edit_and_delete_pages_of_either_kind(
     assert f"Removed from your {label}." in after
     missing = post_form(client, f"/lists/{kind}/{row.id}/edit", changes, page=f"/lists/{kind}")
     assert missing.status_code == 404
+
+
+def test_another_collectors_or_a_missing_import_page_is_not_found(client: FlaskClient) -> None:
+    from marketplace.lists.models import ListImport
+
+    owner = make_user("owner@example.org", name="Owner")
+    upload = ListImport(user_id=owner.id, kind="haves", encoding="utf-8", delimiter=",",
+                        content="ref\nZN-1\n")  # fmt: skip
+    db.session.add(upload)
+    db.session.flush()
+    make_user()
+    login(client)
+    for import_id in (upload.id, upload.id + 1000):
+        for suffix in ("", "/map", "/preview"):
+            response = client.get(f"/lists/imports/{import_id}{suffix}")
+            assert response.status_code == 404, (import_id, suffix, response.status_code)

@@ -8,7 +8,7 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
-from flask import Flask, Response, g, json, request
+from flask import Flask, Response, g, json, render_template, request
 from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import HTTPException
 
@@ -40,9 +40,12 @@ def init_api(app: Flask, blueprints: Iterable[Blueprint]) -> None:
         api.register_blueprint(blp, url_prefix=API_PREFIX)
 
     @app.errorhandler(DomainError)
-    def domain_error(exc: DomainError) -> Response:
+    def domain_error(exc: DomainError) -> Any:
         if not request.path.startswith(API_PREFIX):
-            raise exc
+            # A rule a page did not catch itself: its status and message, never a 500.
+            page_error = HTTPException(description=exc.message)
+            page_error.code = exc.status
+            return render_template("error.html", error=page_error), exc.status
         errors = getattr(exc, "errors", None) or ({exc.field: [exc.message]} if exc.field else None)
         return problem_response(exc.status, exc.message, errors=errors, code=exc.code)
 
