@@ -17,6 +17,7 @@ from marketplace.catalogue.models import Pin
 from marketplace.catalogue.operations.pin_data import BOOL_FIELDS, EXPORT_COLUMNS, clean_pin_data
 from marketplace.catalogue.operations.records import CatalogueRecords, record_of
 from marketplace.core.errors import DomainError, InvalidInput
+from marketplace.core.spreadsheet import read_cell, write_records
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
@@ -72,9 +73,7 @@ class CatalogueFiles(CatalogueRecords):
 
 
 def records_to_csv(records: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
+    rows = []
     for record in records:
         row = dict(record)
         for key in ("printed_refs", "themes"):
@@ -82,8 +81,8 @@ def records_to_csv(records: list[dict[str, Any]]) -> str:
         for key in BOOL_FIELDS:
             if row.get(key) is not None:
                 row[key] = "yes" if row[key] else "no"
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    return out.getvalue()
+        rows.append(row)
+    return write_records(rows, EXPORT_COLUMNS)
 
 
 def parse_catalogue_file(data: bytes, filename: str) -> list[dict[str, Any]]:
@@ -121,4 +120,7 @@ def parse_catalogue_file(data: bytes, filename: str) -> list[dict[str, Any]]:
     unknown = set(reader.fieldnames or []) - set(EXPORT_COLUMNS)
     if unknown:
         raise DomainError(f"Unknown column(s): {', '.join(sorted(unknown))}.", field="file")
-    return [{k: v for k, v in row.items() if k is not None} for row in reader]
+    return [
+        {k: read_cell(v) if isinstance(v, str) else v for k, v in row.items() if k is not None}
+        for row in reader
+    ]

@@ -9,8 +9,6 @@ but the writing. Progress goes to an optional callback (done, of).
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from marketplace.core.errors import DomainError
 from marketplace.core.models import utcnow
+from marketplace.core.spreadsheet import write_rows
 from marketplace.lists.csv_import.mapping import check_mapping
 from marketplace.lists.csv_import.matching import (
     CHUNK,
@@ -203,10 +202,9 @@ class Importer:
 def report_csv(csv_file: CsvFile, result: ImportResult) -> str:
     """The rows that were not imported, each with its row, column and reason,
     followed by the row as it was in the file (fix it and import the report)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["row", "column", "error", *csv_file.header])
     cells = dict(csv_file.rows)
-    for error in result.problems():
-        writer.writerow([error.row, error.column or "", error.message, *cells.get(error.row, [])])
-    return out.getvalue()
+    return write_rows([
+        ["row", "column", "error", *csv_file.header],
+        *([error.row, error.column or "", error.message, *cells.get(error.row, [])]
+          for error in result.problems()),
+    ])  # fmt: skip

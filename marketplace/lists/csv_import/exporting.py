@@ -3,14 +3,13 @@ export imports back to the same list."""
 
 from __future__ import annotations
 
-import csv
-import io
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from marketplace.catalogue.models import Pin
+from marketplace.core.spreadsheet import write_rows
 from marketplace.lists.models import Have, Want
 from marketplace.lists.operations import HAVES, WANTS, ListKind, defect_slugs, list_kind
 
@@ -54,6 +53,4 @@ def _money(value: Decimal | None) -> str:
 
 def export_csv(session: Session, user_id: int, kind: str | ListKind) -> str:
     """The list as CSV (UTF-8 with a BOM, which spreadsheets need to see Cyrillic)."""
-    out = io.StringIO()
-    csv.writer(out).writerows(export_rows(session, user_id, kind))
-    return "\ufeff" + out.getvalue()
+    return "\ufeff" + write_rows(export_rows(session, user_id, kind))

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from marketplace.core.errors import DomainError
+from marketplace.core.spreadsheet import read_cell
 from marketplace.lists.uploads import decode_upload
 
 MAX_ROWS = 100_000
@@ -58,7 +59,7 @@ def parse_text(text: str, encoding: str, delimiter: str | None = None) -> CsvFil
                 continue
             if not any(c.strip() for c in cells):
                 continue
-            rows.append((number, cells))
+            rows.append((number, [read_cell(c) for c in cells]))
             if len(rows) > MAX_ROWS:
                 raise DomainError(f"At most {MAX_ROWS} rows per file.", field="file")
     except csv.Error as exc:
