@@ -27,6 +27,7 @@ from marketplace.config import Settings
 from marketplace.core.api import BearerTokens, init_api
 from marketplace.core.celery_app import after_commit, init_celery
 from marketplace.core.extensions import csrf, db, limiter, login_manager, migrate
+from marketplace.core.input_guard import init_input_guard
 from marketplace.core.registry import find_service, register_service
 from marketplace.core.web import init_web
 from marketplace.home import web as home_web
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     Path(app.instance_path).mkdir(exist_ok=True)
     logging.basicConfig(level=logging.INFO)
 
+    init_input_guard(app)  # before any route is added: it bounds `<int:…>`
     db.init_app(app, settings.database_url)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
