@@ -19,6 +19,7 @@ from flask_login import AnonymousUserMixin
 
 from marketplace.accounts import api as accounts_api
 from marketplace.accounts import web as accounts_web
+from marketplace.accounts.addresses import AddressBook
 from marketplace.accounts.operations import Accounts, Links
 from marketplace.catalogue import api as catalogue_api
 from marketplace.catalogue import web as catalogue_web
@@ -206,6 +207,7 @@ def register_services(app: Flask) -> None:
 
     register_service(app, Accounts, accounts_service)
     register_service(app, BearerTokens, accounts_service)  # type: ignore[type-abstract]
+    register_service(app, AddressBook, lambda: AddressBook(db.session()))
     register_service(app, Notifier, notifier)
     register_service(app, Orders, orders_service)
     register_service(app, Trades, trades_service)

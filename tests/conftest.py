@@ -19,6 +19,8 @@ from flask.testing import FlaskClient
 from marketplace import create_app
 from marketplace.core.extensions import db, limiter
 from tests.support.app import RequestClient, database_url, make_settings, migrate
+from tests.support.orders import stripe_provider
+from tests.support.stripe_server import FakeStripe
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -63,3 +65,21 @@ def app_ctx(app: Flask) -> Iterator[Flask]:
 @pytest.fixture()
 def client(app_ctx: Flask) -> FlaskClient:
     return app_ctx.test_client()
+
+
+@pytest.fixture(scope="module")
+def fake_stripe() -> Iterator[FakeStripe]:
+    """The local Stripe-compatible server, one per test module."""
+    server = FakeStripe().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def stripe_payments(
+    app_ctx: Flask, fake_stripe: FakeStripe, monkeypatch: pytest.MonkeyPatch
+) -> FakeStripe:
+    """The app's payments go through the real SDK to `fake_stripe`, emptied first."""
+    fake_stripe.reset()
+    monkeypatch.setitem(app_ctx.extensions, "payments", stripe_provider(fake_stripe))
+    return fake_stripe

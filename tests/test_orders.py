@@ -23,6 +23,7 @@ from marketplace.lists.models import Have
 from marketplace.mail.models import MailMessage
 from marketplace.orders.models import Order, StripeEvent
 from marketplace.orders.operations import from_minor, platform_fee, price_guide, to_minor
+from tests.support.addresses import make_address
 from tests.support.factories import make_user
 from tests.support.orders import make_listing, make_seller, orders, post_event, stripe_provider
 from tests.support.stripe_server import FakeStripe, sign
@@ -547,6 +548,7 @@ def test_test_provider_runs_the_whole_flow_labelled(app_ctx: Flask) -> None:
     assert row is not None and orders(app_ctx).process_event(row.id) == "can be paid"
 
     buyer = make_user("buyer@example.org")
+    make_address(buyer)  # its checkout cannot ask for one
     buyer_client = app_ctx.test_client()
     login(buyer_client, "buyer@example.org")
     to_checkout = post_form(

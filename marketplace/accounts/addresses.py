@@ -50,6 +50,21 @@ def clean_address(fields: Mapping[str, Any]) -> dict[str, str]:
     return values
 
 
+def snapshot_as_given(fields: Mapping[str, Any]) -> dict[str, str]:
+    """An address someone else collected (Stripe Checkout), kept as a snapshot:
+    trimmed, cut to our lengths, never refused, because the buyer has already
+    paid and the seller needs whatever they gave."""
+    values: dict[str, str] = {}
+    for field in ADDRESS_FIELDS:
+        raw = fields.get(field)
+        value = "" if raw is None else " ".join(str(raw).split())
+        value = "".join(ch for ch in value if ord(ch) >= 32)
+        if field == "country":
+            value = value.upper()
+        values[field] = value[: LIMITS[field]]
+    return values
+
+
 class AddressBook:
     """The verbs on one collector's addresses."""
 
@@ -105,7 +120,10 @@ class AddressBook:
             update(Address)
             .where(Address.user_id == user.id, Address.id != address.id)
             .values(is_default=False)
-            .execution_options(synchronize_session=False)
+            # Addresses already loaded in this session must see it too, or a
+            # later step of the same unit of work (delete's successor) acts on
+            # a stale default.
+            .execution_options(synchronize_session="evaluate")
         )
         address.is_default = True
         self.session.flush()

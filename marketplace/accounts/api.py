@@ -1,5 +1,6 @@
 """API resources for accounts: sign-up (`POST /users`), personal access tokens
-(`/tokens`), and the caller's own account (`/me`)."""
+(`/tokens`), the caller's own account (`/me`) and address book
+(`/me/addresses`)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ from flask import g
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from marketplace.accounts.addresses import LIMITS, MAX_ADDRESSES, AddressBook
+from marketplace.accounts.models import Address, address_lines
 from marketplace.accounts.operations import CHECK_MAIL, MAX_PASSWORD, MIN_PASSWORD, Accounts
 from marketplace.core.api import BEARER, token_required
 from marketplace.core.extensions import login_limits
 from marketplace.core.registry import find_service
 
-blp = Blueprint("api_accounts", __name__, description="Sign-up and personal access tokens")
+blp = Blueprint(
+    "api_accounts", __name__, description="Sign-up, personal access tokens and the address book"
+)
 
 
 class SignUpIn(Schema):
@@ -61,6 +66,67 @@ class UserOut(Schema):
     locale = fields.String(required=True)
     timezone = fields.String(required=True)
     created_at = fields.DateTime(required=True)
+
+
+def _limit(name: str, required: bool = False) -> Any:
+    return validate.Length(min=1 if required else 0, max=LIMITS[name])
+
+
+_COUNTRY: dict[str, Any] = {
+    "validate": validate.Regexp(r"^[A-Za-z]{2}$", error="A two-letter country code, such as EE."),
+    "metadata": {"description": "ISO 3166-1 alpha-2 code, e.g. EE, UA, DE", "example": "EE"},
+}
+
+
+class AddressPatch(Schema):
+    name = fields.String(
+        validate=_limit("name", True),
+        metadata={"description": "The recipient, as the post needs it"},
+    )
+    line1 = fields.String(
+        validate=_limit("line1", True), metadata={"description": "Street and number"}
+    )
+    line2 = fields.String(
+        validate=_limit("line2"), metadata={"description": "Flat, building, anything more"}
+    )
+    city = fields.String(validate=_limit("city", True))
+    region = fields.String(validate=_limit("region"), metadata={"description": "Oblast, state…"})
+    postal_code = fields.String(validate=_limit("postal_code"))
+    country = fields.String(**_COUNTRY)
+    phone = fields.String(
+        validate=_limit("phone"), metadata={"description": "For the courier, if the post needs one"}
+    )
+
+
+class AddressIn(AddressPatch):
+    name = fields.String(required=True, validate=_limit("name", True))
+    line1 = fields.String(required=True, validate=_limit("line1", True))
+    city = fields.String(required=True, validate=_limit("city", True))
+    country = fields.String(required=True, **_COUNTRY)
+    is_default = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Make it the default (the first address always is)"},
+    )
+
+
+class AddressOut(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    line1 = fields.String(required=True)
+    line2 = fields.String(required=True)
+    city = fields.String(required=True)
+    region = fields.String(required=True)
+    postal_code = fields.String(required=True)
+    country = fields.String(required=True)
+    phone = fields.String(required=True)
+    is_default = fields.Boolean(required=True)
+    lines = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "The address as written on an envelope, line by line"},
+    )
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
 
 
 @blp.route("/users", methods=["POST"])
@@ -110,6 +176,76 @@ def revoke_token(token_id: int) -> None:
 def me() -> Any:
     """The account the token belongs to."""
     return g.api_user
+
+
+def addresses() -> AddressBook:
+    return find_service(AddressBook)
+
+
+@blp.route("/me/addresses", methods=["GET"])
+@blp.doc(**BEARER)
+@token_required
+@blp.response(200, AddressOut(many=True))
+def list_addresses() -> list[dict[str, Any]]:
+    """The caller's postal addresses, the default first."""
+    return [_address_dict(a) for a in addresses().addresses(g.api_user)]
+
+
+@blp.route("/me/addresses", methods=["POST"])
+@blp.doc(
+    **BEARER,
+    description=f"An address book holds at most {MAX_ADDRESSES} addresses. Orders "
+    "name one by id (`address_id`), or go to the default.",
+)
+@token_required
+@blp.arguments(AddressIn)
+@blp.response(201, AddressOut)
+def create_address(body: dict[str, Any]) -> dict[str, Any]:
+    """Add a postal address."""
+    default = body.pop("is_default")
+    return _address_dict(addresses().add(g.api_user, body, default=default))
+
+
+@blp.route("/me/addresses/<int:address_id>", methods=["PATCH"])
+@blp.doc(**BEARER)
+@token_required
+@blp.arguments(AddressPatch)
+@blp.response(200, AddressOut)
+def update_address(body: dict[str, Any], address_id: int) -> dict[str, Any]:
+    """Change some fields of an address; the rest stay. Orders already placed keep
+    the address they were bought for."""
+    return _address_dict(addresses().update(g.api_user, address_id, body))
+
+
+@blp.route("/me/addresses/<int:address_id>", methods=["DELETE"])
+@blp.doc(**BEARER)
+@token_required
+@blp.response(204)
+def delete_address(address_id: int) -> None:
+    """Delete an address; if it was the default, the oldest remaining one becomes
+    the default."""
+    addresses().delete(g.api_user, address_id)
+
+
+@blp.route("/me/addresses/<int:address_id>/default", methods=["POST"])
+@blp.doc(**BEARER)
+@token_required
+@blp.response(200, AddressOut)
+def make_default_address(address_id: int) -> dict[str, Any]:
+    """Make this the address parcels go to unless an order names another."""
+    return _address_dict(addresses().make_default(g.api_user, address_id))
+
+
+def _address_dict(address: Address) -> dict[str, Any]:
+    snapshot = address.snapshot()
+    return {
+        "id": address.id,
+        **snapshot,
+        "is_default": address.is_default,
+        "lines": address_lines(snapshot),
+        "created_at": address.created_at,
+        "updated_at": address.updated_at,
+    }
 
 
 def _token_dict(token: Any) -> dict[str, Any]:

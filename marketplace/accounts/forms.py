@@ -4,9 +4,10 @@ need the database live in the services, whose errors are put back on the field."
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
+from marketplace.accounts.addresses import LABELS, LIMITS
 from marketplace.accounts.operations import MAX_PASSWORD, MIN_PASSWORD
 from marketplace.core.errors import DomainError
 
@@ -59,6 +60,40 @@ class DeleteAccountForm(FlaskForm):
 class TokenForm(FlaskForm):
     name = StringField("Token name", [DataRequired(), Length(max=80)])
     submit = SubmitField("Create token")
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _address_field(name: str, required: bool = False) -> StringField:
+    checks = [Length(max=LIMITS[name], message=f"At most {LIMITS[name]} characters.")]
+    if required:
+        checks.insert(0, DataRequired(f"{LABELS[name]} is required."))
+    label = LABELS[name] if required else f"{LABELS[name]} (optional)"
+    return StringField(label, checks, filters=[_strip])
+
+
+class AddressForm(FlaskForm):
+    """One postal address, as the post needs it; `AddressBook` checks it again."""
+
+    name = _address_field("name", required=True)
+    line1 = _address_field("line1", required=True)
+    line2 = _address_field("line2")
+    city = _address_field("city", required=True)
+    region = _address_field("region")
+    postal_code = _address_field("postal_code")
+    country = StringField(
+        "Country (two-letter code)",
+        [
+            DataRequired("Country is required."),
+            Regexp(r"^[A-Za-z]{2}$", message="A two-letter country code, such as EE, UA or DE."),
+        ],
+        filters=[_strip],
+    )
+    phone = _address_field("phone")
+    is_default = BooleanField("Send my parcels here unless I choose another address")
+    submit = SubmitField("Save address")
 
 
 class EmptyForm(FlaskForm):

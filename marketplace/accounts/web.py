@@ -1,5 +1,6 @@
 """Account pages: sign up, verify, log in and out, reset a password, settings
-(email, password, API tokens, deletion). Views validate, call `Accounts`, and map
+(email, password, API tokens, deletion), with the address book's pages nested
+under /account/addresses (accounts.address_web). Views validate, call `Accounts`, and map
 its errors back onto the form."""
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 
+from marketplace.accounts import address_web
+from marketplace.accounts.addresses import AddressBook
 from marketplace.accounts.forms import (
     ChangeEmailForm,
     ChangePasswordForm,
@@ -27,6 +30,7 @@ from marketplace.core.registry import find_service
 from marketplace.core.web import safe_target
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
+bp.register_blueprint(address_web.bp)
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -143,6 +147,7 @@ def _settings_page(status: int = 200, **forms: object) -> ResponseReturnValue:
         "revoke_form": EmptyForm(),
         "tokens": find_service(Accounts).list_api_tokens(current_user),
         "new_token": None,
+        "default_address": find_service(AddressBook).default(current_user.id),
     }
     context.update(forms)
     return render_template("accounts/settings.html", **context), status

@@ -11,6 +11,7 @@ from flask import g
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from marketplace.accounts.models import ADDRESS_FIELDS, address_lines
 from marketplace.catalogue.models import Pin
 from marketplace.core.api import BEARER, token_required
 from marketplace.core.errors import NotFound
@@ -28,6 +29,14 @@ class OrderIn(Schema):
     have_id = fields.Integer(
         required=True, metadata={"description": "The listing (a priced Have) to buy one copy of"}
     )
+    address_id = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "Where the copy goes: one of the caller's /me/addresses. Default: "
+            "their default address; with none, Stripe Checkout asks for one."
+        },
+    )
 
 
 class OrderQuery(Schema):
@@ -44,6 +53,20 @@ class ShipIn(Schema):
 
 class RefundIn(Schema):
     reason = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class ShipToOut(Schema):
+    name = fields.String(required=True)
+    line1 = fields.String(required=True)
+    line2 = fields.String(required=True)
+    city = fields.String(required=True)
+    region = fields.String(required=True)
+    postal_code = fields.String(required=True)
+    country = fields.String(required=True, metadata={"description": "ISO 3166-1 alpha-2"})
+    phone = fields.String(required=True)
+    lines = fields.List(
+        fields.String(), required=True, metadata={"description": "As written on the envelope"}
+    )
 
 
 class OrderOut(Schema):
@@ -72,6 +95,15 @@ class OrderOut(Schema):
         metadata={"description": "Where the buyer pays, while the order is pending"},
     )
     reserved_until = fields.DateTime(required=True, allow_none=True)
+    ship_to = fields.Nested(
+        ShipToOut,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Where the seller sends the copy, as the buyer gave it (shown to "
+            "the buyer and the seller only); null until the buyer has given one"
+        },
+    )
     tracking_number = fields.String(required=True, allow_none=True)
     refunded_amount_minor = fields.Integer(required=True)
     note = fields.String(required=True, allow_none=True)
@@ -143,6 +175,7 @@ def order_dict(order: Order) -> dict[str, Any]:
         "platform_fee_minor": order.platform_fee,
         "checkout_url": order.checkout_url if order.status == "pending" else None,
         "reserved_until": order.reserved_until,
+        "ship_to": _ship_to(order) if role in ("buyer", "seller") else None,
         "tracking_number": order.tracking_number,
         "refunded_amount_minor": order.refunded_amount,
         "note": order.note,
@@ -152,6 +185,15 @@ def order_dict(order: Order) -> dict[str, Any]:
         "delivered_at": order.delivered_at,
         "refunded_at": order.refunded_at,
         "disputed_at": order.disputed_at,
+    }
+
+
+def _ship_to(order: Order) -> dict[str, Any] | None:
+    if not order.ship_to:
+        return None
+    return {
+        **{name: str(order.ship_to.get(name) or "") for name in ADDRESS_FIELDS},
+        "lines": address_lines(order.ship_to),
     }
 
 
@@ -185,8 +227,9 @@ def create_order(body: dict[str, Any]) -> dict[str, Any]:
     """Buy one copy: the copy is reserved and a Stripe Checkout Session opened.
     Send the buyer to `checkout_url`; the order turns `paid` when Stripe confirms
     the payment. 409 when no copy is free; a second call for the same listing
-    while checkout is open returns the same order."""
-    return order_dict(orders().buy(g.api_user, body["have_id"]))
+    while checkout is open returns the same order. The copy goes to `address_id`
+    or the caller's default address (404 if the address is not theirs)."""
+    return order_dict(orders().buy(g.api_user, body["have_id"], body["address_id"]))
 
 
 @blp.route("/orders/<int:order_id>", methods=["GET"])

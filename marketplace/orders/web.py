@@ -1,8 +1,9 @@
 """Pages for buying and selling: seller payouts (Stripe Connect onboarding), a
-listing with its Buy button, a pin's market (copies for sale and the price guide),
-buyers' and sellers' orders with their actions, the Stripe webhook, and the
-development-only test payment pages. Views parse, call `services.orders`, map
-errors; fulfilment is never done here, only in the webhook's task."""
+listing with its Buy button and the address the copy goes to, a pin's market
+(copies for sale and the price guide), buyers' and sellers' orders with their
+actions, the Stripe webhook, and the development-only test payment pages. Views
+parse, call `services.orders`, map errors; fulfilment is never done here, only in
+the webhook's task."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
-from marketplace.accounts.models import User
+from marketplace.accounts.addresses import AddressBook
+from marketplace.accounts.models import User, address_lines
 from marketplace.catalogue.models import Pin
 from marketplace.core.errors import DomainError
 from marketplace.core.extensions import csrf, db
@@ -50,7 +53,7 @@ def _user() -> User:
 
 @bp.app_context_processor
 def order_helpers() -> dict[str, Any]:
-    return {"money": format_money}
+    return {"money": format_money, "address_lines": address_lines}
 
 
 @bp.context_processor
@@ -121,21 +124,32 @@ def listing(have_id: int) -> ResponseReturnValue:
         have = orders.listing(have_id)
     except DomainError:
         abort(404)
+    buyer = current_user.is_authenticated and current_user.id != have.user_id
     return render_template(
         "orders/listing.html",
         have=have,
         offer=orders.offer(have_id),
         guide=price_guide(db.session(), have.pin_id),
+        addresses=find_service(AddressBook).addresses(_user()) if buyer else [],
+        collects_shipping=payments().collects_shipping,
     )
 
 
 @bp.route("/listings/<int:have_id>/buy", methods=["POST"])
 @login_required
 def buy(have_id: int) -> ResponseReturnValue:
+    address_id = request.form.get("address_id", type=int)
     try:
-        order = service().buy(_user(), have_id)
+        order = service().buy(_user(), have_id, address_id)
     except DomainError as exc:
-        flash(exc.message, "error")
+        if exc.field == "address_id":
+            # Where to fix it, and back to this listing afterwards.
+            back = url_for("orders.listing", have_id=have_id)
+            add = url_for("accounts.addresses.add", next=back)
+            link = Markup('{} <a href="{}">Add a postal address</a>')
+            flash(link.format(exc.message, add), "error")
+        else:
+            flash(exc.message, "error")
         # A redirect is a 3xx: the boundary commits nothing the refusal did not write.
         db.session.rollback()
         return redirect(url_for("orders.listing", have_id=have_id))

@@ -38,6 +38,9 @@ class TestPaymentProvider:
     __test__ = False  # not a pytest class
     is_test = True
     label = TEST_LABEL
+    # Its checkout page has no address form: buyers choose one from their
+    # address book before they are sent here.
+    collects_shipping = False
 
     def __init__(self, folder: Path, webhook_secret: str | None = None) -> None:
         self.folder = folder

@@ -13,6 +13,7 @@ class DisabledPayments:
 
     is_test = False
     label = "Payments are switched off"
+    collects_shipping = False
 
     def _off(self, *args: Any, **kwargs: Any) -> Any:
         raise PaymentsDisabled("Buying and selling are not available on this server yet.")

@@ -1,7 +1,8 @@
 """The payment provider interface the order services use, and the values that
 cross it: Connect Express accounts and their onboarding links, Checkout Sessions
-(destination charges), re-fetched sessions, payment intents and accounts, refunds
-that reverse the transfer and the platform fee, and verified webhook events.
+(destination charges) and the shipping address a buyer gave there, re-fetched
+sessions, payment intents and accounts, refunds that reverse the transfer and the
+platform fee, and verified webhook events.
 
 Amounts cross this boundary as integer minor units and lower-case currency codes,
 as Stripe takes them.
@@ -56,6 +57,9 @@ class CheckoutRequest:
     expires_at: int
     idempotency_key: str
     customer_email: str | None = None
+    # Every copy travels by post: a provider whose checkout can ask for the
+    # shipping address (`PaymentProvider.collects_shipping`) does so.
+    collect_shipping: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,9 @@ class CheckoutSession:
     amount_total: int | None
     currency: str | None
     expires_at: int | None
+    # The address the buyer gave at checkout, in the fields of an address book
+    # snapshot (name, line1, line2, city, region, postal_code, country, phone).
+    shipping: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,9 @@ class WebhookEvent:
 class PaymentProvider(Protocol):
     is_test: bool
     label: str
+    # Whether its checkout page asks the buyer for a shipping address; when it
+    # cannot, the buyer must give one from their address book before paying.
+    collects_shipping: bool
 
     def create_account(self, *, user_id: int, email: str) -> ConnectedAccount: ...
     def create_account_link(self, account_id: str, *, refresh_url: str, return_url: str) -> str: ...

@@ -24,12 +24,28 @@ from marketplace.payments.webhooks import (
     refuse_future_timestamp,
 )
 
+# Where Checkout lets a buyer send a parcel: the countries of the former USSR, where
+# most of these pins are, the EU and the rest of Europe that posts reliably to
+# them, and the countries with many collectors of Soviet memorabilia.
+SHIPPING_COUNTRIES = (
+    # former USSR
+    "AM", "AZ", "BY", "EE", "GE", "KG", "KZ", "LT", "LV", "MD", "RU", "TJ", "TM", "UA", "UZ",
+    # European Union
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
+    "IT", "LU", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+    # rest of Europe
+    "AL", "BA", "CH", "GB", "IS", "LI", "ME", "MK", "NO", "RS", "TR",
+    # further afield
+    "AU", "CA", "IL", "JP", "MN", "NZ", "US",
+)  # fmt: skip
+
 
 class StripeProvider:
     """The real thing, through the official SDK."""
 
     is_test = False
     label = "Stripe"
+    collects_shipping = True
 
     def __init__(
         self, api_key: str, webhook_secret: str | None, *, api_base: str | None = None
@@ -78,7 +94,31 @@ class StripeProvider:
             amount_total=data.get("amount_total"),
             currency=data.get("currency"),
             expires_at=data.get("expires_at"),
+            shipping=StripeProvider._shipping(data),
         )
+
+    @staticmethod
+    def _shipping(data: dict[str, Any]) -> dict[str, str] | None:
+        """The shipping address Checkout collected, in our snapshot's fields. API
+        versions since 2025-03-31 keep it under `collected_information`; older
+        ones at the top level as `shipping_details`. The phone number, when
+        Checkout asked for one, is the customer's."""
+        collected = data.get("collected_information") or {}
+        details = collected.get("shipping_details") or data.get("shipping_details")
+        if not details:
+            return None
+        address = details.get("address") or {}
+        customer = data.get("customer_details") or {}
+        return {
+            "name": details.get("name") or "",
+            "line1": address.get("line1") or "",
+            "line2": address.get("line2") or "",
+            "city": address.get("city") or "",
+            "region": address.get("state") or "",
+            "postal_code": address.get("postal_code") or "",
+            "country": address.get("country") or "",
+            "phone": customer.get("phone") or "",
+        }
 
     def create_account(self, *, user_id: int, email: str) -> ConnectedAccount:
         params: Any = {
@@ -140,6 +180,9 @@ class StripeProvider:
         }
         if request.customer_email:
             params["customer_email"] = request.customer_email
+        if request.collect_shipping:
+            # Checkout cannot be given an address to start from: it always asks.
+            params["shipping_address_collection"] = {"allowed_countries": list(SHIPPING_COUNTRIES)}
         obj = self._call(
             self.client.v1.checkout.sessions.create,
             params,

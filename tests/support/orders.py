@@ -1,6 +1,7 @@
 """What the order tests need: the app's Stripe provider pointed at the local
-Stripe server, a seller who can be paid (onboarded through the real service), a
-listing for sale, and signed webhook deliveries."""
+Stripe server, a seller who can be paid (onboarded through the real service, with
+Stripe or with the development test provider), a listing for sale, and signed
+webhook deliveries."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from marketplace.accounts.models import User
 from marketplace.core.extensions import db
 from marketplace.core.registry import find_service
 from marketplace.lists.models import Condition, Have
+from marketplace.orders.models import StripeEvent
 from marketplace.orders.operations import Orders
+from marketplace.payments.development_provider import TestPaymentProvider
 from marketplace.payments.stripe_provider import StripeProvider
 from tests.support.catalogue import make_pin
 from tests.support.factories import HaveFactory, UserFactory
@@ -45,6 +49,20 @@ def make_seller(app: Flask, fake: FakeStripe, email: str = "seller@example.org")
     return seller
 
 
+def make_test_provider_seller(app: Flask, email: str = "seller@example.org") -> User:
+    """A collector onboarded with the development test provider, as its fake
+    onboarding page does it."""
+    provider = app.extensions["payments"]
+    assert isinstance(provider, TestPaymentProvider)
+    seller: User = UserFactory(email=email, display_name="Продавец")
+    service = orders(app)
+    account, _ = service.start_onboarding(seller)
+    provider.complete_onboarding(account.stripe_account_id)
+    service.refresh_account(account.stripe_account_id)
+    db.session.commit()
+    return seller
+
+
 def make_listing(
     seller: User, price: str = "12.50", currency: str = "EUR", quantity: int = 1, **pin: Any
 ) -> Have:
@@ -66,3 +84,13 @@ def post_event(client: FlaskClient, body: bytes, signature: str | None = None) -
     headers = {"Content-Type": "application/json"}
     headers["Stripe-Signature"] = sign(body) if signature is None else signature
     return client.post("/webhooks/stripe", data=body, headers=headers)
+
+
+def deliver_event(client: FlaskClient, app: Flask, type_: str, obj: dict[str, Any]) -> str:
+    """Stripe delivers a signed event; the stored row is processed as its task
+    would, and the outcome returned."""
+    response = post_event(client, FakeStripe.event(type_, obj))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    row = db.session.scalar(select(StripeEvent).order_by(StripeEvent.id.desc()))
+    assert row is not None
+    return orders(app).process_event(row.id)

@@ -6,12 +6,14 @@ expiry, payment intents, refunds) with responses shaped like Stripe's documented
 objects, and it *checks* what we send: form encoding, the bearer key, the
 destination-charge parameters (application_fee_amount, transfer_data[destination]
 of an enabled account), expires_at between 30 minutes and 24 hours ahead,
-client_reference_id matching metadata[order_id], refunds that reverse the transfer
+client_reference_id matching metadata[order_id], shipping_address_collection with
+its allowed_countries (echoed on the session), refunds that reverse the transfer
 and the fee, and Idempotency-Key replay (same key + same parameters → the first
 response again; same key + other parameters → 400 idempotency_error).
 
-Test helpers change the world the way Stripe would (a buyer pays, a session
-expires, an account finishes onboarding) and build signed event payloads.
+Test helpers change the world the way Stripe would (a buyer pays, giving a
+shipping address where the session asked for one; a session expires; an account
+finishes onboarding) and build signed event payloads.
 """
 
 from __future__ import annotations
@@ -341,6 +343,17 @@ class FakeStripe:
         )
         for name in ("success_url", "cancel_url"):
             _require(str(p.get(name, "")).startswith(("http://", "https://")), "Not a URL", name)
+        shipping = p.get("shipping_address_collection")
+        if shipping is not None:
+            countries = shipping.get("allowed_countries") if isinstance(shipping, dict) else None
+            _require(
+                isinstance(countries, list)
+                and bool(countries)
+                and all(isinstance(c, str) and re.fullmatch(r"[A-Z]{2}", c) for c in countries),
+                "allowed_countries must be a list of two-letter country codes",
+                "shipping_address_collection[allowed_countries]",
+            )
+            shipping = {"allowed_countries": countries}
         session_id = "cs_test_" + secrets.token_hex(12)
         session = {
             "id": session_id,
@@ -349,8 +362,10 @@ class FakeStripe:
             "amount_total": amount,
             "cancel_url": p["cancel_url"],
             "client_reference_id": reference,
+            "collected_information": None,
             "created": now,
             "currency": currency,
+            "customer_details": None,
             "customer_email": p.get("customer_email"),
             "expires_at": expires_at,
             "livemode": False,
@@ -358,6 +373,7 @@ class FakeStripe:
             "mode": "payment",
             "payment_intent": None,
             "payment_status": "unpaid",
+            "shipping_address_collection": shipping,
             "status": "open",
             "success_url": p["success_url"],
             "url": f"https://checkout.stripe.com/c/pay/{session_id}",
@@ -437,12 +453,42 @@ class FakeStripe:
             return dict(account)
 
     def complete_session(
-        self, session_id: str, *, payment_status: str = "paid", even_if_expired: bool = False
+        self,
+        session_id: str,
+        *,
+        payment_status: str = "paid",
+        even_if_expired: bool = False,
+        shipping: dict[str, Any] | None = None,
+        phone: str | None = None,
     ) -> dict[str, Any]:
-        """The buyer paid (or, with `payment_status="unpaid"`, started a bank debit)."""
+        """The buyer paid (or, with `payment_status="unpaid"`, started a bank debit).
+        `shipping` is what they entered where the session asked for an address, in
+        Stripe's shape: {"name": …, "address": {"line1", "line2", "city", "state",
+        "postal_code", "country"}}; `phone` what they gave as their number."""
         with self.lock:
             session = self.sessions[session_id]
             assert session["status"] == "open" or even_if_expired, session["status"]
+            if shipping is not None:
+                asked = session["shipping_address_collection"]
+                assert asked, "this session did not ask for a shipping address"
+                assert shipping["address"]["country"] in asked["allowed_countries"]
+                address = {
+                    key: shipping["address"].get(key)
+                    for key in ("city", "country", "line1", "line2", "postal_code", "state")
+                }
+                session["collected_information"] = {
+                    "business_name": None,
+                    "individual_name": None,
+                    "shipping_details": {"name": shipping["name"], "address": address},
+                }
+            session["customer_details"] = {
+                "email": session["customer_email"],
+                "name": shipping["name"] if shipping else None,
+                "phone": phone,
+                "address": None,
+                "tax_exempt": "none",
+                "tax_ids": [],
+            }
             charge_id = "ch_" + secrets.token_hex(12)
             intent_id = "pi_" + secrets.token_hex(12)
             self.charges[charge_id] = {

@@ -1,8 +1,8 @@
 """Buying one copy of a listing: the copies that can be bought now, the
-reservation and the Checkout Session opened for it, and the buyer cancelling before
-paying. Buying takes only the `haves` row (and inserts a new order), so it cannot
-wait on a lock held by something that waits on it; the order becomes paid only by
-a Stripe event (orders.operations.stripe_events)."""
+reservation, the address the copy goes to and the Checkout Session opened for it,
+and the buyer cancelling before paying. Buying takes only the `haves` row (and
+inserts a new order), so it cannot wait on a lock held by something that waits on
+it; the order becomes paid only by a Stripe event (orders.operations.stripe_events)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from marketplace.accounts.addresses import AddressBook
 from marketplace.accounts.models import User
 from marketplace.core.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.core.models import utcnow
@@ -86,9 +87,14 @@ class Checkout(SellerAccounts):
 
     # -- buying ---------------------------------------------------------------------------
 
-    def buy(self, buyer: User, have_id: int) -> Order:
+    def buy(self, buyer: User, have_id: int, address_id: int | None = None) -> Order:
         """Reserve one copy and open a Checkout Session for it. The caller sends the
-        buyer to `order.checkout_url`; the order becomes paid only by webhook."""
+        buyer to `order.checkout_url`; the order becomes paid only by webhook.
+
+        The copy goes to the buyer's address `address_id`, else to their default
+        one, copied onto the order. A buyer with no address at all can still buy
+        where the provider's checkout asks for one (Stripe; the webhook keeps it),
+        and is told to add one where it does not (the test provider)."""
         have = self.listing(have_id)
         if have.user_id == buyer.id:
             raise DomainError("This is your own listing.", field="have_id")
@@ -102,10 +108,15 @@ class Checkout(SellerAccounts):
             )
         )
         if existing is not None:
-            return existing  # a second click on Buy: the same checkout
+            # A second click on Buy: the same checkout, to the address chosen last.
+            if address_id is not None:
+                existing.ship_to = AddressBook(self.session).ship_to(buyer, address_id)
+                self.session.flush()
+            return existing
         seller = self.seller_account(have.user_id)
         if seller is None or not seller.can_be_paid:
             raise Conflict("This seller cannot take payments yet.", field="have_id")
+        ship_to = self._ship_to(buyer, address_id)
         assert have.price is not None and have.currency is not None
         price, currency = have.price, have.currency
         amount = to_minor(price, currency)
@@ -137,6 +148,7 @@ class Checkout(SellerAccounts):
             holds_reservation=True,
             reserved_until=expires + RESERVATION_GRACE,
             stripe_account_id=seller.stripe_account_id,
+            ship_to=ship_to,
         )
         self.session.add(order)
         self.session.flush()
@@ -156,12 +168,22 @@ class Checkout(SellerAccounts):
                 expires_at=int(expires.timestamp()),
                 idempotency_key=self.idempotency_key(order, "checkout"),
                 customer_email=buyer.email,
+                collect_shipping=True,  # every copy goes by post
             ),
         )
         order.checkout_session_id = session.id
         order.checkout_url = self.links.absolute(session.url or "")
         self.session.flush()
         return order
+
+    def _ship_to(self, buyer: User, address_id: int | None) -> dict[str, str] | None:
+        """The snapshot of the address the copy goes to, or None when the buyer has
+        none yet and the provider's checkout will ask for it."""
+        book = AddressBook(self.session)
+        if address_id is not None or not self.payments.collects_shipping:
+            return book.ship_to(buyer, address_id)  # the chosen one, or say what to do
+        default = book.default(buyer.id)
+        return default.snapshot() if default is not None else None
 
     def cancel(self, buyer: User, order_id: int) -> Order:
         """The buyer gives up before paying: the session is expired at Stripe

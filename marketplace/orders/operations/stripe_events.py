@@ -1,7 +1,8 @@
 """Stripe's word turned into order state. A verified event is stored once and its
 processing queued through the outbox; the worker acts on it once, re-fetching the
 object from Stripe first (events arrive twice and out of order), with failures
-recorded on the event row. The sweeps stand in for lost events: stored events whose
+recorded on the event row; a completed session also gives the shipping address
+the buyer entered there. The sweeps stand in for lost events: stored events whose
 task never finished are queued again, and reservations whose checkout lapsed are
 settled from the session Stripe has now.
 
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from marketplace.accounts.addresses import snapshot_as_given
 from marketplace.core import outbox
 from marketplace.core.models import utcnow
 from marketplace.orders.models import SOLD_STATUSES, Order, StripeEvent
@@ -168,6 +170,8 @@ class StripeEvents(Checkout, Refunds):
                 order.id, order.amount, order.currency,
             )  # fmt: skip
             return "amount mismatch: left for a person to check"
+        if session.status == "complete":
+            self._keep_shipping(order, session)
         if session.status == "complete" and session.payment_status in (
             "paid",
             "no_payment_required",
@@ -194,6 +198,14 @@ class StripeEvents(Checkout, Refunds):
             reservations.close(self.session, order, "expired", "the checkout expired")
             return "expired: copy released"
         return "session still open"
+
+    def _keep_shipping(self, order: Order, session: CheckoutSession) -> None:
+        """The address the buyer gave Checkout, for an order that has none. One
+        chosen from their address book when they pressed Buy stays: that is the
+        one they saw on our page."""
+        if order.ship_to is None and session.shipping:
+            order.ship_to = snapshot_as_given(session.shipping)
+            self.session.flush()
 
     def _settle_paid(self, order: Order, session: CheckoutSession) -> str:
         if order.status in SOLD_STATUSES or order.status == "refunded":
