@@ -103,12 +103,12 @@ def check_request() -> Any:
             if reason:
                 return _refuse(key, reason, 400)
     for key in PAGE_ARGS:
-        raw = request.args.get(key)
-        if raw is not None and raw.strip().lstrip("+-").isdigit() and abs(int(raw)) > MAX_PAGE:
+        number = request.args.get(key)
+        if number and number.strip().lstrip("+-").isdigit() and abs(int(number)) > MAX_PAGE:
             return _refuse(key, f"At most {MAX_PAGE}.", 400)
     if request.is_json and request.content_length != 0:
-        raw = request.get_data(cache=True)
-        if _depth_exceeded(raw, MAX_JSON_DEPTH):
+        body = request.get_data(cache=True)
+        if _depth_exceeded(body, MAX_JSON_DEPTH):
             return _refuse("body", f"JSON nested deeper than {MAX_JSON_DEPTH} levels.", 400)
         try:
             document = request.get_json(silent=True)
