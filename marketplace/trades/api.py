@@ -506,8 +506,8 @@ def cancel_trade(body: dict[str, Any], trade_id: int) -> tuple[dict[str, Any], i
 @blp.arguments(TradeShipIn, required=False)
 @blp.response(200, TradeOut)
 def ship_trade(body: dict[str, Any], trade_id: int) -> tuple[dict[str, Any], int]:
-    """Mark your parcel posted, with an optional tracking number; in a ring or
-    any trade where you send several parcels, `to` says which."""
+    """Mark your parcel posted, with an optional tracking number (`to` names
+    the receiver, needed only if you send more than one parcel)."""
     trades().ship(g.api_user, trade_id, to=body["to"], tracking=body["tracking"])
     return shown(trade_id)
 
@@ -519,7 +519,8 @@ def ship_trade(body: dict[str, Any], trade_id: int) -> tuple[dict[str, Any], int
 @blp.arguments(TradeReceiveIn, required=False)
 @blp.response(200, TradeOut)
 def receive_trade(body: dict[str, Any], trade_id: int) -> tuple[dict[str, Any], int]:
-    """Mark a parcel to you received (`from` says whose, if several come). The
+    """Mark a parcel to you received (`from` names the sender, needed only if
+    several come to you). The
     last one completes the trade: the copies leave their givers' Haves, join the
     receivers' and the Wants they fill close."""
     trades().receive(g.api_user, trade_id, sender=body["sender"])
