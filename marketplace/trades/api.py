@@ -520,9 +520,8 @@ def ship_trade(body: dict[str, Any], trade_id: int) -> tuple[dict[str, Any], int
 @blp.response(200, TradeOut)
 def receive_trade(body: dict[str, Any], trade_id: int) -> tuple[dict[str, Any], int]:
     """Mark a parcel to you received (`from` names the sender, needed only if
-    several come to you). The
-    last one completes the trade: the copies leave their givers' Haves, join the
-    receivers' and the Wants they fill close."""
+    several come to you). The last one completes the trade: the copies leave
+    their givers' Haves, join the receivers' and the Wants they fill close."""
     trades().receive(g.api_user, trade_id, sender=body["sender"])
     return shown(trade_id)
 
