@@ -1,17 +1,28 @@
 """Collectors ready to trade (a verified account with a default postal address),
-the trades service as views get it, and the copies that make a swap or a ring."""
+the trades service as views get it, and the copies that make a swap or a ring
+(`ring`: a trade loop as the nightly solve proposes it)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import factory
 
 from marketplace.accounts.models import Address, User
+from marketplace.core.extensions import db
+from marketplace.core.models import utcnow
 from marketplace.core.registry import find_service
 from marketplace.lists.models import Have
+from marketplace.matches.models import TradeLeg, TradeProposal
 from marketplace.trades.operations import Line, Trades
-from tests.support.factories import HaveFactory, ModelFactory, PinFactory, UserFactory
+from tests.support.factories import (
+    HaveFactory,
+    ModelFactory,
+    PinFactory,
+    UserFactory,
+    WantFactory,
+)
 
 
 class AddressFactory(ModelFactory):
@@ -52,3 +63,24 @@ def copy_of(user: User, quantity: int = 1, **fields: Any) -> Have:
 
 def lines(*haves: Have, quantity: int = 1) -> list[Line]:
     return [Line(h.id, quantity) for h in haves]
+
+
+def ring(members: list[User]) -> tuple[TradeProposal, list[Have]]:
+    """A trade loop the solve proposed: each member gives a fresh copy to the next
+    one round the loop, who wants that pin."""
+    copies = [copy_of(m) for m in members]
+    proposal = TradeProposal(
+        signature=f"ring-{members[0].id}",
+        members=[m.id for m in members],
+        expires_at=utcnow() + timedelta(days=7),
+    )
+    for n, giver in enumerate(members):
+        receiver = members[(n + 1) % len(members)]
+        want = WantFactory(user=receiver, wanted=copies[n].pin)
+        proposal.legs.append(
+            TradeLeg(position=n, giver_id=giver.id, receiver_id=receiver.id,
+                     have_id=copies[n].id, want_id=want.id, pin_id=copies[n].pin_id)
+        )  # fmt: skip
+    db.session.add(proposal)
+    db.session.flush()
+    return proposal, copies
