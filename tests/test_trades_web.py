@@ -107,6 +107,22 @@ def test_my_trades_sorts_trades_into_waiting_open_and_finished(app_ctx: Flask) -
     assert 'class="nav-count"' not in page(signed_in(app_ctx, olga), "/matches")
 
 
+def test_a_public_collection_offers_its_visitors_a_proposal(app_ctx: Flask) -> None:
+    ivan, olga = trader("Ivan"), trader("Olga")
+    theirs = copy_of(olga)
+    slug = Lists(db.session()).set_public(olga, "haves").slug
+    link = f'href="/trades/new?with={olga.id}">Propose a trade</a>'
+
+    assert link not in app_ctx.test_client().get(f"/c/{slug}").get_data(as_text=True)
+    assert link not in page(signed_in(app_ctx, olga), f"/c/{slug}")  # her own page
+    client = signed_in(app_ctx, ivan)
+    assert link in page(client, f"/c/{slug}")
+    form = page(client, f"/trades/new?with={olga.id}")
+    assert "Propose a trade to Olga" in form
+    assert re.search(rf'name="take" value="{theirs.id}" >', form)  # offered, nothing ticked
+    assert "You have no copies offered for trade" in form
+
+
 def _swap_match(anna: User, boris: User) -> tuple[Match, Have, Have]:
     """Anna lists a Gagarin Boris wants, Boris a Vostok she wants; the refresh
     stores the swap for both."""
@@ -230,6 +246,28 @@ def test_declining_ends_the_swap_with_the_reason(app_ctx: Flask) -> None:
     assert trade(made.id).status == "declined"
     ivan_page = page(signed_in(app_ctx, ivan), "/trades")
     assert f'id="trade-{made.id}"' in section(ivan_page, "finished")
+
+
+def test_calling_off_before_posting_and_a_dispute_after(app_ctx: Flask) -> None:
+    ivan, olga = trader("Ivan"), trader("Olga")
+    mine, _, made = swap_of(ivan, olga)
+    trades().accept(olga, made.id)
+    ivan_client, olga_client = signed_in(app_ctx, ivan), signed_in(app_ctx, olga)
+    html = act(ivan_client, made.id, "cancel", reason="Потерял значок")
+    assert trade(made.id).status == "cancelled" and "Reason given: “Потерял значок”" in html
+    assert db.session.get(Have, mine.id).reserved == 0  # type: ignore[union-attr]
+
+    again = trades().propose(ivan, olga.id, give=lines(mine))
+    trades().accept(olga, again.id)
+    db.session.commit()
+    html = act(ivan_client, again.id, "ship")
+    assert "Report a problem" in html and "Call off" not in html
+    html = act(olga_client, again.id, "dispute", reason="")
+    assert any("Say what went wrong" in e for e in flash_errors(html))
+    assert trade(again.id).status == "accepted"
+    html = act(olga_client, again.id, "dispute", reason="Пришёл сломанным")
+    assert "a moderator has been asked" in html and trade(again.id).status == "disputed"
+    assert "Disputed" in html and f'action="/trades/{again.id}/' not in html
 
 
 def test_a_stranger_gets_404_on_every_trade_route(app_ctx: Flask) -> None:
