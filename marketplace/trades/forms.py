@@ -5,7 +5,7 @@ errors are shown above the form, which keeps what was chosen."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from werkzeug.datastructures import MultiDict
@@ -13,7 +13,8 @@ from werkzeug.datastructures import MultiDict
 from marketplace.trades.operations import Line
 
 
-def _number(raw: object) -> int | None:
+def whole_number(raw: object) -> int | None:
+    """A form value as a whole number, or None if it is empty or not one."""
     try:
         return int(str(raw).strip())
     except ValueError:
@@ -37,27 +38,26 @@ class TermsForm:
         return cls(dict(give), dict(take))
 
     @classmethod
-    def from_form(cls, form: MultiDict[str, str] | Mapping[str, str]) -> TermsForm:
+    def from_form(cls, form: MultiDict[str, str]) -> TermsForm:
         """Checkbox `give`/`take` (a have id each), quantity `qty_<have id>`; a
         quantity that is not a number becomes 0, which the service refuses with
         its own message, so the form comes back with the choice intact."""
 
         def side(name: str) -> dict[int, int]:
-            values = form.getlist(name) if isinstance(form, MultiDict) else [form.get(name, "")]
             chosen: dict[int, int] = {}
-            for raw in values:
-                have_id = _number(raw)
+            for raw in form.getlist(name):
+                have_id = whole_number(raw)
                 if have_id is not None:
-                    chosen[have_id] = _number(form.get(f"qty_{have_id}", "1")) or 0
+                    chosen[have_id] = whole_number(form.get(f"qty_{have_id}", "1")) or 0
             return chosen
 
-        address = _number(form.get("address_id", ""))
+        address = whole_number(form.get("address_id", ""))
         return cls(side("give"), side("take"), form.get("note", ""), address)
 
-    @staticmethod
-    def lines(chosen: dict[int, int]) -> list[Line]:
-        return [Line(have_id, quantity) for have_id, quantity in chosen.items()]
+    @property
+    def give_lines(self) -> list[Line]:
+        return [Line(have_id, quantity) for have_id, quantity in self.give.items()]
 
     @property
-    def chosen_ids(self) -> set[int]:
-        return set(self.give) | set(self.take)
+    def take_lines(self) -> list[Line]:
+        return [Line(have_id, quantity) for have_id, quantity in self.take.items()]

@@ -21,7 +21,7 @@ from marketplace.core.extensions import db
 from marketplace.core.registry import find_service
 from marketplace.lists.models import DEFECTS
 from marketplace.trades import pages, queries
-from marketplace.trades.forms import TermsForm
+from marketplace.trades.forms import TermsForm, whole_number
 from marketplace.trades.models import Trade
 from marketplace.trades.operations import Trades
 
@@ -78,13 +78,6 @@ def _to_trade(trade_id: int) -> ResponseReturnValue:
     return redirect(url_for("trades.trade", trade_id=trade_id), 303)
 
 
-def _number(raw: str | None) -> int | None:
-    try:
-        return int(raw) if raw else None
-    except ValueError:
-        return None
-
-
 # -- reading ----------------------------------------------------------------------------
 
 
@@ -133,7 +126,7 @@ def _act(
 @bp.route("/trades/<int:trade_id>/accept", methods=["POST"])
 @login_required
 def accept(trade_id: int) -> ResponseReturnValue:
-    address_id = _number(request.form.get("address_id"))
+    address_id = whole_number(request.form.get("address_id"))
     return _act(
         trade_id,
         lambda user, t: service().accept(user, t.id, address_id),
@@ -174,7 +167,7 @@ def cancel(trade_id: int) -> ResponseReturnValue:
 @bp.route("/trades/<int:trade_id>/ship", methods=["POST"])
 @login_required
 def ship(trade_id: int) -> ResponseReturnValue:
-    to = _number(request.form.get("to"))
+    to = whole_number(request.form.get("to"))
     tracking = request.form.get("tracking", "")
     return _act(
         trade_id,
@@ -186,7 +179,7 @@ def ship(trade_id: int) -> ResponseReturnValue:
 @bp.route("/trades/<int:trade_id>/receive", methods=["POST"])
 @login_required
 def receive(trade_id: int) -> ResponseReturnValue:
-    sender = _number(request.form.get("sender"))
+    sender = whole_number(request.form.get("sender"))
     return _act(
         trade_id,
         lambda user, t: service().receive(user, t.id, sender=sender),
@@ -262,8 +255,8 @@ def new() -> ResponseReturnValue:
             made = service().propose(
                 me,
                 other.id,
-                give=form.lines(form.give),
-                take=form.lines(form.take),
+                give=form.give_lines,
+                take=form.take_lines,
                 note=form.note,
                 address_id=form.address_id,
             )
@@ -297,8 +290,8 @@ def counter(trade_id: int) -> ResponseReturnValue:
             service().counter(
                 me,
                 trade_id,
-                give=form.lines(form.give),
-                take=form.lines(form.take),
+                give=form.give_lines,
+                take=form.take_lines,
                 note=form.note,
                 address_id=form.address_id,
             )
