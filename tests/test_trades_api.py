@@ -28,7 +28,7 @@ from marketplace.trades import api as trades_api
 from marketplace.trades.models import Trade, TradeEvent
 from tests.support.factories import UserFactory, WantFactory
 from tests.support.openapi import assert_documented
-from tests.support.trades import AddressFactory, copy_of, ring, trader
+from tests.support.trades import AddressFactory, copy_of, proposed_ring, trader
 from tests.support.web import api_token, bearer
 
 API = "/api/v1/trades"
@@ -204,7 +204,7 @@ def test_a_swap_goes_from_proposal_through_a_counter_to_completion(client: Flask
 def test_a_ring_from_the_solve_goes_round_its_loop_to_completion(client: FlaskClient) -> None:
     anna, boris, vera, gleb = collectors(client, "Anna", "Boris", "Vera", "Gleb")
     members = [anna, boris, vera]
-    proposal, loop = ring([m.user for m in members])
+    proposal, loop = proposed_ring([m.user for m in members])
     pins, first_copy = [c.pin_id for c in loop], loop[0].id
     url = f"{API}/rings/{proposal.id}"
 
