@@ -77,7 +77,11 @@ def lost_broker(
     broker = Redis(workdir).start()
     env = {**live_env, "REDIS_URL": broker.url, "OUTBOX_REPUBLISH_AFTER_SECONDS": "1",
            "MAIL_STUCK_AFTER_SECONDS": "1", "BROKER_VISIBILITY_TIMEOUT": "4"}  # fmt: skip
-    app = create_app(make_settings(env["DATABASE_URL"], workdir, **env))
+    # The rate limiter is one object for every app in the process: keep its store
+    # off this Redis, which the test kills, or the other tests' logins would fail.
+    app = create_app(
+        make_settings(env["DATABASE_URL"], workdir, **env), RATELIMIT_STORAGE_URI="memory://"
+    )
     yield broker, env, app
     app.extensions["db_engine"].dispose()
     if broker.process and broker.process.poll() is None:
