@@ -27,10 +27,6 @@ from marketplace.trades.operations import Trades
 
 bp = Blueprint("trades", __name__)
 
-# Where a collector without a postal address is sent before trading.
-ADDRESSES_URL = "/account/addresses"
-
-
 def service() -> Trades:
     return find_service(Trades)
 
@@ -57,7 +53,8 @@ def trades_waiting() -> dict[str, Any]:
 
 @bp.context_processor
 def trade_helpers() -> dict[str, Any]:
-    return {"addresses_url": ADDRESSES_URL}
+    # Where a collector without a postal address is sent before trading.
+    return {"addresses_url": url_for("accounts.addresses.index")}
 
 
 @bp.app_template_filter("defect_names")
