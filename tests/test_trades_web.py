@@ -352,7 +352,7 @@ def test_a_collector_without_an_address_is_sent_to_add_one(app_ctx: Flask) -> No
         db.session.delete(address)
     client = signed_in(app_ctx, ivan)
     html = page(client, f"/trades/{made.id}")
-    assert 'href="/account/addresses"' in html
+    assert 'href="/account/addresses/"' in html
     html = act(client, made.id, "accept")
     assert any("Add a postal address" in e for e in flash_errors(html))
     assert trade(made.id).status == "proposed"
