@@ -509,7 +509,7 @@ def test_the_openapi_document_describes_every_trade_route(client: FlaskClient) -
             errors = ("401", "404", "default") if path != "/api/v1/trades" else ("401", "default")
             for status in errors:
                 problem = operation["responses"][status]["content"]["application/problem+json"]
-                assert problem["schema"]["$ref"].endswith("/TradeProblemOut")
+                assert problem["schema"]["$ref"].endswith("/Problem")
             if method == "post" and "rings" not in path:
                 body = operation["requestBody"]["content"]["application/json"]["schema"]
                 assert body["$ref"].rsplit("/", 1)[-1] in schemas
@@ -541,7 +541,7 @@ def test_the_openapi_document_describes_every_trade_route(client: FlaskClient) -
         assert name in out["required"]
     ours = [n for n, o in vars(trades_api).items() if isinstance(o, type) and issubclass(o, Schema)]
     assert len(ours) > 10
-    for name in set(ours) - {"Schema", "TradeProblemOut", "TradeListQuery"}:  # query: inlined
+    for name in set(ours) - {"Schema", "TradeListQuery", "ProblemSchema"}:  # inlined; shared
         assert schemas[name]["additionalProperties"] is False, name  # unknown fields refused
     group = next(p for p in paths["/api/v1/trades"]["get"]["parameters"] if p["name"] == "group")
     assert group["schema"]["enum"] == ["act", "open", "finished", "all"]

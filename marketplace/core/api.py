@@ -5,11 +5,13 @@ RFC 9457 `application/problem+json`."""
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
 from flask import Flask, Response, g, json, render_template, request
 from flask_smorest import Api, Blueprint
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
 from marketplace.core.errors import DomainError
@@ -33,11 +35,124 @@ class BearerTokens(Protocol):
     def user_for_bearer(self, token: str) -> Any: ...
 
 
+class ProblemSchema(Schema):
+    """RFC 9457 problem details: how every API error is sent."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        metadata={"description": "Per field: its messages (nested for lists and objects)"},
+    )
+
+
+# What any operation may answer besides its own successes (auth, bad JSON, an id
+# that is not the caller's, a rule refusing, a body that does not validate, rate
+# limits, payments down); each is problem+json.
+ERROR_RESPONSES = {
+    "400": "The request is malformed (not JSON, nested too deep) or a rule refused it",
+    "401": "No valid personal access token",
+    "403": "Not allowed to the caller",
+    "404": "No such resource of the caller's",
+    "409": "Not now: the resource is in another state or a copy is not free",
+    "422": "The body or parameters are not valid; `errors` names each field",
+    "429": "Too many requests; try again later",
+    "503": "A service this depends on is not answering",
+    "default": "Any other error",
+}
+PAGINATION_HEADER = {
+    "description": "JSON: total, total_pages, first_page, last_page, page, previous_page, "
+    "next_page",
+    "schema": {"type": "string"},
+}
+
+
+INT32 = (-(2**31), 2**31 - 1)
+MAX_PAGE = 100_000
+PAGE_PARAMETERS = ("page", "per_page", "page_size")
+# Text the API keeps: no NUL, no unpaired surrogate (marketplace.core.input_guard).
+TEXT_PATTERN = "^[^\\u0000\\ud800-\\udfff]*$"
+
+
+def _bound(schema: Any, name: str = "") -> None:
+    """State in the document the limits the input guard holds every value to:
+    32-bit integers, pages up to MAX_PAGE, text without NUL or lone surrogates."""
+    if isinstance(schema, list):
+        for item in schema:
+            _bound(item)
+        return
+    if not isinstance(schema, dict) or "$ref" in schema:
+        return
+    kinds = schema.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    if "integer" in kinds:
+        low, high = (1, MAX_PAGE) if name in PAGE_PARAMETERS else INT32
+        schema["minimum"] = max(schema.get("minimum", low), low)
+        schema["maximum"] = min(schema.get("maximum", high), high)
+    if "string" in kinds and not {"enum", "format", "pattern"} & set(schema):
+        schema["pattern"] = TEXT_PATTERN
+    for key, value in (schema.get("properties") or {}).items():
+        _bound(value, key)
+    for key in ("items", "additionalProperties", "anyOf", "oneOf", "allOf"):
+        _bound(schema.get(key))
+
+
+def document_api(app: Flask, api: Api) -> None:
+    """The document says what the API does: every operation's errors as they are
+    sent (problem+json, one schema), the X-Pagination header as the JSON text it
+    is, and the bounds every value is held to."""
+    spec = api.spec
+    for component in spec.components.schemas.values():
+        _bound(component)
+    # The integer query parameters' bounds, for the input guard to hold requests to.
+    query_bounds: dict[tuple[str, str], dict[str, tuple[int, int]]] = {}
+    if "Problem" not in spec.components.schemas:  # (a route may have named it already)
+        spec.components.schema("Problem", schema=ProblemSchema)
+    problem = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, operations in spec.to_dict()["paths"].items():
+        for method, operation in operations.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            for parameter in operation.get("parameters", []):
+                _bound(parameter.get("schema"), parameter.get("name", ""))
+                schema = parameter.get("schema") or {}
+                if parameter.get("in") == "query" and "minimum" in schema:
+                    query_bounds.setdefault((path, method.upper()), {})[parameter["name"]] = (
+                        schema["minimum"],
+                        schema["maximum"],
+                    )
+            for body in (operation.get("requestBody") or {}).get("content", {}).values():
+                _bound(body.get("schema"))
+            responses = operation.setdefault("responses", {})
+            for status, description in ERROR_RESPONSES.items():
+                responses.setdefault(status, {"description": description})
+            for status, response in list(responses.items()):
+                if status == "default" or int(status) >= 400:
+                    if "$ref" in response:  # flask-smorest's own {code, status, message}
+                        response = responses[status] = {
+                            "description": ERROR_RESPONSES.get(status, "An error")
+                        }
+                    response["content"] = problem
+                for name in list(response.get("headers") or {}):
+                    if name.lower() == "x-pagination":
+                        response["headers"][name] = PAGINATION_HEADER
+    app.extensions["api_query_bounds"] = query_bounds
+
+
+def openapi_path(rule: str) -> str:
+    """A Flask rule as the document writes its path: `<int:pin_id>` → `{pin_id}`."""
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
+
+
 def init_api(app: Flask, blueprints: Iterable[Blueprint]) -> None:
     api = ZnachkiApi(app)
     for blp in blueprints:
         csrf.exempt(blp)
         api.register_blueprint(blp, url_prefix=API_PREFIX)
+    document_api(app, api)
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> Any:
@@ -88,6 +203,8 @@ def problem_from_http_exception(exc: HTTPException) -> Response:
     if status == 400 and errors and "Invalid JSON body." in str(errors):
         detail = "The request body is not valid JSON."
     headers = dict(data.get("headers") or {})
+    # What the exception itself says in headers (Allow on a 405, WWW-Authenticate).
+    headers.update((k, v) for k, v in exc.get_headers() if k.lower() != "content-type")
     if exc.response is not None:
         headers.update(dict(exc.response.headers))
     return problem_response(

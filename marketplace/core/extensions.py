@@ -35,7 +35,8 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enable
 
 def _login_email_key() -> str:
     """Throttle key for one account: the address being tried, however it is spelled."""
-    email = request.form.get("email") or (request.get_json(silent=True) or {}).get("email")
+    body = request.get_json(silent=True)
+    email = request.form.get("email") or (body.get("email") if isinstance(body, dict) else None)
     return "login:" + str(email or "").strip().lower()
 
 

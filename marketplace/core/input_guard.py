@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, request
 from werkzeug.routing import IntegerConverter
 
-from marketplace.core.api import API_PREFIX, problem_response
+from marketplace.core.api import API_PREFIX, openapi_path, problem_response
 
 INT_MAX = 2**31 - 1  # ids and every integer column are 32-bit
 MAX_PAGE = 100_000
@@ -32,8 +32,10 @@ class BoundedInt(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
-def bad_text(value: str) -> str | None:
+def bad_text(value: str | None) -> str | None:
     """Why a text cannot be kept, or None."""
+    if not isinstance(value, str):
+        return None
     if "\x00" in value:
         return "Text may not contain NUL characters."
     if any("\ud800" <= ch <= "\udfff" for ch in value):
@@ -113,6 +115,14 @@ def check_request() -> Any:
             reason = bad_text(key) or bad_text(value)
             if reason:
                 return _refuse(key, reason)
+    if request.path.startswith(API_PREFIX) and request.url_rule is not None:
+        # The API's integer query parameters, held to the bounds its document states.
+        path = openapi_path(request.url_rule.rule)
+        bounds = current_app.extensions.get("api_query_bounds", {}).get((path, request.method))
+        for name, (low, high) in (bounds or {}).items():
+            raw = request.args.get(name, "").strip()
+            if raw.lstrip("+-").isdigit() and not low <= int(raw) <= high:
+                return _refuse(name, f"Must be between {low} and {high}.")
     for key in PAGE_ARGS:
         number = request.args.get(key)
         if number and number.strip().lstrip("+-").isdigit() and abs(int(number)) > MAX_PAGE:

@@ -19,7 +19,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from marketplace.core.api import BEARER, PROBLEM, token_required
+from marketplace.core.api import BEARER, PROBLEM, ProblemSchema, token_required
 from marketplace.core.extensions import db
 from marketplace.core.pagination import Page
 from marketplace.core.registry import find_service
@@ -264,24 +264,9 @@ class TradeOut(TradeSummaryOut):
     history = fields.List(fields.Nested(TradeEventOut), required=True)
 
 
-class TradeProblemOut(Schema):
-    """RFC 9457 problem details, as every API error is sent."""
-
-    type = fields.String(required=True)
-    title = fields.String(required=True)
-    status = fields.Integer(required=True)
-    detail = fields.String(required=True)
-    errors = fields.Dict(
-        keys=fields.String(),
-        values=fields.Raw(),
-        metadata={"description": "Per field: its messages (nested for lists of copies)"},
-    )
-
-
 def _problems(*statuses: int) -> Callable[[Any], Any]:
-    """Document the errors a route answers with, as they are sent: problem+json.
-    Manual documentation is merged last, so it replaces flask-smorest's own 422 and
-    default error (`{code, status, message}` as JSON, which this API never sends)."""
+    """Say what each error means on these routes; `core.api.document_api` gives
+    every error its problem+json schema."""
     meanings = {
         "400": "No postal address for the caller's parcels, or a trade with oneself",
         "401": "No valid personal access token",
@@ -296,7 +281,7 @@ def _problems(*statuses: int) -> Callable[[Any], Any]:
         responses={
             status: {
                 "description": meanings[status],
-                "content": {PROBLEM: {"schema": TradeProblemOut}},
+                "content": {PROBLEM: {"schema": ProblemSchema}},
             }
             for status in documented
         }

@@ -27,6 +27,7 @@ from marketplace.trades.operations import Trades
 
 bp = Blueprint("trades", __name__)
 
+
 def service() -> Trades:
     return find_service(Trades)
 
