@@ -30,6 +30,7 @@ from marketplace.core.celery_app import after_commit, init_celery
 from marketplace.core.extensions import csrf, db, limiter, login_manager, migrate
 from marketplace.core.input_guard import init_input_guard
 from marketplace.core.registry import find_service, register_service
+from marketplace.core.security_headers import init_security_headers
 from marketplace.core.web import init_web
 from marketplace.home import web as home_web
 from marketplace.lists import api as lists_api
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     ):
         app.register_blueprint(bp)
     init_web(app)
+    init_security_headers(app, hsts=not settings.is_development)
     init_api(
         app,
         (
@@ -160,9 +162,6 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
             after_commit(app)
         else:
             db.session.rollback()
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
     from marketplace import cli
