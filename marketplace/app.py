@@ -30,14 +30,17 @@ from marketplace.core.celery_app import after_commit, init_celery
 from marketplace.core.extensions import csrf, db, limiter, login_manager, migrate
 from marketplace.core.input_guard import init_input_guard
 from marketplace.core.registry import find_service, register_service
+from marketplace.core.security_headers import init_security_headers
 from marketplace.core.web import init_web
 from marketplace.home import web as home_web
 from marketplace.lists import api as lists_api
 from marketplace.lists import web as lists_web
 from marketplace.lists.operations import pin_interest
+from marketplace.lists.photos import HaveShownTo
 from marketplace.mail import web as mail_web
 from marketplace.mail.transport import DevTransport, SmtpTransport, Transport
 from marketplace.matches import api as matches_api
+from marketplace.matches import queries as match_queries
 from marketplace.matches import web as matches_web
 from marketplace.notifications import api as notifications_api
 from marketplace.notifications import web as notifications_web
@@ -48,6 +51,7 @@ from marketplace.orders import web as orders_web
 from marketplace.orders.operations import Orders, price_guide
 from marketplace.payments import make_payments
 from marketplace.trades import api as trades_api
+from marketplace.trades import queries as trade_queries
 from marketplace.trades import web as trades_web
 from marketplace.trades.operations import Trades
 
@@ -138,6 +142,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     ):
         app.register_blueprint(bp)
     init_web(app)
+    init_security_headers(app, hsts=not settings.is_development)
     init_api(
         app,
         (
@@ -160,9 +165,6 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
             after_commit(app)
         else:
             db.session.rollback()
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
     from marketplace import cli
@@ -205,6 +207,12 @@ def register_services(app: Flask) -> None:
     def orders_service() -> Orders:
         return Orders.configured(db.session(), current_app.extensions["payments"], settings())
 
+    def have_shown_to(viewer_id: int, have_id: int) -> bool:
+        session = db.session()
+        return match_queries.shows_have(session, viewer_id, have_id) or trade_queries.shows_have(
+            session, viewer_id, have_id
+        )
+
     register_service(app, Accounts, accounts_service)
     register_service(app, BearerTokens, accounts_service)  # type: ignore[type-abstract]
     register_service(app, AddressBook, lambda: AddressBook(db.session()))
@@ -213,3 +221,4 @@ def register_services(app: Flask) -> None:
     register_service(app, Trades, trades_service)
     register_service(app, PriceGuide, lambda: lambda pin_id: price_guide(db.session(), pin_id))  # type: ignore[type-abstract]
     register_service(app, PinInterest, lambda: lambda pin: pin_interest(db.session(), pin))  # type: ignore[type-abstract]
+    register_service(app, HaveShownTo, lambda: have_shown_to)  # type: ignore[type-abstract]

@@ -71,10 +71,16 @@ class ThemeOut(Schema):
     name_ru = fields.String(allow_none=True)
 
 
+_PHOTO_ACCESS = (
+    "A pin's photos are public. A submission's, until approved, are fetched with the "
+    "submitter's or a moderator's token (or session); anyone else gets 404."
+)
+
+
 class PhotoOut(Schema):
     side = fields.String(required=True)
-    url = fields.String(required=True)
-    thumbnail_url = fields.String(required=True)
+    url = fields.String(required=True, metadata={"description": _PHOTO_ACCESS})
+    thumbnail_url = fields.String(required=True, metadata={"description": _PHOTO_ACCESS})
     width = fields.Integer(required=True)
     height = fields.Integer(required=True)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from marketplace.accounts.models import User
@@ -102,6 +102,28 @@ class Moderation:
         if user is not None:
             stmt = stmt.where(Submission.submitted_by_id == user.id)
         return list(self.session.scalars(stmt.options(selectinload(Submission.photos))))
+
+    def visible_photo(self, name: str, viewer: User | None) -> PinPhoto | None:
+        """The photo stored as `name` (either size) if `viewer` (None: a visitor) may
+        see it, else None — also when no photo has that name (a file left behind
+        by a replaced photo is nobody's). A pin's photos are the catalogue's, for
+        everyone; a submission's, until approved, only its submitter's and the
+        moderators' (rejected ones stay so)."""
+        photo = self.session.scalar(
+            select(PinPhoto).where(or_(PinPhoto.filename == name, PinPhoto.thumbnail == name))
+        )
+        if photo is None:
+            return None
+        if photo.pin_id is not None:
+            return photo
+        if viewer is None:
+            return None
+        if viewer.is_moderator:
+            return photo
+        submitter = self.session.scalar(
+            select(Submission.submitted_by_id).where(Submission.id == photo.submission_id)
+        )
+        return photo if submitter is not None and submitter == viewer.id else None
 
     def likely_duplicates(self, submission: Submission, limit: int = 8) -> list[Duplicate]:
         data = submission.data

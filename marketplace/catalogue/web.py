@@ -53,6 +53,7 @@ from marketplace.core.errors import DomainError, InvalidInput
 from marketplace.core.extensions import db
 from marketplace.core.photos import store_photo
 from marketplace.core.registry import find_service, has_service
+from marketplace.core.web import current_viewer
 
 
 class PriceGuide(Protocol):
@@ -271,10 +272,20 @@ def stand_in(pin_id: int) -> ResponseReturnValue:
 
 @bp.route("/media/<path:name>")
 def media(name: str) -> ResponseReturnValue:
+    """A catalogue or submission photo, to whoever may see it
+    (`Moderation.visible_photo`), by session or API token. Anyone else gets the
+    404 of a name that does not exist, so that names do not tell which are there."""
     if "/" in name or not name.endswith(".webp"):
         abort(404)
-    response = send_from_directory(
-        catalogue_photo_dir(), name, mimetype="image/webp", max_age=86400
+    photo = moderation().visible_photo(name, current_viewer())
+    if photo is None:
+        abort(404)
+    response = send_from_directory(catalogue_photo_dir(), name, mimetype="image/webp")
+    # The catalogue's photos may sit in any cache for a day; a submission's are
+    # private and asked for again each time (approval or rejection changes who
+    # may see them).
+    response.headers["Cache-Control"] = (
+        "public, max-age=86400" if photo.pin_id is not None else "private, no-cache"
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'"

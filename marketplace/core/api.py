@@ -212,18 +212,22 @@ def problem_from_http_exception(exc: HTTPException) -> Response:
     )
 
 
+def bearer_user() -> Any:
+    """The member whose valid token the request carries (`Authorization: Bearer …`),
+    or None."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return find_service(BearerTokens).user_for_bearer(token.strip())  # type: ignore[type-abstract]
+
+
 def token_required(view: F) -> F:
     """Bearer-token authentication; the user is `g.api_user`."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        user = (
-            find_service(BearerTokens).user_for_bearer(token.strip())  # type: ignore[type-abstract]
-            if scheme.lower() == "bearer"
-            else None
-        )
+        user = bearer_user()
         if user is None:
             return problem_response(
                 401,

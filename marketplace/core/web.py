@@ -1,14 +1,17 @@
-"""Pages shared by every feature: error pages for pages and API alike, and the one
-rule for where a page may send the browser back to."""
+"""Pages shared by every feature: error pages for pages and API alike, the one
+rule for where a page may send the browser back to, and who is asking for a file
+that pages and API clients both fetch."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, render_template, request
+from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from marketplace.core.api import problem_from_http_exception
+from marketplace.core.api import bearer_user, problem_from_http_exception
 
 
 def init_web(app: Flask) -> None:
@@ -32,3 +35,12 @@ def safe_target(target: str | None, default: str) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target
+
+
+def current_viewer() -> Any:
+    """Who asks for a file the pages show and the API links to (a photo): the
+    signed-in member, else the member whose API token the request carries, else
+    None for a visitor."""
+    if current_user.is_authenticated:
+        return current_user._get_current_object()
+    return bearer_user()

@@ -24,9 +24,15 @@ def dev_mail(message_id: int | None = None) -> ResponseReturnValue:
         if message is None:
             abort(404)
         if request.args.get("part") == "html":
-            # Shown in a sandboxed frame: the mail's HTML never runs as our page.
+            # Shown in a sandboxed frame of the message page: the mail's HTML never
+            # runs as our page, yet looks as a mail client shows it (inline
+            # styles, as mail needs) and may be framed by this site only.
             response = current_app.response_class(message.body_html, mimetype="text/html")
-            response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src *"
+            response.headers["Content-Security-Policy"] = (
+                "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'; "
+                "frame-ancestors 'self'"
+            )
+            response.headers["X-Frame-Options"] = "SAMEORIGIN"
             return response
         return render_template("mail/dev_mail_message.html", message=message)
     page = max(1, request.args.get("page", 1, type=int))

@@ -224,3 +224,15 @@ def pictures(session: Session, views: Sequence[ShownMatch]) -> dict[int, Pin]:
     ids = sorted({p for v in views for p in v.pin_ids})
     query = select(Pin).where(Pin.id.in_(ids)).options(selectinload(Pin.photos))
     return {p.id: p for p in session.scalars(query)}
+
+
+def shows_have(session: Session, viewer_id: int, have_id: int) -> bool:
+    """Whether one of the collector's current matches includes the copy (so its
+    photos are theirs to see)."""
+    found = session.scalar(
+        select(MatchItem.match_id)
+        .join(Match, Match.id == MatchItem.match_id)
+        .where(MatchItem.have_id == have_id, Match.user_id == viewer_id, Match.active.is_(True))
+        .limit(1)
+    )
+    return found is not None

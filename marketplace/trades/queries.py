@@ -275,3 +275,15 @@ def trade_dict(tv: TradeView, *, full: bool = True) -> dict[str, Any]:
 
 def views(session: Session, trades: Sequence[Trade], viewer_id: int) -> list[TradeView]:
     return [view(session, t, viewer_id) for t in trades]
+
+
+def shows_have(session: Session, viewer_id: int, have_id: int) -> bool:
+    """Whether the copy is in a trade, in any version, that the collector is a
+    party to (so its photos are theirs to see)."""
+    found = session.scalar(
+        select(TradeItem.id)
+        .join(TradeParty, TradeParty.trade_id == TradeItem.trade_id)
+        .where(TradeItem.have_id == have_id, TradeParty.user_id == viewer_id)
+        .limit(1)
+    )
+    return found is not None

@@ -45,10 +45,17 @@ class HavePatch(Schema):
     notes = fields.String(allow_none=True, validate=validate.Length(max=MAX_NOTES))
 
 
+_PHOTO_ACCESS = (
+    "Fetched with your token (or a signed-in session). Others may fetch it only while "
+    "the copy is for sale, on your public page, or in their match or trade; anyone "
+    "else gets 404."
+)
+
+
 class HavePhotoOut(Schema):
     id = fields.Integer(required=True)
-    url = fields.String(required=True)
-    thumbnail_url = fields.String(required=True)
+    url = fields.String(required=True, metadata={"description": _PHOTO_ACCESS})
+    thumbnail_url = fields.String(required=True, metadata={"description": _PHOTO_ACCESS})
     width = fields.Integer(required=True)
     height = fields.Integer(required=True)
 

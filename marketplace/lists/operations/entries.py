@@ -6,19 +6,20 @@ the matching refresh for what it changed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from marketplace.accounts.models import User
 from marketplace.catalogue.models import Pin, Theme, pin_themes
 from marketplace.core.errors import Conflict, DomainError, NotFound
 from marketplace.core.pagination import Page
-from marketplace.lists.models import Condition, Have, HavePhoto
+from marketplace.lists.models import CollectionPage, Condition, Have, HavePhoto
 from marketplace.lists.operations.changes import note_list_change
 from marketplace.lists.operations.kinds import (
     HAVES,
@@ -231,11 +232,37 @@ class EntryOperations:
         self.session.flush()
         return [photo.filename, photo.thumbnail]
 
-    def photo_is_public(self, filename: str) -> bool:
-        return bool(
-            self.session.scalar(
-                select(func.count(HavePhoto.id)).where(
-                    or_(HavePhoto.filename == filename, HavePhoto.thumbnail == filename)
-                )
-            )
+    def visible_photo(
+        self,
+        filename: str,
+        viewer: User | None,
+        shown_to: Callable[[int, int], bool] | None = None,
+    ) -> HavePhoto | None:
+        """The photo stored as `filename` (either size) if `viewer` (None: a visitor)
+        may see it, else None — also when no photo has that name.
+
+        Its owner always may. Anyone may when the copy is on sale (its listing page
+        shows the photo) or the owner's public page shows their Haves. Another
+        collector may when `shown_to(viewer id, have id)` says a match or a trade
+        shows them the copy. Nobody else: a private collection stays private to
+        whoever learns a file name."""
+        photo = self.session.scalar(
+            select(HavePhoto)
+            .where(or_(HavePhoto.filename == filename, HavePhoto.thumbnail == filename))
+            .options(joinedload(HavePhoto.have))
         )
+        if photo is None:
+            return None
+        have = photo.have
+        if viewer is not None and viewer.id == have.user_id:
+            return photo
+        if have.price is not None:
+            return photo
+        shows = self.session.scalar(
+            select(CollectionPage.shows).where(CollectionPage.user_id == have.user_id)
+        )
+        if shows in ("haves", "both"):
+            return photo
+        if viewer is not None and shown_to is not None and shown_to(viewer.id, have.id):
+            return photo
+        return None

@@ -17,10 +17,12 @@ from flask_wtf import FlaskForm
 from marketplace.accounts.forms import EmptyForm
 from marketplace.core.errors import DomainError
 from marketplace.core.pagination import Page
+from marketplace.core.registry import find_service, has_service
+from marketplace.core.web import current_viewer
 from marketplace.lists.forms import AddToListForm, HaveForm, MoveForm, PhotoForm, WantForm
 from marketplace.lists.models import CONDITION_HELP, Condition
 from marketplace.lists.operations import HAVES, WANTS, ListKind, Lists
-from marketplace.lists.photos import have_photo_dir, remove_have_photo_files
+from marketplace.lists.photos import HaveShownTo, have_photo_dir, remove_have_photo_files
 from marketplace.lists.web.common import back, bp, filters_from_query, service, signed_in
 
 
@@ -220,9 +222,17 @@ def delete_photo(photo_id: int) -> ResponseReturnValue:
 
 @bp.route("/lists/photos/<filename>")
 def photo(filename: str) -> ResponseReturnValue:
-    if not service().photo_is_public(filename):
+    """A photo of a collector's copy, to whoever may see it (`Lists.visible_photo`),
+    by session or API token. Anyone else gets the 404 of a name that does not
+    exist, so that names do not tell which photos are there."""
+    shown_to = find_service(HaveShownTo) if has_service(HaveShownTo) else None  # type: ignore[type-abstract]
+    if service().visible_photo(filename, current_viewer(), shown_to) is None:
         abort(404)
-    return send_from_directory(have_photo_dir(), filename, mimetype="image/webp", max_age=86400)
+    response = send_from_directory(have_photo_dir(), filename, mimetype="image/webp")
+    # Who may see it can change (a price removed, a page made private): browsers
+    # keep a copy but ask again each time, and shared caches keep none.
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 # -- a Want that arrived -------------------------------------------------------------
