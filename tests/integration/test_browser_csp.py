@@ -5,15 +5,11 @@ the one script (an import's progress) still runs and polls."""
 
 from __future__ import annotations
 
-import shutil
-import threading
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from marketplace.catalogue.media import catalogue_photo_dir
 from marketplace.catalogue.models import PinPhoto
@@ -32,11 +28,9 @@ from tests.support.catalogue import make_pin
 from tests.support.factories import PASSWORD, HaveFactory, WantFactory, make_user
 from tests.support.images import image_bytes
 from tests.support.orders import make_test_provider_seller
-from tests.support.smtp_server import free_port
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 # Recorded in every document (frames too) before any of its own code runs.
 RECORD_VIOLATIONS = """
@@ -62,34 +56,6 @@ new Promise(function (resolve) {
   }, 100);
 });
 """
-
-
-@pytest.fixture()
-def server(live: Flask) -> Iterator[str]:
-    port = free_port()
-    httpd = make_server("127.0.0.1", port, live, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    httpd.shutdown()
-    thread.join(5)
-
-
-@pytest.fixture()
-def page(server: str) -> Iterator[object]:
-    if CHROMIUM is None:
-        pytest.skip("browser tests need Debian's chromium (make test installs it)")
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ru-RU")
-        yield context.new_page()
-        context.close()
-        browser.close()
 
 
 def seed(app: Flask) -> dict[str, Any]:
