@@ -117,9 +117,10 @@ def document_api(app: Flask, api: Api) -> None:
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
             for parameter in operation.get("parameters", []):
-                _bound(parameter.get("schema"), parameter.get("name", ""))
                 schema = parameter.get("schema") or {}
-                if parameter.get("in") == "query" and "minimum" in schema:
+                validated = "maximum" in schema  # the route's own schema checks it
+                _bound(schema, parameter.get("name", ""))
+                if parameter.get("in") == "query" and "minimum" in schema and not validated:
                     query_bounds.setdefault((path, method.upper()), {})[parameter["name"]] = (
                         schema["minimum"],
                         schema["maximum"],
