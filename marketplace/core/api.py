@@ -136,7 +136,10 @@ def document_api(app: Flask, api: Api) -> None:
                         response = responses[status] = {
                             "description": ERROR_RESPONSES.get(status, "An error")
                         }
-                    response["content"] = problem
+                    if PROBLEM not in (response.get("content") or {}):
+                        # (a route that documents its own problem, e.g. an import
+                        # report, keeps it)
+                        response["content"] = problem
                 for name in list(response.get("headers") or {}):
                     if name.lower() == "x-pagination":
                         response["headers"][name] = PAGINATION_HEADER
