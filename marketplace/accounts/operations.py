@@ -424,9 +424,7 @@ def normalise_password(password: str) -> str:
 _SCORED_LENGTH = 72
 
 
-def check_password(
-    password: str, email: str, field: str = "password", *, name: str = ""
-) -> None:
+def check_password(password: str, email: str, field: str = "password", *, name: str = "") -> None:
     """Refuse a password that is too short, too long, or easy to guess (a zxcvbn
     score below MIN_PASSWORD_SCORE), saying why in zxcvbn's words. `password` is
     the NFKC form; `email` and `name` are what a guesser would try first."""

@@ -123,8 +123,7 @@ def check_currency(currency: Any, field: str = "currency") -> str:
         )
     if code not in currencies_in_use():
         raise DomainError(
-            f"'{code}' is not a currency in use: give its ISO 4217 code, such as EUR, "
-            "USD or RUB.",
+            f"'{code}' is not a currency in use: give its ISO 4217 code, such as EUR, USD or RUB.",
             field=field,
         )
     return code
