@@ -95,12 +95,16 @@ def _device() -> tuple[str, list[str]] | None:
 
 
 def _known_device() -> str | None:
-    """The device id if this browser logged in to the attempted account before."""
-    device = _device()
-    email = _attempted_email()
-    if device is None or not email or _account_tag(email) not in device[1]:
-        return None
-    return device[0]
+    """The device id if this browser logged in to the attempted account before
+    (worked out once per request: every bucket asks)."""
+    if "login_device" not in g:
+        device = _device()
+        email = _attempted_email()
+        g.login_device = (
+            device[0] if device is not None and email and _account_tag(email) in device[1] else None
+        )
+    device_id: str | None = g.login_device
+    return device_id
 
 
 def _account_address_key() -> str:
