@@ -57,8 +57,9 @@ class Settings:
     platform_fee_percent: float
     broker_dir: Path
     mail_retry_base_s: float = 30.0
-    broker_visibility_timeout: int = 3600
-    outbox_republish_after_s: float = 7200.0
+    broker_visibility_timeout: int = 300
+    outbox_republish_after_s: float = 600.0
+    mail_stuck_after_s: float = 900.0
     trade_proposal_days: int = 7
     ring_deadline_days: int = 7
     trade_reminder_days: int = 7
@@ -138,10 +139,15 @@ class Settings:
             mail_retry_base_s=float(env.get("MAIL_RETRY_BASE_SECONDS", "30")),
             # How long a task a worker took but never acknowledged (it died) stays
             # invisible before Redis hands it to another worker.
-            broker_visibility_timeout=int(env.get("BROKER_VISIBILITY_TIMEOUT", "3600")),
+            # Five minutes, with tasks acknowledged late: long enough for any one
+            # task, short enough that a dead worker's mail goes out minutes later.
+            broker_visibility_timeout=int(env.get("BROKER_VISIBILITY_TIMEOUT", "300")),
             # A task published this long ago and still not consumed was lost by the
             # broker (twice the visibility timeout: Redis has given up on it too).
-            outbox_republish_after_s=float(env.get("OUTBOX_REPUBLISH_AFTER_SECONDS", "7200")),
+            outbox_republish_after_s=float(env.get("OUTBOX_REPUBLISH_AFTER_SECONDS", "600")),
+            # Mail still queued this long after its last attempt was due lost its
+            # delivery task (a broker that lost everything): it is queued again.
+            mail_stuck_after_s=float(env.get("MAIL_STUCK_AFTER_SECONDS", "900")),
             # How long a proposed swap and a ring wait for answers, and after how
             # many days a party late to post or to confirm a parcel is reminded.
             trade_proposal_days=_days(env, "TRADE_PROPOSAL_DAYS"),

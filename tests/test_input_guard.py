@@ -73,7 +73,7 @@ def test_pages_refuse_what_no_page_can_hold(client: FlaskClient, query: str) -> 
     login(client)
     for path in ("/pins", "/lists/haves", "/matches"):
         assert client.get(f"{path}?{query}").status_code == 400, path
-    assert client.get(f"/api/v1/pins?{query}").status_code == 400
+    assert client.get(f"/api/v1/pins?{query}").status_code == 422
 
 
 JSON = st.recursive(

@@ -92,6 +92,7 @@ def init_celery(app: Flask, settings: Settings) -> Celery:
             "expire-reservations": {"task": "workers.tasks.expire_reservations", "schedule": 60.0},
             "global-solve": {"task": "workers.tasks.global_solve", "schedule": 24 * 3600.0},
             "plan-digests": {"task": "workers.tasks.plan_digests", "schedule": 900.0},
+            "sweep-stuck-mail": {"task": "workers.tasks.sweep_stuck_mail", "schedule": 300.0},
             "expire-trades": {"task": "workers.tasks.expire_trades", "schedule": 600.0},
             "remind-late-trades": {"task": "workers.tasks.remind_late_trades", "schedule": 3600.0},
         },

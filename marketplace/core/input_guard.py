@@ -64,36 +64,47 @@ def _depth_exceeded(raw: bytes, limit: int) -> bool:
     return False
 
 
-def json_problem(value: Any, path: str = "") -> tuple[str, str] | None:
+def json_problem(value: Any, path: tuple[str, ...] = ()) -> tuple[tuple[str, ...], str] | None:
     """(field path, reason) for the first value in a JSON document we refuse."""
     if isinstance(value, str):
         reason = bad_text(value)
-        return (path or "body", reason) if reason else None
+        return (path, reason) if reason else None
     if isinstance(value, bool) or value is None or isinstance(value, float):
         return None
     if isinstance(value, int):
         if not -INT_MAX - 1 <= value <= INT_MAX:
-            return (path or "body", f"Must be between {-INT_MAX - 1} and {INT_MAX}.")
+            return (path, f"Must be between {-INT_MAX - 1} and {INT_MAX}.")
         return None
     if isinstance(value, dict):
         for key, item in value.items():
-            found = json_problem(key, path or "body") if isinstance(key, str) else None
-            found = found or json_problem(item, f"{path}.{key}" if path else str(key))
+            found = json_problem(key, path) if isinstance(key, str) else None
+            found = found or json_problem(item, (*path, str(key)))
             if found:
                 return found
         return None
     if isinstance(value, list):
         for index, item in enumerate(value):
-            found = json_problem(item, f"{path}[{index}]" if path else f"[{index}]")
+            found = json_problem(item, (*path, str(index)))
             if found:
                 return found
     return None
 
 
-def _refuse(field: str, reason: str, status: int = 422) -> Any:
+def _nested(path: tuple[str, ...], reason: str) -> dict[str, Any]:
+    """Field errors shaped as the schemas report them: `{"take": {"0": {"have_id":
+    [reason]}}}`; a bad value at the top of the body is `{"_schema": [reason]}`."""
+    errors: Any = [reason]
+    for key in reversed(path or ("_schema",)):
+        errors = {key: errors}
+    result: dict[str, Any] = errors
+    return result
+
+
+def _refuse(field: str | tuple[str, ...], reason: str, status: int = 422) -> Any:
+    path = (field,) if isinstance(field, str) else field
     if request.path.startswith(API_PREFIX):
-        return problem_response(status, reason, errors={field: [reason]}, code="invalid_input")
-    abort(400, description=f"{field}: {reason}")
+        return problem_response(status, reason, errors=_nested(path, reason), code="invalid_input")
+    abort(400, description=f"{'.'.join(path) or 'body'}: {reason}")
 
 
 def check_request() -> Any:
@@ -101,11 +112,11 @@ def check_request() -> Any:
         for key, value in source.items(multi=True):
             reason = bad_text(key) or bad_text(value)
             if reason:
-                return _refuse(key, reason, 400)
+                return _refuse(key, reason)
     for key in PAGE_ARGS:
         number = request.args.get(key)
         if number and number.strip().lstrip("+-").isdigit() and abs(int(number)) > MAX_PAGE:
-            return _refuse(key, f"At most {MAX_PAGE}.", 400)
+            return _refuse(key, f"At most {MAX_PAGE}.")
     if request.is_json and request.content_length != 0:
         body = request.get_data(cache=True)
         if _depth_exceeded(body, MAX_JSON_DEPTH):

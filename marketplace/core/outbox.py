@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, insert, select, update
+from sqlalchemy import JSON, Index, String, func, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from marketplace.core.models import Base, utcnow
@@ -146,6 +146,22 @@ def claim(session: Session, outbox_id: int) -> bool:
         .values(consumed_at=utcnow())
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def stale_count(session: Session, older_than: timedelta) -> int:
+    """Rows published more than `older_than` ago that no worker has consumed:
+    work the broker may have lost (the relay publishes them again)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.published_at < utcnow() - older_than,
+                OutboxMessage.consumed_at.is_(None),
+            )
+        )
+        or 0
+    )
 
 
 def pending_summary(session: Session) -> dict[str, Any]:

@@ -5,10 +5,11 @@ failures and records permanent ones on the message."""
 from __future__ import annotations
 
 import enum
+from datetime import timedelta
 from typing import Any
 
 from flask import render_template
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from marketplace.core import outbox
@@ -52,6 +53,7 @@ def queue(
         body_text=render_template(f"email/{template}.txt", **context),
         body_html=render_template(f"email/{template}.html", **context),
         headers=headers or {},
+        next_attempt_at=utcnow(),
     )
     session.add(message)
     session.flush()
@@ -98,6 +100,36 @@ def deliver(
     message.last_error = None
     _record_success(session, message)
     return Outcome.SENT, message
+
+
+def requeue_stuck(session: Session, after: timedelta, limit: int = 500) -> int:
+    """Give a new delivery task to queued messages whose attempt was due more than
+    `after` ago; each is due again now, so it is swept at most once per `after`."""
+    now = utcnow()
+    stuck = session.scalars(
+        select(MailMessage)
+        .where(MailMessage.status == "queued", MailMessage.next_attempt_at < now - after)
+        .order_by(MailMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for message in stuck:
+        message.next_attempt_at = now
+        outbox.enqueue(session, DELIVER_TASK, message_id=message.id)
+    session.flush()
+    return len(stuck)
+
+
+def stuck_count(session: Session, after: timedelta) -> int:
+    """Queued messages whose attempt was due more than `after` ago."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(MailMessage)
+            .where(MailMessage.status == "queued", MailMessage.next_attempt_at < utcnow() - after)
+        )
+        or 0
+    )
 
 
 SUSPEND_AFTER = 3  # permanent refusals in a row before an address stops receiving

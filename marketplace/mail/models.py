@@ -18,6 +18,7 @@ class MailMessage(Base):
     __table_args__ = (
         CheckConstraint("status IN ('queued', 'sent', 'failed')", name="status"),
         Index("ix_mail_messages_status_id", "status", "id"),
+        Index("ix_mail_messages_status_next_attempt_at", "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -34,6 +35,9 @@ class MailMessage(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the next attempt is due (queued: now; after a 4xx: now + backoff). A
+    # queued message long past it lost its task, and the sweep queues it again.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
 
 

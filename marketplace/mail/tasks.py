@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import Task, shared_task
 from flask import current_app
 
 from marketplace.core import outbox
 from marketplace.core.extensions import db
+from marketplace.core.models import utcnow
+from marketplace.core.tasks import db_task
 from marketplace.mail import delivery as mail
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,7 @@ def deliver_mail(self: Task, message_id: int, outbox_id: int | None = None) -> s
     )
     if outcome is mail.Outcome.RETRY and message is not None:
         delay = mail.retry_delay(message.attempts, current_app.config["MAIL_RETRY_BASE_S"])
+        message.next_attempt_at = utcnow() + timedelta(seconds=delay)
         log.info("mail %s: %s; retrying in %.1fs", message_id, message.last_error, delay)
         raise self.retry(countdown=delay, max_retries=None)
     if outbox_id is not None and outcome is not mail.Outcome.SKIPPED:
@@ -42,3 +46,15 @@ def deliver_mail(self: Task, message_id: int, outbox_id: int | None = None) -> s
     if outcome is mail.Outcome.FAILED and message is not None:
         log.warning("mail %s failed: %s", message_id, message.last_error)
     return outcome.value
+
+
+@db_task("sweep_stuck_mail", max_retries=3, time_limit=300)
+def sweep_stuck_mail() -> int:
+    """Beat: queue again mail whose delivery task was lost (still queued long
+    after its attempt was due). Delivery locks and checks the row, so a task
+    that was only slow and this one never both send."""
+    after = timedelta(seconds=current_app.config["SETTINGS"].mail_stuck_after_s)
+    swept = mail.requeue_stuck(db.session(), after)
+    if swept:
+        log.warning("queued %d stuck messages again", swept)
+    return swept

@@ -1,24 +1,30 @@
 """Real moving parts for integration tests: a Redis broker (started by
 tests/run_suite.sh), an SMTP server on loopback, a Celery worker process, and an
-app that commits for real, all sharing one migrated database per run."""
+app that commits for real, all sharing one migrated database per run; for the
+browser tests, that app served over HTTP and Debian's Chromium driven by
+Playwright on phone-sized screens."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
+from werkzeug.serving import make_server
 
 from marketplace import create_app
 from marketplace.core.extensions import db
 from marketplace.core.outbox import OutboxMessage
 from marketplace.mail.models import MailMessage
 from tests.support.app import database_url, make_settings, migrate, wipe
-from tests.support.smtp_server import SmtpServer
+from tests.support.smtp_server import SmtpServer, free_port
 from tests.support.worker import Worker
 
 
@@ -103,3 +109,53 @@ def live(live_app: Flask, worker: Worker, smtp: SmtpServer) -> Iterator[Flask]:
     wipe(live_app)
     smtp.handler.reset()
     yield live_app
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture()
+def server(live: Flask) -> Iterator[str]:
+    """The live app over HTTP on a free loopback port."""
+    port = free_port()
+    httpd = make_server("127.0.0.1", port, live, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    httpd.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture()
+def browser(server: str) -> Iterator[Any]:
+    if CHROMIUM is None:
+        pytest.skip("browser tests need Debian's chromium (make test installs it)")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def phones(browser: Any) -> Iterator[Callable[[], Any]]:
+    """A new phone-sized browser (its own cookies) per call, each a page."""
+    contexts: list[Any] = []
+
+    def phone() -> Any:
+        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ru-RU")
+        contexts.append(context)
+        return context.new_page()
+
+    yield phone
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture()
+def page(phones: Callable[[], Any]) -> Any:
+    return phones()

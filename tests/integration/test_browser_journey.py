@@ -5,50 +5,16 @@ email, log in, find a pin by a misspelt Latin name, and want it."""
 from __future__ import annotations
 
 import re
-import shutil
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from marketplace.catalogue.operations import Catalogue, ensure_themes
 from marketplace.core.extensions import db
-from tests.support.smtp_server import SmtpServer, free_port
+from tests.support.smtp_server import SmtpServer
 
 pytestmark = pytest.mark.integration
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture()
-def server(live: Flask) -> Iterator[str]:
-    port = free_port()
-    httpd = make_server("127.0.0.1", port, live, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    httpd.shutdown()
-    thread.join(5)
-
-
-@pytest.fixture()
-def page(server: str) -> Iterator[object]:
-    if CHROMIUM is None:
-        pytest.skip("browser tests need Debian's chromium (make test installs it)")
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ru-RU")
-        yield context.new_page()
-        context.close()
-        browser.close()
 
 
 def test_sign_up_find_a_pin_and_want_it(
