@@ -153,6 +153,9 @@ class Settings:
             trade_proposal_days=_days(env, "TRADE_PROPOSAL_DAYS"),
             ring_deadline_days=_days(env, "RING_DEADLINE_DAYS"),
             trade_reminder_days=_days(env, "TRADE_REMINDER_DAYS"),
+            # Wrong passwords allowed per account from one client address (and per
+            # browser that logged in to the account before), and per client address
+            # across accounts; successful logins do not count.
             login_limit_account=env.get("LOGIN_LIMIT_ACCOUNT", "5 per minute"),
             login_limit_ip=env.get("LOGIN_LIMIT_IP", "30 per minute"),
         )

@@ -11,10 +11,11 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from marketplace.accounts.addresses import LIMITS, MAX_ADDRESSES, AddressBook
+from marketplace.accounts.login_throttle import count_failure, login_limits
 from marketplace.accounts.models import Address, address_lines
 from marketplace.accounts.operations import CHECK_MAIL, MAX_PASSWORD, MIN_PASSWORD, Accounts
 from marketplace.core.api import BEARER, token_required
-from marketplace.core.extensions import login_limits
+from marketplace.core.errors import Unauthorized
 from marketplace.core.registry import find_service
 
 blp = Blueprint(
@@ -146,7 +147,11 @@ def sign_up(body: dict[str, Any]) -> dict[str, str]:
 def create_token(body: dict[str, Any]) -> dict[str, Any]:
     """Exchange email and password for a personal access token."""
     service = find_service(Accounts)
-    user = service.authenticate(body["email"], body["password"])
+    try:
+        user = service.authenticate(body["email"], body["password"])
+    except Unauthorized:
+        count_failure()
+        raise
     token, clear = service.create_api_token(user, body["name"])
     return {**_token_dict(token), "token": clear}
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Regexp
 
 from marketplace.accounts.addresses import LABELS, LIMITS
 from marketplace.accounts.operations import MAX_PASSWORD, MIN_PASSWORD
 from marketplace.core.errors import DomainError
 
-_password = [DataRequired(), Length(min=MIN_PASSWORD, max=MAX_PASSWORD)]
+# InputRequired, not DataRequired: a password of only spaces reaches the service,
+# which says why it is weak rather than that nothing was typed.
+_password = [InputRequired(), Length(min=MIN_PASSWORD, max=MAX_PASSWORD)]
 
 
 class SignUpForm(FlaskForm):

@@ -1,16 +1,21 @@
-"""Accounts: sign-up with email verification, passwords (argon2id), login sessions
-that end server-side, password reset and email change by single-use expiring
-tokens, account deletion, and personal access tokens for the API.
+"""Accounts: sign-up with email verification, passwords (argon2id over the NFKC
+form, scored by zxcvbn), display names, login sessions that end server-side,
+password reset and email change by single-use expiring tokens, account deletion,
+and personal access tokens for the API.
 
-Known and unknown addresses get the same answers: sign-up and reset always say
-"check your mail"; the mail itself tells the owner what happened.
+Known and unknown addresses get the same answers, in the same time: sign-up and
+reset always say "check your mail"; the mail itself tells the owner what
+happened. Sign-up hashes the password whether or not the address is taken; a
+reset request only queues a task, which looks the address up out of the request.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,8 +24,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
 from marketplace.accounts.models import AccountToken, ApiToken, LoginSession, User
+from marketplace.core import outbox
 from marketplace.core.errors import DomainError, NotFound, Unauthorized
 from marketplace.core.models import utcnow
 from marketplace.mail import delivery as mail
@@ -30,6 +37,9 @@ RESET_TTL = timedelta(hours=1)
 CHANGE_EMAIL_TTL = timedelta(hours=24)
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
+MIN_PASSWORD_SCORE = 3  # zxcvbn: "safely unguessable" against online guessing and more
+MAX_DISPLAY_NAME = 80
+RESET_TASK = "workers.tasks.send_password_reset"
 TOKEN_PREFIX = "znk_"  # noqa: S105 - a public prefix, not a secret
 BAD_LOGIN = "Invalid email or password."
 CHECK_MAIL = (
@@ -73,12 +83,12 @@ class Accounts:
         address is taken, mail its owner instead and return None; the caller
         answers both cases the same way."""
         email = normalise_email(email)
-        display_name = display_name.strip()
-        if not display_name:
-            raise DomainError("Enter the name other collectors will see.", field="display_name")
-        if len(display_name) > 80:
-            raise DomainError("Use at most 80 characters.", field="display_name")
-        check_password(password, email)
+        display_name = clean_display_name(display_name)
+        password = normalise_password(password)
+        check_password(password, email, name=display_name)
+        # Hashing is most of the time sign-up takes: pay it for a taken address
+        # too, or the answer's speed would tell which addresses have accounts.
+        password_hash = self.hasher.hash(password)
         existing = self._by_email(email)
         if existing is not None:
             mail.queue(
@@ -91,9 +101,7 @@ class Accounts:
                 reset_url=self.links.base_url + "/account/reset",
             )
             return None
-        user = User(
-            email=email, display_name=display_name, password_hash=self.hasher.hash(password)
-        )
+        user = User(email=email, display_name=display_name, password_hash=password_hash)
         self.session.add(user)
         self.session.flush()
         self._send_verification(user)
@@ -130,10 +138,8 @@ class Accounts:
             # Spend the same time as a real check, so timing tells nothing either.
             self._verify_password(_dummy_hash(self.hasher), password)
             raise Unauthorized(BAD_LOGIN)
-        if not self._verify_password(user.password_hash, password):
+        if not self._check_password(user, password):
             raise Unauthorized(BAD_LOGIN)
-        if self.hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = self.hasher.hash(password)
         if user.email_verified_at is None:
             raise DomainError(
                 "Confirm your email address first: follow the link we sent you.",
@@ -141,11 +147,33 @@ class Accounts:
             )
         return user
 
-    def _verify_password(self, stored: str, password: str) -> bool:
+    def _verify_password(self, stored: str, password: str) -> str | None:
+        """Which spelling of `password` matches `stored`: its NFKC form (every hash
+        since normalisation), else the form as typed (hashes made before), else
+        None. Both are always tried when they differ, whatever the first gave, so
+        an unknown account (checked against a dummy) takes as long as a known one."""
+        normal = normalise_password(password)
+        spellings = [normal] if normal == password else [normal, password]
+        matched = [s for s in spellings if self._verify_one(stored, s)]
+        return matched[0] if matched else None
+
+    def _verify_one(self, stored: str, password: str) -> bool:
         try:
             return self.hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
             return False
+
+    def _check_password(self, user: User, password: str) -> bool:
+        """Verify, and bring an old hash up to date: a hash of the un-normalised
+        form, or one made with weaker parameters, is replaced by a hash of the NFKC
+        form with the current ones."""
+        matched = self._verify_password(user.password_hash, password)
+        if matched is None:
+            return False
+        normal = normalise_password(password)
+        if matched != normal or self.hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = self.hasher.hash(normal)
+        return True
 
     def start_login_session(self, user: User, user_agent: str = "") -> str:
         secret = secrets.token_urlsafe(32)
@@ -180,13 +208,21 @@ class Accounts:
     # -- password reset -------------------------------------------------------------
 
     def request_password_reset(self, email: str) -> None:
+        """Queue the reset for the worker, which alone looks the address up: the
+        request does the same for every address, so neither its answer nor its
+        time says whether the address has an account."""
         try:
             email = normalise_email(email)
         except DomainError:
             return
+        outbox.enqueue(self.session, RESET_TASK, email=email)
+
+    def send_password_reset(self, email: str) -> bool:
+        """Mail a reset link if `email` has an account (the task's half of
+        `request_password_reset`); False if it has none."""
         user = self._by_email(email)
         if user is None:
-            return
+            return False
         secret = self._issue(user, "reset_password", RESET_TTL)
         mail.queue(
             self.session,
@@ -196,6 +232,7 @@ class Accounts:
             name=user.display_name,
             url=self.links.reset(secret),
         )
+        return True
 
     def check_reset_token(self, secret: str) -> None:
         self._find_token(secret, "reset_password")
@@ -204,7 +241,8 @@ class Accounts:
         token = self._find_token(secret, "reset_password")
         user = self.session.get(User, token.user_id)
         assert user is not None
-        check_password(new_password, user.email)
+        new_password = normalise_password(new_password)
+        check_password(new_password, user.email, name=user.display_name)
         self._redeem(secret, "reset_password")
         user.password_hash = self.hasher.hash(new_password)
         # Following the emailed link proves the address too.
@@ -217,7 +255,8 @@ class Accounts:
 
     def change_password(self, user: User, current: str, new: str) -> None:
         self._require_password(user, current, field="current_password")
-        check_password(new, user.email, field="new_password")
+        new = normalise_password(new)
+        check_password(new, user.email, field="new_password", name=user.display_name)
         user.password_hash = self.hasher.hash(new)
         self._end_all_sessions(user, keep=user.login_secret)
 
@@ -264,7 +303,7 @@ class Accounts:
         self.session.flush()
 
     def _require_password(self, user: User, password: str, field: str = "password") -> None:
-        if not self._verify_password(user.password_hash, password):
+        if not self._check_password(user, password):
             raise DomainError("That password is not right.", field=field)
 
     # -- personal access tokens ---------------------------------------------------
@@ -373,10 +412,87 @@ def normalise_email(email: str, field: str = "email") -> str:
     return result.normalized.lower()
 
 
-def check_password(password: str, email: str, field: str = "password") -> None:
+def normalise_password(password: str) -> str:
+    """The one spelling of a password that is hashed and checked: NFKC, so that
+    "é" typed as one character or as "e" and an accent, or letters typed full-width
+    by an East Asian keyboard, are the same password on every device."""
+    return unicodedata.normalize("NFKC", password)
+
+
+# zxcvbn's cost grows fast with length and it refuses more than this; a password
+# whose first characters are already strong is strong.
+_SCORED_LENGTH = 72
+
+
+def check_password(password: str, email: str, field: str = "password", *, name: str = "") -> None:
+    """Refuse a password that is too short, too long, or easy to guess (a zxcvbn
+    score below MIN_PASSWORD_SCORE), saying why in zxcvbn's words. `password` is
+    the NFKC form; `email` and `name` are what a guesser would try first."""
     if len(password) < MIN_PASSWORD:
         raise DomainError(f"Use at least {MIN_PASSWORD} characters.", field=field)
     if len(password) > MAX_PASSWORD:
         raise DomainError(f"Use at most {MAX_PASSWORD} characters.", field=field)
     if password.strip().lower() == email.lower():
         raise DomainError("Your password cannot be your email address.", field=field)
+    result = zxcvbn(password[:_SCORED_LENGTH], user_inputs=_personal_words(email, name))
+    if result["score"] >= MIN_PASSWORD_SCORE:
+        return
+    reasons = [result["feedback"]["warning"]]
+    if any(m.get("dictionary_name") == "user_inputs" for m in result["sequence"]):
+        reasons.append("It contains your name or email address.")
+    reasons += result["feedback"]["suggestions"]
+    if not any(reasons):
+        reasons.append("Make it longer: a few uncommon words together work well.")
+    explained = " ".join(r.strip() for r in reasons if r.strip())
+    raise DomainError(f"This password is easy to guess. {explained}", field=field)
+
+
+def _personal_words(email: str, name: str) -> list[str]:
+    local = email.partition("@")[0].lower()
+    words = {local, email.lower(), name.lower()}
+    words.update(re.split(r"[\W_]+", local) + re.split(r"[\W_]+", name.lower()))
+    return sorted(w for w in words if len(w) > 2)
+
+
+# Characters that change the direction of the text around them: in a name they
+# can make a page show something other than what is there ("Ivan" + U+202E + …).
+_DIRECTION_CONTROLS = dict.fromkeys(
+    map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+)
+# Letters and symbols by their category that draw nothing at all.
+_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def clean_display_name(name: str, field: str = "display_name") -> str:
+    """The name other collectors see: direction controls taken out, runs of white
+    space made one space, invisible characters trimmed from both ends; refused if
+    nothing visible is left or it is too long."""
+    if not name.strip():
+        raise DomainError("Enter the name other collectors will see.", field=field)
+    name = re.sub(r"\s+", " ", name.translate(_DIRECTION_CONTROLS))
+    name = _strip_invisible("".join(ch for ch in name if unicodedata.category(ch) != "Cc"))
+    if not any(_visible(ch) for ch in name):
+        raise DomainError(
+            "A name needs at least one visible character (a letter, digit or sign).",
+            field=field,
+        )
+    if len(name) > MAX_DISPLAY_NAME:
+        raise DomainError(f"Use at most {MAX_DISPLAY_NAME} characters.", field=field)
+    return name
+
+
+def _invisible(ch: str) -> bool:
+    return ch.isspace() or unicodedata.category(ch) in {"Cf", "Cc"} or ch in _BLANK
+
+
+def _visible(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "LNPS" and ch not in _BLANK
+
+
+def _strip_invisible(text: str) -> str:
+    start, end = 0, len(text)
+    while start < end and _invisible(text[start]):
+        start += 1
+    while end > start and _invisible(text[end - 1]):
+        end -= 1
+    return text[start:end]

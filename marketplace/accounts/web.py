@@ -23,9 +23,10 @@ from marketplace.accounts.forms import (
     TokenForm,
     attach_error,
 )
+from marketplace.accounts.login_throttle import count_failure, login_limits, remember_device
 from marketplace.accounts.operations import CHECK_MAIL, Accounts
-from marketplace.core.errors import DomainError
-from marketplace.core.extensions import limiter, login_limits
+from marketplace.core.errors import DomainError, Unauthorized
+from marketplace.core.extensions import limiter
 from marketplace.core.registry import find_service
 from marketplace.core.web import safe_target
 
@@ -69,11 +70,15 @@ def login() -> ResponseReturnValue:
         try:
             user = service.authenticate(form.email.data, form.password.data)
         except DomainError as exc:
+            if isinstance(exc, Unauthorized):
+                count_failure()
             attach_error(form, exc)
         else:
             service.start_login_session(user, client_user_agent())
             login_user(user)
-            return redirect(safe_target(request.args.get("next"), url_for("main.home")))
+            response = redirect(safe_target(request.args.get("next"), url_for("main.home")))
+            remember_device(response, user.email)
+            return response
     return render_template("accounts/login.html", form=form), 200 if not form.errors else 422
 
 

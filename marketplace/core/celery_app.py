@@ -79,6 +79,7 @@ def init_celery(app: Flask, settings: Settings) -> Celery:
         include=[
             "marketplace.core.tasks",
             "marketplace.mail.tasks",
+            "marketplace.accounts.tasks",
             "marketplace.lists.tasks",
             "marketplace.matches.tasks",
             "marketplace.notifications.tasks",

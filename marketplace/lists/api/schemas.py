@@ -16,6 +16,9 @@ CONDITIONS = [c.slug for c in sorted(Condition, reverse=True)]
 DEFECT_NAMES = [d.slug for d in DEFECTS]
 _condition = validate.OneOf(CONDITIONS)
 _money: dict[str, Any] = {"as_string": True, "places": 2, "allow_none": True}
+# Amounts in are taken as sent: `places` would round 0.001 EUR to 0.00 before the
+# lists service could refuse it (it knows each currency's minor unit).
+_money_in: dict[str, Any] = {"as_string": True, "allow_none": True}
 
 
 class HaveIn(Schema):
@@ -28,7 +31,7 @@ class HaveIn(Schema):
     )
     defects = fields.List(fields.String(validate=validate.OneOf(DEFECT_NAMES)), load_default=[])
     tradeable = fields.Boolean(load_default=True)
-    price = fields.Decimal(load_default=None, **_money)
+    price = fields.Decimal(load_default=None, **_money_in)
     currency = fields.String(load_default=None, allow_none=True, validate=validate.Length(equal=3))
     notes = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=MAX_NOTES)
@@ -40,7 +43,7 @@ class HavePatch(Schema):
     condition = fields.String(validate=_condition)
     defects = fields.List(fields.String(validate=validate.OneOf(DEFECT_NAMES)))
     tradeable = fields.Boolean()
-    price = fields.Decimal(**_money)
+    price = fields.Decimal(**_money_in)
     currency = fields.String(allow_none=True, validate=validate.Length(equal=3))
     notes = fields.String(allow_none=True, validate=validate.Length(max=MAX_NOTES))
 
@@ -87,7 +90,7 @@ class WantIn(Schema):
     )
     priority = fields.Integer(load_default=3, validate=validate.Range(min=1, max=5))
     min_condition = fields.String(load_default=None, allow_none=True, validate=_condition)
-    max_price = fields.Decimal(load_default=None, **_money)
+    max_price = fields.Decimal(load_default=None, **_money_in)
     currency = fields.String(load_default=None, allow_none=True, validate=validate.Length(equal=3))
     notes = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=MAX_NOTES)
@@ -102,7 +105,7 @@ class WantIn(Schema):
 class WantPatch(Schema):
     priority = fields.Integer(validate=validate.Range(min=1, max=5))
     min_condition = fields.String(allow_none=True, validate=_condition)
-    max_price = fields.Decimal(**_money)
+    max_price = fields.Decimal(**_money_in)
     currency = fields.String(allow_none=True, validate=validate.Length(equal=3))
     notes = fields.String(allow_none=True, validate=validate.Length(max=MAX_NOTES))
 

@@ -1,19 +1,30 @@
 """The values of list entries, checked: conditions (with the names collectors type),
 defects, money, quantities, priorities and notes. Every check raises a DomainError
-naming its field, so forms, the API and CSV rows can say where a value is wrong."""
+naming its field, so forms, the API and CSV rows can say where a value is wrong.
+
+Money is an amount in a currency in use today (ISO 4217, as CLDR knows it through
+Babel) with no more decimals than that currency's minor unit: what a buyer could
+actually pay. Prices and maximum prices from pages, the API and CSV files all come
+through `parse_money`."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from babel.core import get_global
+from babel.numbers import get_currency_precision, get_territory_currencies
 
 from marketplace.core.errors import DomainError
 from marketplace.lists.models import ALL_DEFECTS, DEFECTS, Condition, Defect
 
 MAX_QUANTITY = 100_000
 MAX_PRICE = Decimal("99999999.99")
+STORED_PLACES = 2  # the price columns are NUMERIC(10, 2)
 MAX_NOTES = 2000
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -83,7 +94,8 @@ def defect_slugs(mask: int) -> list[str]:
 def parse_money(
     amount: Any, currency: Any, *, field: str = "price"
 ) -> tuple[Decimal | None, str | None]:
-    """An amount with its currency, or neither."""
+    """An amount with its currency, or neither. The amount must be one the
+    currency can express: 12 JPY but not 12.50 JPY, 0.01 EUR but not 0.001 EUR."""
     if amount is None or (isinstance(amount, str) and not amount.strip()):
         if currency not in (None, ""):
             raise DomainError("A currency needs an amount beside it.", field=field)
@@ -94,14 +106,54 @@ def parse_money(
         raise DomainError(f"'{amount}' is not an amount of money.", field=field) from None
     if not value.is_finite() or value < 0 or value > MAX_PRICE:
         raise DomainError(f"The amount must be between 0 and {MAX_PRICE}.", field=field)
-    if value != value.quantize(Decimal("0.01")):
-        raise DomainError("Use at most two decimal places.", field=field)
+    code = check_currency(currency)
+    places = currency_places(code)
+    if value != value.quantize(Decimal(1).scaleb(-places)):
+        raise DomainError(_too_fine(value, code), field=field)
+    # abs() turns "-0" into 0: a price is never negative, not even as zero.
+    return abs(value).quantize(Decimal(1).scaleb(-STORED_PLACES)), code
+
+
+def check_currency(currency: Any, field: str = "currency") -> str:
+    """An ISO 4217 code of a currency some country uses today, in capitals."""
     code = str(currency or "").strip().upper()
     if not _CURRENCY.match(code):
         raise DomainError(
-            "Give the currency as a three-letter code such as EUR, USD or RUB.", field="currency"
+            "Give the currency as a three-letter code such as EUR, USD or RUB.", field=field
         )
-    return value.quantize(Decimal("0.01")), code
+    if code not in currencies_in_use():
+        raise DomainError(
+            f"'{code}' is not a currency in use: give its ISO 4217 code, such as EUR, USD or RUB.",
+            field=field,
+        )
+    return code
+
+
+def currency_places(code: str) -> int:
+    """Decimals an amount in `code` may have: its minor unit, but no more than the
+    price columns keep (the three-decimal dinars are priced to the hundredth)."""
+    return min(get_currency_precision(code), STORED_PLACES)
+
+
+@functools.cache
+def currencies_in_use() -> frozenset[str]:
+    """Legal tender somewhere today: not a withdrawn currency (SUR, DEM), not a
+    fund, metal or test code (XXX, XAU, XTS). Read once per process."""
+    today = date.today()
+    return frozenset(
+        code
+        for territory in get_global("territory_currencies")
+        for code in get_territory_currencies(territory, today, tender=True)
+    )
+
+
+def _too_fine(value: Decimal, code: str) -> str:
+    places = get_currency_precision(code)
+    if places == 0:
+        return f"{code} has no minor unit: give a whole amount such as {value:.0f}."
+    if places > STORED_PLACES:
+        return f"Prices in {code} have at most {STORED_PLACES} decimal places."
+    return f"{code} has {places} decimal places: {value} cannot be paid in it."
 
 
 def check_quantity(value: Any, field: str = "quantity") -> int:
