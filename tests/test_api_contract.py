@@ -30,7 +30,7 @@ def auth(app_ctx: Flask) -> dict[str, str]:
 
 
 @schema.parametrize()
-@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=10, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_operation_answers_as_documented(case: Any, auth: dict[str, str]) -> None:
     # A schema-valid write can still be refused by the state of the data (a copy
     # that does not exist, a wrong password): "valid input is accepted" is asked

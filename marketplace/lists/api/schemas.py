@@ -215,7 +215,8 @@ CSV_BODY = {
 class ImportRefusedOut(Schema):
     """The problem document of a refused import, with the same per-row report as a
     dry run: `rows` and `ambiguous` are shaped as ImportOut's `errors` and
-    `ambiguous`."""
+    `ambiguous`. A request refused before the file is read (a bad field) is a
+    plain problem: `errors` by field, and no `rows`, `ambiguous` or `report`."""
 
     type = fields.String(required=True)
     title = fields.String(required=True)
@@ -223,13 +224,13 @@ class ImportRefusedOut(Schema):
     detail = fields.String(required=True)
     errors = fields.Dict(
         keys=fields.String(),
-        values=fields.List(fields.String()),
+        values=fields.Raw(),
         required=True,
-        metadata={"description": '"row N" → ["column: reason", …]'},
+        metadata={"description": '"row N" → ["column: reason", …], or a field → its messages'},
     )
-    rows = fields.List(fields.Nested(ImportRowErrorOut), required=True)
-    ambiguous = fields.List(fields.Nested(ImportAmbiguityOut), required=True)
-    report = fields.String(required=True, metadata={"description": "CSV of the rows not imported"})
+    rows = fields.List(fields.Nested(ImportRowErrorOut))
+    ambiguous = fields.List(fields.Nested(ImportAmbiguityOut))
+    report = fields.String(metadata={"description": "CSV of the rows not imported"})
 
 
 def csv_response(description: str) -> dict[str, Any]:
