@@ -203,6 +203,11 @@ class LedgerAudit:
     stray_orders: list[int] = field(default_factory=list)
 
     @property
+    def double_reserved(self) -> list[int]:
+        """Haves held more times than the ledger says, or beyond their copies."""
+        return sorted(set(self.unaccounted) | set(self.over_promised))
+
+    @property
     def clean(self) -> bool:
         return not (
             self.unaccounted or self.over_promised or self.partial_trades or self.stray_orders
