@@ -10,6 +10,8 @@ connection, and is committed, or rolled back on any error, as a request is.
   it away happens → exactly one of them holds the copy.
 * a new collector's swaps, all accepted at once → all agreed (each acceptance
   mails that collector, whose mail settings do not exist yet).
+* first acceptances of rings among a few collectors never mailed, all at once →
+  all go through, none deadlocks (each tells the other two members).
 
 SQLite serialises writers (BEGIN IMMEDIATE and a busy timeout, as the app
 configures it), so there the same races are smaller.
@@ -17,6 +19,7 @@ configures it), so there the same races are smaller.
 
 from __future__ import annotations
 
+import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -31,6 +34,7 @@ from marketplace import create_app
 from marketplace.accounts.models import User
 from marketplace.core.extensions import db
 from marketplace.lists.models import Have
+from marketplace.mail.models import MailSettings
 from marketplace.orders.models import Order
 from marketplace.trades.models import Trade
 from tests.support.app import committed_database, make_settings, migrate, wipe
@@ -46,6 +50,7 @@ from tests.support.trades import (
     contested_rings,
     copy_of,
     lines,
+    ring_proposal,
     trader,
     trades,
     wide_engine,
@@ -56,6 +61,8 @@ from tests.support.trades import (
 RINGS = {"postgresql": (20, 60), "sqlite": (6, 12)}
 # (listings, buyers of each) racing a swap's last acceptance.
 LISTINGS = {"postgresql": (4, 8), "sqlite": (2, 4)}
+# (collectors, rings among them) answered first at once.
+FIRST_ANSWERS = {"postgresql": (8, 60), "sqlite": (5, 12)}
 # Swaps of one collector accepted at once.
 SWAPS = {"postgresql": 12, "sqlite": 4}
 BUYER_STAGGER = 0.15  # seconds between the first clicks on one listing and the next
@@ -265,3 +272,32 @@ def test_every_swap_of_a_new_collector_accepted_at_once_is_agreed(fresh: Flask) 
     print(f"\nFIGURE [{db_name(fresh)}] {swaps} swaps of one newcomer accepted at once: {outcomes}")
     assert outcomes == {"accepted": swaps}, [a.detail for a in attempts]
     assert audit.clean and audit.reserved_units == 2 * swaps
+
+
+def test_first_acceptances_of_rings_of_collectors_never_mailed_all_go_through(
+    fresh: Flask,
+) -> None:
+    """Each first acceptance tells the ring's other two members, in turn, making
+    their mail settings; rings sharing members list them in different orders."""
+    members_count, rings = FIRST_ANSWERS[db_name(fresh)]
+
+    def setup() -> list[tuple[int, int]]:
+        members = [trader(f"Member{n}", f"member{n}@example.org") for n in range(members_count)]
+        rng = random.Random(7)
+        firsts = []
+        for n in range(rings):
+            trio = rng.sample(members, 3)
+            legs = [(trio[k], trio[(k + 1) % 3], copy_of(trio[k])) for k in range(3)]
+            ring = trades().open_ring(trio[0], ring_proposal(legs, f"first-{n}").id)
+            firsts.append((trio[0].id, ring.id))
+        assert db.session.scalar(select(func.count()).select_from(MailSettings)) == 0
+        return firsts
+
+    firsts = in_app(fresh, setup)
+    attempts = at_once(len(firsts), lambda i: accept_as_a_request(fresh, *firsts[i]))
+    outcomes = Counter(a.outcome for a in attempts)
+    print(
+        f"\nFIGURE [{db_name(fresh)}] {rings} first acceptances of rings among "
+        f"{members_count} collectors never mailed: {dict(outcomes)}"
+    )
+    assert outcomes == {"accepted": rings}, [a.detail for a in attempts]
