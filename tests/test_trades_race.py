@@ -12,6 +12,9 @@ connection, and is committed, or rolled back on any error, as a request is.
   mails that collector, whose mail settings do not exist yet).
 * first acceptances of rings among a few collectors never mailed, all at once →
   all go through, none deadlocks (each tells the other two members).
+* agreed swaps called off, and completions, while other trades holding the same
+  copies are accepted → none deadlocks; completions bringing one pin to one
+  collector at once → every copy arrives.
 
 SQLite serialises writers (BEGIN IMMEDIATE and a busy timeout, as the app
 configures it), so there the same races are smaller.
@@ -33,18 +36,19 @@ from sqlalchemy import func, select
 from marketplace import create_app
 from marketplace.accounts.models import User
 from marketplace.core.extensions import db
-from marketplace.lists.models import Have
+from marketplace.lists.models import Condition, Have
 from marketplace.mail.models import MailSettings
 from marketplace.orders.models import Order
 from marketplace.trades.models import Trade
 from tests.support.app import committed_database, make_settings, migrate, wipe
-from tests.support.factories import make_user
+from tests.support.factories import HaveFactory, PinFactory, make_user
 from tests.support.orders import STRIPE_ENV, make_listing, make_seller, orders
 from tests.support.stripe_server import FakeStripe
 from tests.support.trades import (
     AddressFactory,
     Attempt,
     accept_as_a_request,
+    act_as_a_request,
     at_once,
     audit_ledger,
     contested_rings,
@@ -63,6 +67,8 @@ RINGS = {"postgresql": (20, 60), "sqlite": (6, 12)}
 LISTINGS = {"postgresql": (4, 8), "sqlite": (2, 4)}
 # (collectors, rings among them) answered first at once.
 FIRST_ANSWERS = {"postgresql": (8, 60), "sqlite": (5, 12)}
+# Trades sharing copies called off, completed and accepted at once.
+SHARED = {"postgresql": 20, "sqlite": 4}
 # Swaps of one collector accepted at once.
 SWAPS = {"postgresql": 12, "sqlite": 4}
 BUYER_STAGGER = 0.15  # seconds between the first clicks on one listing and the next
@@ -301,3 +307,105 @@ def test_first_acceptances_of_rings_of_collectors_never_mailed_all_go_through(
         f"{members_count} collectors never mailed: {dict(outcomes)}"
     )
     assert outcomes == {"accepted": rings}, [a.detail for a in attempts]
+
+
+def test_cancellations_and_acceptances_sharing_copies_at_once_never_deadlock(
+    fresh: Flask,
+) -> None:
+    """Swaps naming the same two copies, the higher have id first in their terms:
+    half are agreed and called off while the other half are accepted."""
+    n = SHARED[db_name(fresh)]
+
+    def setup() -> tuple[int, int, list[int]]:
+        ivan, olga = trader("Ivan"), trader("Olga")
+        lower = copy_of(olga, quantity=4 * n)
+        higher = copy_of(ivan, quantity=4 * n)
+        swaps = [
+            trades().propose(ivan, olga.id, give=lines(higher), take=lines(lower)).id
+            for _ in range(2 * n)
+        ]
+        for trade_id in swaps[:n]:
+            trades().accept(olga, trade_id)
+        return ivan.id, olga.id, swaps
+
+    ivan, olga, swaps = in_app(fresh, setup)
+    calls = [(fresh, "cancel", ivan, t) for t in swaps[:n]]
+    calls += [(fresh, "accept", olga, t) for t in swaps[n:]]
+    attempts = at_once(len(calls), lambda i: act_as_a_request(*calls[i]))
+    outcomes = Counter(a.outcome for a in attempts)
+    audit = in_app(fresh, lambda: audit_ledger(db.session()))
+    print(f"\nFIGURE [{db_name(fresh)}] {n} cancellations racing {n} acceptances: {dict(outcomes)}")
+    assert outcomes == {"cancelled": n, "accepted": n}, [a.detail for a in attempts]
+    assert audit.clean and audit.reserved_units == 2 * n
+
+
+def test_completions_and_acceptances_sharing_copies_at_once_never_deadlock(fresh: Flask) -> None:
+    """Gifts of Gleb's copies of a pin to Rita, who has her own copies of it,
+    complete (Gleb's copy goes, Rita's Have grows) while swaps of the same two
+    copies are accepted."""
+    n = SHARED[db_name(fresh)]
+
+    def setup() -> tuple[int, list[int], list[int], int, int]:
+        gleb, rita = trader("Gleb"), trader("Rita")
+        pin = PinFactory()
+        ritas = HaveFactory(user=rita, pin=pin, quantity=4 * n, condition=Condition.FINE)
+        glebs = HaveFactory(user=gleb, pin=pin, quantity=4 * n, condition=Condition.FINE)
+        gifts, swaps = [], []
+        for _ in range(n):
+            gift = trades().propose(gleb, rita.id, give=lines(glebs))
+            trades().accept(rita, gift.id)
+            gifts.append(gift.id)
+            swaps.append(trades().propose(gleb, rita.id, give=lines(glebs), take=lines(ritas)).id)
+        return rita.id, gifts, swaps, ritas.id, glebs.id
+
+    rita, gifts, swaps, ritas, glebs = in_app(fresh, setup)
+    calls = [(fresh, "receive", rita, t) for t in gifts]
+    calls += [(fresh, "accept", rita, t) for t in swaps]
+    attempts = at_once(len(calls), lambda i: act_as_a_request(*calls[i]))
+    outcomes = Counter(a.outcome for a in attempts)
+
+    def after() -> tuple[Any, set[str], int, int]:
+        statuses = set(db.session.scalars(select(Trade.status).where(Trade.id.in_(gifts))))
+        quantities = dict(db.session.execute(select(Have.id, Have.quantity)).all())
+        return audit_ledger(db.session()), statuses, quantities[ritas], quantities[glebs]
+
+    audit, statuses, rita_has, gleb_has = in_app(fresh, after)
+    print(f"\nFIGURE [{db_name(fresh)}] {n} completions racing {n} acceptances: {dict(outcomes)}")
+    assert outcomes == {"received": n, "accepted": n}, [a.detail for a in attempts]
+    assert statuses == {"completed"} and audit.clean and audit.reserved_units == 2 * n
+    assert (rita_has, gleb_has) == (5 * n, 3 * n)
+
+
+@pytest.mark.parametrize("has_one", [True, False], ids=["into-her-have", "into-a-new-have"])
+def test_completions_bringing_one_pin_to_one_collector_at_once_bring_every_copy(
+    fresh: Flask, has_one: bool
+) -> None:
+    """Gifts from many collectors of copies of one pin to Rita complete at once:
+    each adds its copy to the same Have (Rita's, or the one the first makes)."""
+    n = SHARED[db_name(fresh)]
+
+    def setup() -> tuple[int, int, list[int]]:
+        rita, pin = trader("Rita"), PinFactory()
+        if has_one:
+            HaveFactory(user=rita, pin=pin, quantity=5, condition=Condition.FINE)
+        gifts = []
+        for k in range(n):
+            giver = trader(f"Giver{k}")
+            copy = HaveFactory(user=giver, pin=pin, quantity=1, condition=Condition.FINE)
+            gift = trades().propose(giver, rita.id, give=lines(copy))
+            trades().accept(rita, gift.id)
+            gifts.append(gift.id)
+        return rita.id, pin.id, gifts
+
+    rita, pin, gifts = in_app(fresh, setup)
+    attempts = at_once(n, lambda i: act_as_a_request(fresh, "receive", rita, gifts[i]))
+    outcomes = Counter(a.outcome for a in attempts)
+    held = in_app(
+        fresh,
+        lambda: db.session.execute(
+            select(Have.quantity).where(Have.user_id == rita, Have.pin_id == pin)
+        ).all(),
+    )
+    print(f"\nFIGURE [{db_name(fresh)}] {n} gifts of one pin completed at once: {dict(outcomes)}")
+    assert outcomes == {"received": n}, [a.detail for a in attempts]
+    assert [q for (q,) in held] == [(5 if has_one else 0) + n]

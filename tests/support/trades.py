@@ -154,8 +154,9 @@ def contested_rings(copies: int, rings: int, seed: int = 1) -> list[ContestedRin
 
 @dataclass(frozen=True)
 class Attempt:
-    """One acceptance run as a request runs it: `outcome` is "accepted", the
-    error's class name (a Conflict is the expected refusal), or "deadlock"."""
+    """One action run as a request runs it: `outcome` is what was done
+    ("accepted", "cancelled", "received"…), the error's class name (a Conflict is
+    the expected refusal), or "deadlock"."""
 
     trade_id: int
     outcome: str
@@ -163,17 +164,21 @@ class Attempt:
     detail: str = ""
 
 
-def accept_as_a_request(app: Flask, user_id: int, trade_id: int) -> Attempt:
-    """Accept in an app context of its own (its own session and connection),
-    committed on success and rolled back on any error, like the request boundary."""
+DONE = {"accept": "accepted", "cancel": "cancelled", "receive": "received", "ship": "shipped"}
+
+
+def act_as_a_request(app: Flask, verb: str, user_id: int, trade_id: int) -> Attempt:
+    """`Trades.<verb>` in an app context of its own (its own session and
+    connection), committed on success and rolled back on any error, like the
+    request boundary."""
     began = time.perf_counter()
     with app.app_context():
         try:
             user = db.session.get(User, user_id)
             assert user is not None
-            trades().accept(user, trade_id)
+            getattr(trades(), verb)(user, trade_id)
             db.session.commit()
-            outcome, detail = "accepted", ""
+            outcome, detail = DONE.get(verb, verb), ""
         except Exception as exc:  # counted by kind: the caller asserts which are allowed
             db.session.rollback()
             deadlock = "deadlock" in str(exc).lower()
@@ -181,6 +186,10 @@ def accept_as_a_request(app: Flask, user_id: int, trade_id: int) -> Attempt:
         finally:
             db.session.remove()
     return Attempt(trade_id, outcome, time.perf_counter() - began, detail)
+
+
+def accept_as_a_request(app: Flask, user_id: int, trade_id: int) -> Attempt:
+    return act_as_a_request(app, "accept", user_id, trade_id)
 
 
 @dataclass(frozen=True)
