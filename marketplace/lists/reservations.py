@@ -9,19 +9,20 @@ read-then-write): SQLite ignores `FOR UPDATE`, and these need no lock to be righ
 Holding several copies at once (`hold_all`) updates them in ascending have id, the
 one documented lock order: two transactions holding overlapping copies queue on the
 lowest shared id instead of deadlocking. Callers that also lock their own rows
-(a trade, an order) lock those first, then copies.
+(a trade, an order) lock those first, then copies; a change that touches several
+copies in statements of its own (a trade completing) locks them all first (`lock`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from marketplace.lists.models import Have
+from marketplace.lists.models import Condition, Have
 
 
 def _changed(result: Any) -> bool:
@@ -108,6 +109,37 @@ def take_free(session: Session, have_id: int, units: int = 1) -> bool:
         delete(Have)
         .where(Have.id == have_id, Have.quantity == units, Have.reserved == 0)
         .execution_options(synchronize_session=False)
+    )
+    return _changed(result)
+
+
+def lock(session: Session, have_ids: Iterable[int]) -> None:
+    """Lock these copies in the ledger's order (ascending id) before a change that
+    touches several of them one statement at a time (PostgreSQL; SQLite
+    serialises writers anyway)."""
+    ids = sorted(set(have_ids))
+    if ids:
+        session.execute(
+            select(Have.id).where(Have.id.in_(ids)).order_by(Have.id).with_for_update()
+        ).all()
+
+
+def add_copies(
+    session: Session, user_id: int, pin_id: int, condition: Condition, defects: int, units: int
+) -> bool:
+    """Copies join the collector's Have of that pin, condition and defects, if
+    there is one (False otherwise): one statement, so that two trades completing
+    into the same Have at once both count."""
+    result = session.execute(
+        update(Have)
+        .where(
+            Have.user_id == user_id,
+            Have.pin_id == pin_id,
+            Have.condition == condition,
+            Have.defects == defects,
+        )
+        .values(quantity=Have.quantity + units)
+        .execution_options(synchronize_session="fetch")
     )
     return _changed(result)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import render_template
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from marketplace.core import outbox
@@ -136,11 +137,21 @@ SUSPEND_AFTER = 3  # permanent refusals in a row before an address stops receivi
 
 
 def mail_settings(session: Session, user_id: int) -> MailSettings:
+    """A collector's mail settings, made with the defaults on first use."""
     settings = session.get(MailSettings, user_id)
-    if settings is None:
-        settings = MailSettings(user_id=user_id)
-        session.add(settings)
-        session.flush()
+    if settings is not None:
+        return settings
+    # Two transactions can make them at once (two trades agreed at the same moment
+    # both mail a collector never mailed before): the loser of the insert takes
+    # the winner's row instead of failing its whole unit of work.
+    try:
+        with session.begin_nested():
+            settings = MailSettings(user_id=user_id)
+            session.add(settings)
+    except IntegrityError:
+        settings = session.get(MailSettings, user_id)
+        if settings is None:
+            raise
     return settings
 
 

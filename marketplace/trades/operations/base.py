@@ -3,8 +3,9 @@ a trade for one of its parties (404 for anyone else), locking it, writing its
 history, and telling its parties.
 
 Lock order, everywhere: the trade row first, then copies in ascending have id
-(`marketplace.lists.reservations`), so two acceptances never wait on each other in
-a circle.
+(`marketplace.lists.reservations`), then the parties' own rows (notifications,
+mail settings) in ascending user id, so two acceptances never wait on each other
+in a circle.
 """
 
 from __future__ import annotations
@@ -164,7 +165,10 @@ class TradeJobs:
     ) -> None:  # fmt: skip
         """Tell the parties (all but the actor, unless `to` names them) through
         their notification preferences: one notification per person and event."""
-        recipients = to if to is not None else [p.user_id for p in trade.parties]
+        # In ascending user id, the lock order: telling a collector may create their
+        # mail settings, and two rings telling the same two collectors in opposite
+        # orders (ring positions) deadlocked on those inserts.
+        recipients = sorted(to if to is not None else [p.user_id for p in trade.parties])
         who = actor.display_name if actor else ""
         for user_id in recipients:
             if actor is not None and user_id == actor.id and to is None:

@@ -10,11 +10,13 @@ a party may open a dispute, which freezes the trade and calls a moderator.
 from __future__ import annotations
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import User
 from marketplace.catalogue.models import Pin
 from marketplace.core.errors import Conflict, DomainError, NotFound
 from marketplace.core.models import utcnow
+from marketplace.lists import reservations as ledger
 from marketplace.lists.models import Have, Want
 from marketplace.lists.operations import note_list_change
 from marketplace.trades.models import Trade, TradeItem, TradeParcel
@@ -79,6 +81,15 @@ class Carrying(TradeJobs):
 
     def _complete(self, trade: Trade) -> None:
         items = trade.current_items()
+        # Every copy the completion changes, locked first in the ledger's order:
+        # taking the given copies and then adding to the receivers' Haves locked
+        # them out of order, and deadlocked with acceptances holding the same ones.
+        joined = [self._receiving_have(item) for item in items]
+        ledger.lock(
+            self.session,
+            [i.have_id for i in items if i.have_id is not None]
+            + [have_id for have_id in joined if have_id is not None],
+        )
         take_terms(self.session, trade)
         for item in items:
             self._arrive(trade, item)
@@ -94,31 +105,41 @@ class Carrying(TradeJobs):
         event = self._event(trade, None, "completed")
         self._tell(trade, event, "completed")
 
-    def _arrive(self, trade: Trade, item: TradeItem) -> None:
-        """The received copies join the receiver's Haves (as not for trade: they
-        wanted them) and the Want they fill closes."""
-        have = self.session.scalar(
-            select(Have).where(
+    def _receiving_have(self, item: TradeItem) -> int | None:
+        """The receiver's Have the item's copies will join, if they have one."""
+        return self.session.scalar(
+            select(Have.id).where(
                 Have.user_id == item.receiver_id,
                 Have.pin_id == item.pin_id,
                 Have.condition == item.condition,
                 Have.defects == item.defects,
             )
         )
-        if have is None:
-            self.session.add(
-                Have(
-                    user_id=item.receiver_id,
-                    pin_id=item.pin_id,
-                    quantity=item.quantity,
-                    condition=item.condition,
-                    defects=item.defects,
-                    tradeable=False,
-                    notes=f"Received in trade #{trade.id}.",
-                )
-            )
-        else:
-            have.quantity += item.quantity
+
+    def _arrive(self, trade: Trade, item: TradeItem) -> None:
+        """The received copies join the receiver's Haves (as not for trade: they
+        wanted them) and the Want they fill closes."""
+        # Added in one statement, never read and written back: two trades
+        # completing into one Have at once each kept only their own copies.
+        key = (item.receiver_id, item.pin_id, item.condition, item.defects)
+        if not ledger.add_copies(self.session, *key, item.quantity):
+            try:
+                with self.session.begin_nested():
+                    self.session.add(
+                        Have(
+                            user_id=item.receiver_id,
+                            pin_id=item.pin_id,
+                            quantity=item.quantity,
+                            condition=item.condition,
+                            defects=item.defects,
+                            tradeable=False,
+                            notes=f"Received in trade #{trade.id}.",
+                        )
+                    )
+            except IntegrityError:
+                # Another trade completing at the same moment made that Have first.
+                if not ledger.add_copies(self.session, *key, item.quantity):
+                    raise
         pin = self.session.get(Pin, item.pin_id)
         filled = or_(Want.pin_id == item.pin_id)
         if pin is not None and pin.variant_group:

@@ -34,8 +34,10 @@ def hold_terms(session: Session, trade: Trade) -> TradeItem | None:
 
 
 def release_terms(session: Session, trade: Trade) -> None:
-    """Hand back whatever this trade holds; safe to call twice."""
-    for item in trade.items:
+    """Hand back whatever this trade holds; safe to call twice. In ascending have
+    id, the ledger's lock order: released in the terms' order, a cancellation
+    deadlocked with an acceptance holding the same copies."""
+    for item in sorted(trade.items, key=lambda i: i.have_id or 0):
         if item.reserved and item.have_id is not None:
             ledger.release(session, item.have_id, item.quantity)
         item.reserved = False
@@ -43,13 +45,14 @@ def release_terms(session: Session, trade: Trade) -> None:
 
 
 def take_terms(session: Session, trade: Trade) -> None:
-    """The held copies leave their givers' Haves (the trade is complete)."""
-    held = [(i.have_id, i.quantity) for i in trade.current_items() if i.reserved]
+    """The held copies leave their givers' Haves (the trade is complete), in
+    ascending have id, the ledger's lock order."""
+    held = sorted((i.have_id or 0, i.quantity) for i in trade.current_items() if i.reserved)
     for item in trade.current_items():
         item.reserved = False
     session.flush()  # before the Haves may go (an item holding units names its Have)
     for have_id, quantity in held:
-        if have_id is not None:
+        if have_id:
             ledger.take_held(session, have_id, quantity)
             # The ledger changed (or deleted) the row behind the session's back:
             # forget any copy of it, so a new Have reusing the id is not confused.
