@@ -103,6 +103,17 @@ def register_app_commands(app: Flask) -> None:
         db.session.commit()
         click.echo(f"{added} pins added")
 
+    @catalogue_group.command("reindex")
+    def reindex() -> None:
+        """Index every pin's search spellings again (after an upgrade that
+        changes them: new romanisations, name equivalents)."""
+        from marketplace.catalogue.operations import reindex_all
+        from marketplace.core.extensions import db
+
+        count = reindex_all(db.session())
+        db.session.commit()
+        click.echo(f"{count} pins indexed")
+
     @catalogue_group.command("import")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False))
     @click.option("--dry-run", is_flag=True, help="Check the file, change nothing.")
