@@ -113,6 +113,15 @@ class PinPageOut(Schema):
         required=True,
         metadata={"description": "Typed word → the word searched instead"},
     )
+    suggestions = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        required=True,
+        metadata={
+            "description": "Typed word that matched no pin and had no sure correction → "
+            "the nearest catalogue words to try instead (nothing was searched for it)"
+        },
+    )
     facets = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(FacetValue)))
 
 
@@ -284,6 +293,7 @@ def search_pins(**args: Any) -> dict[str, Any]:
         "pages": result.pages,
         "per_page": result.per_page,
         "corrections": result.corrections,
+        "suggestions": result.suggestions,
     }
     if args["facets"]:
         body["facets"] = {

@@ -154,6 +154,18 @@ def search(session: Session, query: SearchQuery) -> SearchResult:
     )
 
 
+def suggested_queries(q: str, suggestions: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """Each suggested word with the query it makes: the typed query with the
+    word that matched nothing replaced by the suggestion."""
+    out = []
+    words = re.findall(r"\w+|\W+", q)
+    for typed, nearest in suggestions.items():
+        for term in nearest:
+            replaced = "".join(term if tr.fold(w) == typed else w for w in words)
+            out.append((term, replaced))
+    return out
+
+
 def _count(session: Session, matched: Select[Any]) -> int:
     """Exact up to COUNT_CAP; past it the scan stops early (a broad word in a
     large catalogue would otherwise be counted row by row)."""

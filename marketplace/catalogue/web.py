@@ -82,7 +82,7 @@ class PinForm(FlaskForm):
     """Every attribute of a pin; used for submissions and corrections."""
 
     ref = StringField(
-        "Catalogue number (with variant letter, e.g. 17108а)", [DataRequired(), Length(max=40)]
+        "Catalogue number (with variant letter, e.g. ZN-0028а)", [DataRequired(), Length(max=40)]
     )
     title_en = StringField("English title", [DataRequired(), Length(max=200)])
     legend = TextAreaField("Legend exactly as struck", [Optional(), Length(max=2000)])
@@ -205,6 +205,7 @@ def pins() -> ResponseReturnValue:
         result=result,
         options=search_service.filter_options(db.session()),
         sorts=search_service.SORTS,
+        suggested=search_service.suggested_queries(query.q, result.suggestions),
     )
 
 

@@ -29,7 +29,9 @@ def index_pin(session: Session, pin: Pin) -> None:
     title_names = equivalents(text=shown)
     body_names = [
         name
-        for name in equivalents(city=pin.city or "", text=themes, notes=pin.notes_en or "")
+        for name in equivalents(
+            city=pin.city or "", text=themes, notes=f"{pin.notes_en or ''} {pin.maker or ''}"
+        )
         if name not in title_names
     ]
     title = tr.join_terms([pin.title_en, pin.legend or "", pin.translation_en or ""], lang)
