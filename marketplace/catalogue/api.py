@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields, validate
 
@@ -260,7 +260,7 @@ def _submission(item: Any) -> dict[str, Any]:
 
 
 def _moderation() -> Moderation:
-    return Moderation(db.session(), catalogue_photo_dir())
+    return Moderation(db.session(), catalogue_photo_dir(), current_app.config["SETTINGS"].base_url)
 
 
 def _require_moderator() -> None:

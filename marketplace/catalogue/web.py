@@ -10,6 +10,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -71,7 +72,7 @@ bp = Blueprint("catalogue", __name__)
 
 
 def moderation() -> Moderation:
-    return Moderation(db.session(), catalogue_photo_dir())
+    return Moderation(db.session(), catalogue_photo_dir(), current_app.config["SETTINGS"].base_url)
 
 
 def _choices(values: tuple[str, ...]) -> list[SelectChoice]:
