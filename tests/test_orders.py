@@ -566,3 +566,30 @@ def test_test_provider_runs_the_whole_flow_labelled(app_ctx: Flask) -> None:
     order = db.session.scalar(select(Order).where(Order.buyer_id == buyer.id))
     assert order is not None and order.status == "paid"
     assert "TEST PAYMENTS" in buyer_client.get(f"/orders/{order.id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("has_account", [False, True])
+def test_the_payouts_page_button_posts_where_onboarding_starts(
+    client: FlaskClient, stripe_app: Flask, fake: FakeStripe, has_account: bool
+) -> None:
+    """ "Set up payouts with Stripe" and "Update my details" both reach Stripe
+    (they answered 405: the form posted to the GET-only refresh URL)."""
+    import re
+
+    if has_account:
+        make_seller(stripe_app, fake, email="ivan@example.org")
+    else:
+        make_user()
+    login(client)
+    page = client.get("/sell/payouts").get_data(as_text=True)
+    button = "Update my details with Stripe" if has_account else "Set up payouts with Stripe"
+    assert button in page
+    action = re.search(
+        r'<form method="post" action="([^"]+)">\s*<input[^>]*csrf[^>]*>\s*<button[^>]*>' + button,
+        page,
+    )
+    assert action is not None and action.group(1) == "/sell/payouts/onboard"
+    started = post_form(client, action.group(1), {}, page="/sell/payouts")
+    assert started.status_code == 303
+    # Stripe's refresh link (an expired onboarding link) is a GET and works too.
+    assert client.get("/sell/payouts/refresh").status_code == 303

@@ -76,10 +76,22 @@ def payouts() -> ResponseReturnValue:
 
 
 @bp.route("/sell/payouts/onboard", methods=["POST"])
-@bp.route("/sell/payouts/refresh", methods=["GET"])
 @login_required
 def onboard() -> ResponseReturnValue:
-    # Stripe sends the seller to the refresh URL when a link expired: a new one.
+    """The payouts page's button ("Set up payouts", "Update my details")."""
+    return _to_onboarding()
+
+
+@bp.route("/sell/payouts/refresh", methods=["GET"])
+@login_required
+def onboard_refresh() -> ResponseReturnValue:
+    """Where Stripe sends the seller back when an onboarding link expired."""
+    return _to_onboarding()
+
+
+def _to_onboarding() -> ResponseReturnValue:
+    # One endpoint per route, so url_for("orders.onboard") is always the POST one
+    # the page's form needs (two rules on one endpoint built the GET-only URL).
     try:
         _, url = service().start_onboarding(_user())
     except DomainError as exc:
