@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from marketplace.core.extensions import db
 from marketplace.core.models import utcnow
 from marketplace.core.outbox import OutboxMessage
-from marketplace.lists.models import Have
+from marketplace.lists.models import Condition, Have
 from marketplace.mail.models import MailMessage
 from marketplace.orders.models import Order, StripeEvent
 from marketplace.orders.operations import from_minor, platform_fee, price_guide, to_minor
@@ -593,3 +593,34 @@ def test_the_payouts_page_button_posts_where_onboarding_starts(
     assert started.status_code == 303
     # Stripe's refresh link (an expired onboarding link) is a GET and works too.
     assert client.get("/sell/payouts/refresh").status_code == 303
+
+
+def test_a_delivered_pin_joins_the_buyers_haves_and_closes_the_want_it_filled(
+    client: FlaskClient, stripe_app: Flask, fake: FakeStripe
+) -> None:
+    from marketplace.catalogue.models import Pin
+    from marketplace.lists.models import Want
+    from tests.support.catalogue import make_pin
+    from tests.support.factories import WantFactory
+
+    order = paid_order(client, stripe_app, fake)
+    buyer = order.buyer
+    pin = db.session.get(Pin, order.pin_id)
+    filled = WantFactory(user=buyer, wanted=pin, min_condition=Condition.FINE)
+    someone_elses = WantFactory(user=make_user("picky@example.org"), wanted=pin)
+    other = WantFactory(user=buyer, wanted=make_pin(ref="OTHER-1"))  # stays wanted
+    db.session.flush()
+    filled_id, other_id = filled.id, other.id
+    orders(stripe_app).ship(order.seller, order.id, "RA1")
+    orders(stripe_app).confirm_delivery(buyer, order.id)
+
+    [have] = db.session.scalars(select(Have).where(Have.user_id == buyer.id)).all()
+    assert (have.pin_id, have.quantity, have.condition) == (pin.id, 1, Condition.EXCELLENT)
+    assert have.tradeable is False and have.notes == f"Bought in order #{order.id}."
+    open_wants = set(db.session.scalars(select(Want.id)))
+    assert filled_id not in open_wants and other_id in open_wants
+    assert someone_elses.id in open_wants
+    refresh = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.task == "workers.tasks.refresh_collector_matches")
+    ).all()
+    assert any(m.payload.get("user_id") == buyer.id for m in refresh)
