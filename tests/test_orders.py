@@ -624,3 +624,22 @@ def test_a_delivered_pin_joins_the_buyers_haves_and_closes_the_want_it_filled(
         select(OutboxMessage).where(OutboxMessage.task == "workers.tasks.refresh_collector_matches")
     ).all()
     assert any(m.payload.get("user_id") == buyer.id for m in refresh)
+
+
+def test_the_listing_promises_the_hold_the_order_gets(
+    client: FlaskClient, stripe_app: Flask, fake: FakeStripe
+) -> None:
+    from marketplace.orders.operations import PRICE_HOLD
+
+    have = make_listing(make_seller(stripe_app, fake))
+    buyer = make_user("buyer@example.org")
+    login(client, "buyer@example.org")
+    page = client.get(f"/listings/{have.id}").get_data(as_text=True)
+    minutes = int(PRICE_HOLD.total_seconds() // 60)
+    assert f"The copy is held for you for {minutes} minutes" in page
+    assert minutes == 45  # Stripe's 35-minute session plus the grace for its expiry event
+    before = utcnow()
+    order = orders(stripe_app).buy(buyer, have.id)
+    assert order.reserved_until is not None
+    held = order.reserved_until - before
+    assert PRICE_HOLD <= held < PRICE_HOLD + timedelta(seconds=5)

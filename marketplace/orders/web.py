@@ -29,7 +29,7 @@ from marketplace.catalogue.models import Pin
 from marketplace.core.errors import DomainError
 from marketplace.core.extensions import csrf, db
 from marketplace.core.registry import find_service
-from marketplace.orders.operations import Orders, format_money, price_guide
+from marketplace.orders.operations import PRICE_HOLD, Orders, format_money, price_guide
 from marketplace.payments import PaymentError, PaymentProvider, SignatureError
 from marketplace.payments.development_provider import TestPaymentProvider
 from marketplace.payments.webhooks import event_from_payload
@@ -144,6 +144,7 @@ def listing(have_id: int) -> ResponseReturnValue:
         guide=price_guide(db.session(), have.pin_id),
         addresses=find_service(AddressBook).addresses(_user()) if buyer else [],
         collects_shipping=payments().collects_shipping,
+        hold_minutes=int(PRICE_HOLD.total_seconds() // 60),
     )
 
 
