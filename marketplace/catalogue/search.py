@@ -1,11 +1,15 @@
 """Catalogue search and browsing: what a collector types, in Cyrillic or Latin,
 with typos, narrowed by filters with facet counts, sorted and paged.
 
-The database finds candidates with its own full-text index (PostgreSQL tsvector,
+Each typed word becomes the spellings it may be indexed under
+(transliteration.query_terms); the search vocabulary says which the index holds,
+as whole words or, for a word still being typed, as the start of one. The
+database finds candidates with its own full-text index (PostgreSQL tsvector,
 SQLite FTS5) over each pin's stored spellings; a word that matches nothing is
-corrected against the search vocabulary (pg_trgm on PostgreSQL, an FTS5 trigram
-table on SQLite; RapidFuzz decides on both). Candidates are then ranked here, by
-one formula, so both databases give the same order.
+corrected against the vocabulary only when surely a typo (pg_trgm on PostgreSQL,
+an FTS5 trigram table on SQLite; RapidFuzz decides on both), and otherwise the
+search finds nothing and suggests the nearest words. Candidates are then ranked
+here, by one formula, so both databases give the same order.
 """
 
 from __future__ import annotations

@@ -2,10 +2,14 @@
 
 A pin's Cyrillic text is indexed under every common romanisation at once — BGN/PCGN,
 ICAO (Russian passports), GOST 7.79/ISO 9 and the scholarly system (diacritics
-dropped, as people type them), French and German — so "Gagarine", "Chruschtschow"
-and "Hruscev" each meet one of the stored spellings exactly; the query itself is
-only folded (lower case, accents removed). Latin text typed to find a Cyrillic word
-is also mapped back to Cyrillic, so "znachok" finds «значок». Pure functions.
+dropped, as people type them), French and German, and Ukraine's national system
+for Ukrainian — so "Gagarine", "Chruschtschow" and "Hruscev" each meet one of the
+stored spellings exactly. Every Latin spelling, indexed or typed, also carries a
+key that smooths over the rest (`spelling_key`: Yuri/Iouri/Juri, Tallinn/Tallin);
+Cyrillic words are also indexed by their stems and in Russian letters (`stems`,
+`russify`), so inflected and Ukrainian or Belarusian forms meet. Latin text typed
+to find a Cyrillic word is also mapped back to Cyrillic, so "znachok" finds
+«значок». Pure functions.
 """
 
 from __future__ import annotations
