@@ -325,6 +325,10 @@ def _candidates(session: Session, dialect: str, word: str) -> set[str]:
         # The planner underrates the trigram index on a vocabulary this size and
         # scans all of it (~30 ms at 50,000 words, against ~5 ms through the index).
         session.execute(text("SELECT set_config('enable_seqscan', 'off', true)"))
+        # Looser than pg_trgm's default 0.3, as loose as SQLite's "any trigram in
+        # common": suggestions may be far ("brezhnev" → "naberezhnye"); whether
+        # one is close enough to correct is decided below, the same on both.
+        session.execute(text("SELECT set_config('pg_trgm.similarity_threshold', '0.2', true)"))
         candidates.update(
             session.scalars(
                 text(
@@ -334,6 +338,7 @@ def _candidates(session: Session, dialect: str, word: str) -> set[str]:
             )
         )
         session.execute(text("SELECT set_config('enable_seqscan', 'on', true)"))
+        session.execute(text("SELECT set_config('pg_trgm.similarity_threshold', '0.3', true)"))
     else:
         grams = {word[i : i + 3] for i in range(len(word) - 2)}
         match = " OR ".join(f'"{g}"' for g in sorted(grams) if _SAFE.fullmatch(g))
