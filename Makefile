@@ -4,7 +4,10 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
-DEV_ENV := ZNACHKI_ENV=development PORT=$(PORT)
+# Links in mail point at the web app. Honcho gives each process its own PORT
+# (the worker's is the web port + 100), so the address is passed explicitly.
+BASE_URL ?= http://127.0.0.1:$(PORT)
+DEV_ENV := ZNACHKI_ENV=development PORT=$(PORT) BASE_URL=$(BASE_URL)
 
 .PHONY: install run test lint clean
 
@@ -25,7 +28,7 @@ run: install
 	@mkdir -p instance
 	$(DEV_ENV) $(BIN)/znachki db upgrade heads
 	$(DEV_ENV) $(BIN)/znachki seed-demo
-	@echo "Serving http://127.0.0.1:$(PORT)  (mail: http://127.0.0.1:$(PORT)/dev/mail; Ctrl-C stops everything)"
+	@echo "Serving $(BASE_URL)  (mail: $(BASE_URL)/dev/mail; Ctrl-C stops everything)"
 	$(DEV_ENV) $(BIN)/honcho start -f Procfile.dev -p $(PORT)
 
 test: install

@@ -416,3 +416,35 @@ def test_api_import_and_export(client: FlaskClient) -> None:
     assert failed.status_code == 422 and "row 2: title_en" in failed.json["errors"]
     exported = client.get("/api/v1/catalogue/export", query_string={"format": "csv"}, headers=mod)
     assert exported.mimetype == "text/csv" and "J-2" in exported.get_data(as_text=True)
+
+
+def test_the_member_is_mailed_each_decision(app_ctx: Flask) -> None:
+    from marketplace.catalogue.media import catalogue_photo_dir
+    from marketplace.catalogue.moderation import Moderation
+    from marketplace.core.outbox import OutboxMessage
+    from marketplace.mail.models import MailMessage
+
+    member = make_user("olga@example.org")
+    mod = moderator()
+    service = Moderation(db.session(), catalogue_photo_dir(), "http://znachki.test")
+    new = service.submit(member, {"ref": "ZN-9010", "title_en": "Laika 1957", "legend": "ЛАЙКА"})
+    pin = service.approve(new, mod)
+    approved = db.session.scalars(select(MailMessage).where(MailMessage.to_addr == member.email))
+    mail = approved.one()
+    assert mail.kind == "submission_reviewed"
+    assert mail.subject == "In the catalogue: ZN-9010 Laika 1957"
+    assert f"http://znachki.test/pins/{pin.id}" in mail.body_text
+    assert f'href="http://znachki.test/pins/{pin.id}"' in mail.body_html
+
+    correction = service.submit(member, {"title_en": "Laika, Sputnik-2"}, pin=pin)
+    service.reject(correction, mod, "The legend says only ЛАЙКА.")
+    mails = db.session.scalars(
+        select(MailMessage).where(MailMessage.to_addr == member.email).order_by(MailMessage.id)
+    ).all()
+    assert len(mails) == 2
+    rejected = mails[1]
+    assert rejected.subject == "Not added to the catalogue: ZN-9010 Laika 1957"
+    assert "The legend says only ЛАЙКА." in rejected.body_text
+    assert "http://znachki.test/submissions" in rejected.body_text
+    # Sent through the outbox, after the transaction commits.
+    assert db.session.scalar(select(func.count(OutboxMessage.id))) >= 2

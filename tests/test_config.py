@@ -65,3 +65,48 @@ def test_importing_the_package_builds_nothing() -> None:
         cwd=Path(__file__).resolve().parents[1],
     ).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_make_run_gives_every_process_the_web_apps_address(tmp_path: Path) -> None:
+    """Under `make run` honcho gives the worker and beat PORT = web port + 100,
+    + 200; mail is built there, so BASE_URL must still be the web app's."""
+    import itertools
+    import re
+    import shlex
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    plan = subprocess.run(
+        ["make", "-n", "run", "PORT=8080"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
+    honcho = next(line for line in plan.splitlines() if "honcho start" in line)
+    assignments = itertools.takewhile(lambda w: re.match(r"[A-Z_]+=", w), shlex.split(honcho))
+    env = dict(word.split("=", 1) for word in assignments)
+    printer = (
+        f"{sys.executable} -c 'import os; "
+        'print(os.environ["NAME"], os.environ["PORT"], os.environ["BASE_URL"])\''
+    )
+    procfile = tmp_path / "Procfile"
+    procfile.write_text(
+        "".join(f"{name}: NAME={name} {printer}; sleep 1\n" for name in ("web", "worker", "beat"))
+    )
+    ran = subprocess.run(
+        [str(root / ".venv/bin/honcho"), "start", "-f", str(procfile), "-p", "8080"],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    seen = {}
+    for line in ran.stdout.splitlines():
+        parts = line.split("|", 1)[-1].split()
+        if len(parts) == 3 and parts[0] in ("web", "worker", "beat"):
+            seen[parts[0]] = (parts[1], parts[2])
+    assert set(seen) == {"web", "worker", "beat"}, ran.stdout + ran.stderr
+    assert seen["worker"][0] == "8180"  # honcho's own numbering, which caused the bug
+    for name, (port, base_url) in seen.items():
+        settings = Settings.from_env(
+            {"ZNACHKI_ENV": "development", "PORT": port, "BASE_URL": base_url}
+        )
+        assert settings.base_url == "http://127.0.0.1:8080", name

@@ -60,7 +60,7 @@ def test_encodings_and_delimiters(app_ctx: Flask, encoding: str, delimiter: str)
     assert result.encoding == encoding and result.delimiter == delimiter
     [have] = db.session.scalars(select(Have).where(Have.user_id == user.id)).all()
     assert have.quantity == 2 and have.notes == "Из коллекции деда"
-    assert have.condition is Condition.MINT
+    assert have.condition is Condition.EXCELLENT  # «отличное», as its short form «отл»
 
 
 def test_bad_files_get_precise_messages(app_ctx: Flask) -> None:

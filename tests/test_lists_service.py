@@ -194,3 +194,25 @@ def test_one_set_of_verbs_serves_both_kinds(app_ctx: Flask, kind: ListKind) -> N
     with pytest.raises(DomainError, match="haves or wants"):
         list_kind("trades")
     assert list_kind(kind.name) is kind
+
+
+def test_every_condition_alias_names_one_documented_grade() -> None:
+    """The whole alias table: each alias (and each grade's own name and label)
+    reads as its grade, no alias is under two grades, and each Russian short form
+    reads as its full word (отл is отличное: Excellent, not Mint)."""
+    from marketplace.lists.models import CONDITION_HELP
+    from marketplace.lists.operations.values import CONDITION_ALIASES, parse_condition
+
+    assert set(CONDITION_ALIASES) == set(Condition) == set(CONDITION_HELP)
+    seen: dict[str, Condition] = {}
+    for grade, aliases in CONDITION_ALIASES.items():
+        for alias in (grade.slug, grade.label, *aliases):
+            assert parse_condition(alias) is grade, alias
+            assert parse_condition(alias.upper()) is grade, alias
+            assert seen.setdefault(alias.lower(), grade) is grade, alias
+    for full, short in [
+        ("отличное", "отл"), ("хорошее", "хор"), ("очень хорошее", "оч. хор"),
+        ("удовлетворительное", "удовл"), ("плохое", "плох"), ("идеальное", "идеал"),
+    ]:  # fmt: skip
+        assert parse_condition(full) is parse_condition(short), (full, short)
+    assert parse_condition("отличное") is Condition.EXCELLENT

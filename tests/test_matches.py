@@ -768,3 +768,45 @@ def test_a_match_a_concurrent_refresh_inserted_first_is_taken_over(
             assert hers.active and outcome.new == [hers.id] and outcome.changed == [his.id]
     finally:
         app.extensions["db_engine"].dispose()
+
+
+def test_the_matches_page_says_when_rings_were_last_and_will_next_be_looked_for(
+    app_ctx: Flask,
+) -> None:
+    from marketplace.core.celery_app import GLOBAL_SOLVE_EVERY
+    from tests.support.factories import make_user
+    from tests.support.web import login
+
+    make_user("ivan@example.org")
+    client = app_ctx.test_client()
+    login(client)
+
+    def status() -> str:
+        page = client.get("/matches").get_data(as_text=True)
+        found = page.split('id="solve-status">', 1)[1].split("</p>", 1)[0]
+        return " ".join(found.split())
+
+    assert "No global solve has run yet" in status()
+    assert "within 24 hours" in status()
+
+    started = utcnow().replace(microsecond=0) - timedelta(hours=2)
+    db.session.add(
+        SolveRun(status="finished", cycle_cap=3, time_limit_s=60.0, proposals=4,
+                 started_at=started, finished_at=started + timedelta(minutes=3))
+    )  # fmt: skip
+    db.session.flush()
+    text = status()
+    finished = (started + timedelta(minutes=3)).strftime("%Y-%m-%d %H:%M")
+    due = (started + GLOBAL_SOLVE_EVERY).strftime("%Y-%m-%d %H:%M")
+    assert f"Last global solve: finished {finished} UTC, 4 trade loops proposed." in text
+    assert f"Next: about {due} UTC." in text
+
+    db.session.add(
+        SolveRun(status="running", cycle_cap=3, time_limit_s=60.0, components=5,
+                 components_done=2, started_at=utcnow())
+    )  # fmt: skip
+    db.session.flush()
+    assert "A global solve is running now" in status() and "2 of 5 groups" in status()
+    # The page reads the interval beat is given.
+    schedule = app_ctx.extensions["celery"].conf.beat_schedule["global-solve"]["schedule"]
+    assert schedule == GLOBAL_SOLVE_EVERY.total_seconds() == 24 * 3600

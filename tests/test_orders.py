@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from marketplace.core.extensions import db
 from marketplace.core.models import utcnow
 from marketplace.core.outbox import OutboxMessage
-from marketplace.lists.models import Have
+from marketplace.lists.models import Condition, Have
 from marketplace.mail.models import MailMessage
 from marketplace.orders.models import Order, StripeEvent
 from marketplace.orders.operations import from_minor, platform_fee, price_guide, to_minor
@@ -566,3 +566,80 @@ def test_test_provider_runs_the_whole_flow_labelled(app_ctx: Flask) -> None:
     order = db.session.scalar(select(Order).where(Order.buyer_id == buyer.id))
     assert order is not None and order.status == "paid"
     assert "TEST PAYMENTS" in buyer_client.get(f"/orders/{order.id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("has_account", [False, True])
+def test_the_payouts_page_button_posts_where_onboarding_starts(
+    client: FlaskClient, stripe_app: Flask, fake: FakeStripe, has_account: bool
+) -> None:
+    """ "Set up payouts with Stripe" and "Update my details" both reach Stripe
+    (they answered 405: the form posted to the GET-only refresh URL)."""
+    import re
+
+    if has_account:
+        make_seller(stripe_app, fake, email="ivan@example.org")
+    else:
+        make_user()
+    login(client)
+    page = client.get("/sell/payouts").get_data(as_text=True)
+    button = "Update my details with Stripe" if has_account else "Set up payouts with Stripe"
+    assert button in page
+    action = re.search(
+        r'<form method="post" action="([^"]+)">\s*<input[^>]*csrf[^>]*>\s*<button[^>]*>' + button,
+        page,
+    )
+    assert action is not None and action.group(1) == "/sell/payouts/onboard"
+    started = post_form(client, action.group(1), {}, page="/sell/payouts")
+    assert started.status_code == 303
+    # Stripe's refresh link (an expired onboarding link) is a GET and works too.
+    assert client.get("/sell/payouts/refresh").status_code == 303
+
+
+def test_a_delivered_pin_joins_the_buyers_haves_and_closes_the_want_it_filled(
+    client: FlaskClient, stripe_app: Flask, fake: FakeStripe
+) -> None:
+    from marketplace.catalogue.models import Pin
+    from marketplace.lists.models import Want
+    from tests.support.catalogue import make_pin
+    from tests.support.factories import WantFactory
+
+    order = paid_order(client, stripe_app, fake)
+    buyer = order.buyer
+    pin = db.session.get(Pin, order.pin_id)
+    filled = WantFactory(user=buyer, wanted=pin, min_condition=Condition.FINE)
+    someone_elses = WantFactory(user=make_user("picky@example.org"), wanted=pin)
+    other = WantFactory(user=buyer, wanted=make_pin(ref="OTHER-1"))  # stays wanted
+    db.session.flush()
+    filled_id, other_id = filled.id, other.id
+    orders(stripe_app).ship(order.seller, order.id, "RA1")
+    orders(stripe_app).confirm_delivery(buyer, order.id)
+
+    [have] = db.session.scalars(select(Have).where(Have.user_id == buyer.id)).all()
+    assert (have.pin_id, have.quantity, have.condition) == (pin.id, 1, Condition.EXCELLENT)
+    assert have.tradeable is False and have.notes == f"Bought in order #{order.id}."
+    open_wants = set(db.session.scalars(select(Want.id)))
+    assert filled_id not in open_wants and other_id in open_wants
+    assert someone_elses.id in open_wants
+    refresh = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.task == "workers.tasks.refresh_collector_matches")
+    ).all()
+    assert any(m.payload.get("user_id") == buyer.id for m in refresh)
+
+
+def test_the_listing_promises_the_hold_the_order_gets(
+    client: FlaskClient, stripe_app: Flask, fake: FakeStripe
+) -> None:
+    from marketplace.orders.operations import PRICE_HOLD
+
+    have = make_listing(make_seller(stripe_app, fake))
+    buyer = make_user("buyer@example.org")
+    login(client, "buyer@example.org")
+    page = client.get(f"/listings/{have.id}").get_data(as_text=True)
+    minutes = int(PRICE_HOLD.total_seconds() // 60)
+    assert f"The copy is held for you for {minutes} minutes" in page
+    assert minutes == 45  # Stripe's 35-minute session plus the grace for its expiry event
+    before = utcnow()
+    order = orders(stripe_app).buy(buyer, have.id)
+    assert order.reserved_until is not None
+    held = order.reserved_until - before
+    assert PRICE_HOLD <= held < PRICE_HOLD + timedelta(seconds=5)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields, validate
 
@@ -118,6 +118,15 @@ class PinPageOut(Schema):
         values=fields.String(),
         required=True,
         metadata={"description": "Typed word → the word searched instead"},
+    )
+    suggestions = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        required=True,
+        metadata={
+            "description": "Typed word that matched no pin and had no sure correction → "
+            "the nearest catalogue words to try instead (nothing was searched for it)"
+        },
     )
     facets = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(FacetValue)))
 
@@ -257,7 +266,7 @@ def _submission(item: Any) -> dict[str, Any]:
 
 
 def _moderation() -> Moderation:
-    return Moderation(db.session(), catalogue_photo_dir())
+    return Moderation(db.session(), catalogue_photo_dir(), current_app.config["SETTINGS"].base_url)
 
 
 def _require_moderator() -> None:
@@ -290,6 +299,7 @@ def search_pins(**args: Any) -> dict[str, Any]:
         "pages": result.pages,
         "per_page": result.per_page,
         "corrections": result.corrections,
+        "suggestions": result.suggestions,
     }
     if args["facets"]:
         body["facets"] = {

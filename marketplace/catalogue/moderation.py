@@ -1,7 +1,7 @@
 """Members propose pins and corrections; moderators approve (optionally editing),
-or reject with a reason. Before approval, likely duplicates are shown: pins with a
-similar legend or transliteration, the same issuer and year, or a near-identical
-photo."""
+or reject with a reason, and the member is mailed the decision. Before approval,
+likely duplicates are shown, most likely first: pins whose legend or title is
+similar in any script, with the same issuer and year, or a near-identical photo."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from marketplace.accounts.models import User
@@ -21,21 +21,61 @@ from marketplace.catalogue.search import SearchQuery, search
 from marketplace.core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from marketplace.core.models import utcnow
 from marketplace.core.photos import StoredImage, hash_distance
+from marketplace.mail import delivery as mail
 
 PHOTO_DISTANCE = 8  # perceptual-hash bits: below this two photos show the same thing
-LEGEND_SIMILARITY = 85.0
+LEGEND_SIMILARITY = 75.0  # out of 100, see `legend_similarity`
+CANDIDATE_WORDS = 8  # legend and title words whose pins are compared
 
 
 @dataclass(frozen=True)
 class Duplicate:
     pin: Pin
     reasons: list[str]
+    score: float = 0.0  # legend similarity (0–1) + 1 for issuer and year + 1.5 for a photo
+
+
+@dataclass(frozen=True)
+class ModerationLinks:
+    """Absolute links for the decision mail; the web layer knows the routes."""
+
+    base_url: str
+
+    def pin(self, pin_id: int) -> str:
+        return f"{self.base_url}/pins/{pin_id}"
+
+    def submissions(self) -> str:
+        return f"{self.base_url}/submissions"
+
+
+def comparable(text: str) -> str:
+    """A legend or title as script-free words: Cyrillic romanised (Ukrainian
+    and Belarusian letters read as Russian), every word by its spelling key, so
+    «ЮРИЙ ГАГАРИН», "Yuri Gagarin" and "Juri Gagarin" compare equal."""
+    out = []
+    for word in tr.words(text):
+        if tr.has_cyrillic(word):
+            word = tr.romanise(tr.russify(word), "bgn")
+        out.append(tr.spelling_key(word))
+    return " ".join(out)
+
+
+def legend_similarity(a: str, b: str) -> float:
+    """0–100: the mean of RapidFuzz's token-set ratio (one legend contains the
+    other: ЮРИЙ ГАГАРИН in ЮРИЙ ГАГАРИН ВОСТОК) and token-sort ratio (how much
+    of each they share), so a one-word legend that happens to appear in a longer
+    one (ВОСТОК) scores well below a near-copy."""
+    a, b = comparable(a), comparable(b)
+    if not a or not b:
+        return 0.0
+    return (fuzz.token_set_ratio(a, b) + fuzz.token_sort_ratio(a, b)) / 2
 
 
 class Moderation:
-    def __init__(self, session: Session, photo_dir: Path) -> None:
+    def __init__(self, session: Session, photo_dir: Path, base_url: str = "") -> None:
         self.session = session
         self.photo_dir = photo_dir
+        self.links = ModerationLinks(base_url)
 
     def submit(
         self, user: User, data: dict[str, Any], *, pin: Pin | None = None, note: str | None = None
@@ -126,52 +166,62 @@ class Moderation:
         return photo if submitter is not None and submitter == viewer.id else None
 
     def likely_duplicates(self, submission: Submission, limit: int = 8) -> list[Duplicate]:
+        """Pins that may be the submitted one, most likely first. Candidates are
+        the pins any of its legend or title words finds (in any script); each is
+        scored by legend and title similarity across scripts, the same issuer and
+        year, and a near-identical photo."""
         data = submission.data
+        legend = str(data.get("legend") or "")
+        title = str(data.get("title_en") or "")
         reasons: dict[int, list[str]] = {}
+        scores: dict[int, float] = {}
         pins: dict[int, Pin] = {}
 
-        def note(pin: Pin, reason: str) -> None:
+        def note(pin: Pin, reason: str, score: float) -> None:
             if submission.pin_id == pin.id:
                 return
             pins[pin.id] = pin
             if reason not in reasons.setdefault(pin.id, []):
                 reasons[pin.id].append(reason)
+                scores[pin.id] = scores.get(pin.id, 0.0) + score
 
-        legend = data.get("legend") or ""
-        words = " ".join(tr.words(legend or data.get("title_en", "")))
-        if words:
-            for pin in search(self.session, SearchQuery(q=words, per_page=20)).pins:
-                score = max(
-                    fuzz.token_sort_ratio(tr.fold(legend), tr.fold(pin.legend or "")),
-                    fuzz.token_sort_ratio(
-                        tr.fold(tr.transliterate(legend)), tr.fold(pin.transliteration or "")
-                    ),
-                    fuzz.token_sort_ratio(
-                        tr.fold(data.get("title_en") or ""), tr.fold(pin.title_en)
-                    ),
-                )
-                if score >= LEGEND_SIMILARITY:
-                    note(pin, f"similar legend or title ({score:.0f}%)")
+        words = [w for w in dict.fromkeys(tr.words(f"{legend} {title}")) if len(w) >= 3]
+        candidates: dict[int, Pin] = {}
+        for word in words[:CANDIDATE_WORDS]:
+            for pin in search(self.session, SearchQuery(q=word, per_page=20)).pins:
+                candidates[pin.id] = pin
+        for pin in candidates.values():
+            similarity = max(
+                legend_similarity(legend, pin.legend or "") if legend else 0.0,
+                legend_similarity(title, pin.title_en) if title else 0.0,
+                # A legend against a title: a pin catalogued with only an English
+                # title, or a submission without a legend.
+                legend_similarity(legend, pin.title_en) if legend else 0.0,
+                legend_similarity(title, pin.legend or "") if title else 0.0,
+            )
+            if similarity >= LEGEND_SIMILARITY:
+                note(pin, f"similar legend or title ({similarity:.0f}%)", similarity / 100)
         if data.get("issuer") and data.get("year_from"):
             same = self.session.scalars(
                 select(Pin).where(
-                    Pin.issuer == str(data["issuer"]).strip(),
+                    func.lower(Pin.issuer) == str(data["issuer"]).strip().lower(),
                     Pin.year_from == int(data["year_from"]),
                 ).limit(limit)
             )  # fmt: skip
             for pin in same:
-                note(pin, "same issuer and year")
-        for photo in submission.photos:
-            candidates = self.session.scalars(
+                note(pin, "same issuer and year", 1.0)
+        if submission.photos:
+            candidates_with_photos = self.session.scalars(
                 select(PinPhoto).where(PinPhoto.pin_id.is_not(None)).options(
                     selectinload(PinPhoto.pin)
                 )
-            )  # fmt: skip
-            for other in candidates:
-                if other.pin and hash_distance(photo.phash, other.phash) <= PHOTO_DISTANCE:
-                    note(other.pin, "near-identical photo")
-        ranked = sorted(pins.values(), key=lambda p: (-len(reasons[p.id]), p.ref))
-        return [Duplicate(p, reasons[p.id]) for p in ranked[:limit]]
+            ).all()  # fmt: skip
+            for photo in submission.photos:
+                for other in candidates_with_photos:
+                    if other.pin and hash_distance(photo.phash, other.phash) <= PHOTO_DISTANCE:
+                        note(other.pin, "near-identical photo", 1.5)
+        ranked = sorted(pins.values(), key=lambda p: (-scores[p.id], p.ref))
+        return [Duplicate(p, reasons[p.id], round(scores[p.id], 3)) for p in ranked[:limit]]
 
     def approve(
         self, submission: Submission, moderator: User, edits: dict[str, Any] | None = None
@@ -194,6 +244,7 @@ class Moderation:
         submission.reviewed_by_id = moderator.id
         submission.reviewed_at = utcnow()
         self.session.flush()
+        self._mail_decision(submission, pin)
         return pin
 
     def reject(self, submission: Submission, moderator: User, reason: str) -> None:
@@ -205,6 +256,36 @@ class Moderation:
         submission.reviewed_by_id = moderator.id
         submission.reviewed_at = utcnow()
         self.session.flush()
+        self._mail_decision(submission, None)
+
+    def _mail_decision(self, submission: Submission, pin: Pin | None) -> None:
+        """Tell the member what became of their submission (sent after commit)."""
+        member = self.session.get(User, submission.submitted_by_id or 0)
+        if member is None:
+            return
+        approved = submission.status == "approved"
+        # A correction is named by the pin it corrects; a new pin by what was sent.
+        named = pin or submission.pin
+        if named is not None and (submission.kind == "correction" or approved):
+            ref, title = named.ref, named.title_en
+        else:
+            ref, title = (
+                str(submission.data.get("ref") or ""),
+                str(submission.data.get("title_en") or ""),
+            )
+        mail.queue(
+            self.session,
+            to=member.email,
+            template="submission_reviewed",
+            user_id=member.id,
+            name=member.display_name,
+            approved=approved,
+            kind=submission.kind,
+            ref=ref,
+            title=title,
+            reason=submission.reason or "",
+            url=self.links.pin(pin.id) if pin else self.links.submissions(),
+        )
 
     @staticmethod
     def _check(submission: Submission, moderator: User) -> None:

@@ -1,11 +1,15 @@
 """Catalogue search and browsing: what a collector types, in Cyrillic or Latin,
 with typos, narrowed by filters with facet counts, sorted and paged.
 
-The database finds candidates with its own full-text index (PostgreSQL tsvector,
+Each typed word becomes the spellings it may be indexed under
+(transliteration.query_terms); the search vocabulary says which the index holds,
+as whole words or, for a word still being typed, as the start of one. The
+database finds candidates with its own full-text index (PostgreSQL tsvector,
 SQLite FTS5) over each pin's stored spellings; a word that matches nothing is
-corrected against the search vocabulary (pg_trgm on PostgreSQL, an FTS5 trigram
-table on SQLite; RapidFuzz decides on both). Candidates are then ranked here, by
-one formula, so both databases give the same order.
+corrected against the vocabulary only when surely a typo (pg_trgm on PostgreSQL,
+an FTS5 trigram table on SQLite; RapidFuzz decides on both), and otherwise the
+search finds nothing and suggests the nearest words. Candidates are then ranked
+here, by one formula, so both databases give the same order.
 """
 
 from __future__ import annotations
@@ -16,15 +20,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
 from sqlalchemy import Select, bindparam, false, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from marketplace.catalogue import transliteration as tr
 from marketplace.catalogue.models import Pin, SearchTerm, Series, Theme, pin_themes
+from marketplace.catalogue.transliteration import Spelling
 
 CANDIDATES = 300
 COUNT_CAP = 1000  # beyond this a result count is shown as "1,000+"
-FUZZY_MIN = 72.0  # RapidFuzz ratio a vocabulary word needs to stand in for a typo
+CORRECTED = 0.7  # a corrected word ranks below one found as typed
+SUGGEST_MIN = 60.0  # RapidFuzz ratio a vocabulary word needs to be offered instead
+SUGGESTIONS = 3
 SORTS = ("relevance", "year", "year_desc", "ref", "title")
 FACETS = ("theme", "republic", "city", "material", "pin_type", "series", "maker", "decade")
 _SAFE = re.compile(r"\w+")
@@ -79,6 +87,8 @@ class SearchResult:
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     corrections: dict[str, str] = field(default_factory=dict)
     total_capped: bool = False
+    # Words that matched nothing, each with the nearest indexed words to try.
+    suggestions: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
@@ -89,9 +99,10 @@ def search(session: Session, query: SearchQuery) -> SearchResult:
     per_page = max(1, min(query.per_page, 100))
     page = max(1, query.page)
     dialect = session.get_bind().dialect.name
-    words = [w for w in tr.query_terms(query.q) if w[0] not in GENERIC_WORDS][:8]
+    words = [w for w in tr.query_terms(query.q) if w[0].term not in GENERIC_WORDS][:8]
     filtered = _filtered(session, select(Pin.id), query)
     corrections: dict[str, str] = {}
+    suggestions: dict[str, list[str]] = {}
 
     if not words:
         total = _count(session, filtered)
@@ -101,16 +112,30 @@ def search(session: Session, query: SearchQuery) -> SearchResult:
         )
         match_ids: Select[Any] = filtered
     else:
-        alternatives: list[list[tuple[str, float]]] = []
+        alternatives: list[list[Spelling]] = []
         for word in words:
-            options = [(w, 1.0) for w in word]
-            if not _known(session, [w for w, _ in options]):
-                fixed = _corrections(session, dialect, word[0])
+            options = _indexed(session, word)
+            if not options and len(word[0].term) < 3:
+                # Too short to correct, and perhaps a piece of a longer indexed
+                # word ("½" is indexed as 1⁄2): let the full-text index decide.
+                options = word
+            if not options:
+                typed = word[0].term
+                fixed, nearest = _corrections(session, dialect, typed)
                 if fixed:
-                    corrections[word[0]] = fixed[0][0]
-                options += fixed
+                    corrections[typed] = fixed
+                    options = [
+                        Spelling(o.term, o.weight * CORRECTED, prefix=False)
+                        for o in _indexed(session, tr.query_terms(fixed)[0])
+                    ]
+                else:
+                    # Nothing close enough: say so and offer the nearest words,
+                    # rather than silently searching for another one.
+                    suggestions[typed] = nearest
             alternatives.append(options)
-        condition = _fts_condition(dialect, [[w for w, _ in opts] for opts in alternatives])
+        if not all(alternatives):
+            return SearchResult([], 0, page, per_page, {}, corrections, suggestions=suggestions)
+        condition = _fts_condition(dialect, alternatives)
         matched = filtered.where(condition)
         total = _count(session, matched)
         match_ids = matched
@@ -131,6 +156,18 @@ def search(session: Session, query: SearchQuery) -> SearchResult:
     return SearchResult(
         pins, min(total, COUNT_CAP), page, per_page, facets, corrections, total_capped=capped
     )
+
+
+def suggested_queries(q: str, suggestions: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """Each suggested word with the query it makes: the typed query with the
+    word that matched nothing replaced by the suggestion."""
+    out = []
+    words = re.findall(r"\w+|\W+", q)
+    for typed, nearest in suggestions.items():
+        for term in nearest:
+            replaced = "".join(term if tr.fold(w) == typed else w for w in words)
+            out.append((term, replaced))
+    return out
 
 
 def _count(session: Session, matched: Select[Any]) -> int:
@@ -179,22 +216,30 @@ def _order(sort: str) -> list[Any]:
     return [Pin.is_synthetic, Pin.ref]
 
 
-def _fts_condition(dialect: str, words: list[list[str]], *, title_only: bool = False) -> Any:
-    """All words must match (each by any of its alternatives, as a prefix)."""
-    words = [[w for w in options if _SAFE.fullmatch(w)] for options in words]
+def _fts_condition(dialect: str, words: list[list[Spelling]], *, title_only: bool = False) -> Any:
+    """All words must match, each by any of its spellings: as a whole indexed
+    word, or (a spelling that may be unfinished) as the start of one."""
+    words = [[w for w in options if _SAFE.fullmatch(w.term)] for options in words]
     if not all(words):
         return false()  # a word with no searchable spelling matches no pin
     if dialect == "postgresql":
         weight = "A" if title_only else ""  # weight A holds the title spellings
         tsquery = " & ".join(
-            "(" + " | ".join(f"'{w}':*{weight}" for w in options if _SAFE.fullmatch(w)) + ")"
+            "("
+            + " | ".join(
+                f"'{w.term}':*{weight}"
+                if w.prefix
+                else f"'{w.term}'" + (f":{weight}" if weight else "")
+                for w in options
+            )
+            + ")"
             for options in words
         )
         return literal_column("pins.search_tsv").bool_op("@@")(
             func.to_tsquery(literal_column("'simple'"), tsquery)
         )
     fts = " AND ".join(
-        "(" + " OR ".join(f'"{w}"*' for w in options if _SAFE.fullmatch(w)) + ")"
+        "(" + " OR ".join(f'"{w.term}"' + ("*" if w.prefix else "") for w in options) + ")"
         for options in words
     )
     if title_only:
@@ -204,6 +249,23 @@ def _fts_condition(dialect: str, words: list[list[str]], *, title_only: bool = F
         .select_from(text("pins_fts"))
         .where(text("pins_fts MATCH :fts").bindparams(bindparam("fts", fts, unique=True)))
     )
+
+
+def _indexed(session: Session, spellings: list[Spelling]) -> list[Spelling]:
+    """The spellings of one typed word that the index holds: as whole words where
+    it holds them so ("lenin" then finds Lenin, not Leningrad), else, for one
+    that may be unfinished, as the start of longer words ("гагар")."""
+    terms = [s.term for s in spellings if _SAFE.fullmatch(s.term)]
+    if not terms:
+        return []
+    whole = set(session.scalars(select(SearchTerm.term).where(SearchTerm.term.in_(terms))))
+    found = []
+    for spelling in spellings:
+        if spelling.term in whole:
+            found.append(Spelling(spelling.term, spelling.weight, prefix=False))
+        elif spelling.prefix and spelling.term in terms and _known(session, [spelling.term]):
+            found.append(spelling)
+    return found
 
 
 def _known(session: Session, options: list[str]) -> bool:
@@ -220,19 +282,53 @@ def _known(session: Session, options: list[str]) -> bool:
     return False
 
 
-def _corrections(session: Session, dialect: str, word: str) -> list[tuple[str, float]]:
-    """Vocabulary words close to a word that matched nothing ("gagrin" → "gagarin").
+def _corrections(session: Session, dialect: str, word: str) -> tuple[str | None, list[str]]:
+    """For a word that matched nothing: the vocabulary word it is surely a typo
+    of ("gagrin" → "gagarin"), if any, and the nearest vocabulary words to offer
+    instead.
 
     Candidates are words sharing a trigram (pg_trgm, or SQLite's FTS5 trigram
     table) or the first two letters; RapidFuzz then decides, the same way on both.
+    Only words in the same script count (a Latin word's Cyrillic spelling is
+    checked as a word of its own), and a correction must be within one edit —
+    two for words of eight letters or more — so "brezhnev" is never taken for
+    "naberezhnye" nor "kalinin" for "ukrainian".
     """
     if len(word) < 3:
-        return []
+        return None, []
+    candidates: set[str] = set()
+    probes = [word] if tr.has_cyrillic(word) else [word, tr.cyrillise(word)]
+    for probe in probes:
+        candidates |= _candidates(session, dialect, probe)
+    allowed = 0 if len(word) < 5 else 1 if len(word) < 8 else 2
+    scored = []
+    for candidate in candidates:
+        same_script = tr.has_cyrillic(candidate) == tr.has_cyrillic(word)
+        probe = word if same_script else tr.cyrillise(word)
+        if tr.has_cyrillic(candidate) != tr.has_cyrillic(probe):
+            continue
+        edits = OSA.distance(probe, candidate)
+        ratio = fuzz.ratio(probe, candidate)
+        scored.append((edits, -ratio, not same_script, candidate))
+    scored.sort()
+    fixed = next((c for edits, _r, _s, c in scored if edits <= allowed), None)
+    nearest = sorted(
+        (item for item in scored if -item[1] >= SUGGEST_MIN and item[3] != fixed),
+        key=lambda item: (item[1], item[0], item[3]),
+    )
+    return fixed, [c for *_rest, c in nearest[:SUGGESTIONS]]
+
+
+def _candidates(session: Session, dialect: str, word: str) -> set[str]:
     candidates: set[str] = set()
     if dialect == "postgresql":
         # The planner underrates the trigram index on a vocabulary this size and
         # scans all of it (~30 ms at 50,000 words, against ~5 ms through the index).
         session.execute(text("SELECT set_config('enable_seqscan', 'off', true)"))
+        # Looser than pg_trgm's default 0.3, as loose as SQLite's "any trigram in
+        # common": suggestions may be far ("brezhnev" → "naberezhnye"); whether
+        # one is close enough to correct is decided below, the same on both.
+        session.execute(text("SELECT set_config('pg_trgm.similarity_threshold', '0.2', true)"))
         candidates.update(
             session.scalars(
                 text(
@@ -242,6 +338,7 @@ def _corrections(session: Session, dialect: str, word: str) -> list[tuple[str, f
             )
         )
         session.execute(text("SELECT set_config('enable_seqscan', 'on', true)"))
+        session.execute(text("SELECT set_config('pg_trgm.similarity_threshold', '0.3', true)"))
     else:
         grams = {word[i : i + 3] for i in range(len(word) - 2)}
         match = " OR ".join(f'"{g}"' for g in sorted(grams) if _SAFE.fullmatch(g))
@@ -260,25 +357,21 @@ def _corrections(session: Session, dialect: str, word: str) -> list[tuple[str, f
             .limit(500)
         )
     )
-    scored = sorted(
-        ((c, fuzz.ratio(word, c)) for c in candidates), key=lambda item: (-item[1], item[0])
-    )
-    return [(c, score / 100 * 0.7) for c, score in scored if score >= FUZZY_MIN][:3]
+    return candidates
 
 
 def _rank(
     session: Session,
     dialect: str,
     matched: Select[Any],
-    alternatives: list[list[tuple[str, float]]],
+    alternatives: list[list[Spelling]],
     raw_query: str,
     total: int,
 ) -> list[int]:
     # The same candidates on both databases: pins with every word in the title
     # first, then the rest, each in the order real before synthetic, oldest
     # first, at most CANDIDATES of them; the final order is decided below.
-    words = [[w for w, _ in opts] for opts in alternatives]
-    in_title = _fts_condition(dialect, words, title_only=True)
+    in_title = _fts_condition(dialect, alternatives, title_only=True)
     if total <= COUNT_CAP:
         # Few enough to take them all and sort here.
         found = sorted(
@@ -328,14 +421,14 @@ def _rank(
     return [row[-1] for row in scored]
 
 
-def _best(options: list[tuple[str, float]], terms: list[str]) -> float:
+def _best(options: list[Spelling], terms: list[str]) -> float:
     best = 0.0
     term_set = set(terms)
-    for word, weight in options:
-        if word in term_set:
-            best = max(best, weight)
-        elif any(t.startswith(word) for t in terms):
-            best = max(best, 0.8 * weight)
+    for option in options:
+        if option.term in term_set:
+            best = max(best, option.weight)
+        elif option.prefix and any(t.startswith(option.term) for t in terms):
+            best = max(best, 0.8 * option.weight)
     return best
 
 

@@ -2,10 +2,14 @@
 
 A pin's Cyrillic text is indexed under every common romanisation at once — BGN/PCGN,
 ICAO (Russian passports), GOST 7.79/ISO 9 and the scholarly system (diacritics
-dropped, as people type them), French and German — so "Gagarine", "Chruschtschow"
-and "Hruscev" each meet one of the stored spellings exactly; the query itself is
-only folded (lower case, accents removed). Latin text typed to find a Cyrillic word
-is also mapped back to Cyrillic, so "znachok" finds «значок». Pure functions.
+dropped, as people type them), French and German, and Ukraine's national system
+for Ukrainian — so "Gagarine", "Chruschtschow" and "Hruscev" each meet one of the
+stored spellings exactly. Every Latin spelling, indexed or typed, also carries a
+key that smooths over the rest (`spelling_key`: Yuri/Iouri/Juri, Tallinn/Tallin);
+Cyrillic words are also indexed by their stems and in Russian letters (`stems`,
+`russify`), so inflected and Ukrainian or Belarusian forms meet. Latin text typed
+to find a Cyrillic word is also mapped back to Cyrillic, so "znachok" finds
+«значок». Pure functions.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import snowballstemmer
@@ -96,7 +101,9 @@ def romanise(word: str, system: str, lang: str = "ru") -> str:
         elif ch in "её" and after_vowel and system in {"bgn", "german", "french"}:
             latin = {"bgn": "ye", "german": "je", "french": "ie"}[system]
         elif ch == "ё" and not after_vowel and system in {"german", "french"}:
-            latin = "o"  # Горбачёв → Gorbatschow, Gorbatchov
+            # After ж, ч, ш, щ the o is hard (Горбачёв → Gorbatschow, Gorbatchov);
+            # after any other consonant it is soft (Королёв → Koroljow, Koroliov).
+            latin = "o" if prev in "жчшщ" else {"german": "jo", "french": "io"}[system]
         out.append(latin)
     result = "".join(out)
     if system == "french" and result.endswith("in"):
@@ -121,39 +128,167 @@ def cyrillise(word: str) -> str:
     return "".join(out)
 
 
+# Ukrainian and Belarusian letters as the Russian ones they correspond to, and э as
+# е (as people type it): «Ленін» and «Мінск» are then spelled «ленин», «минск».
+_RUSSIFY = str.maketrans({"і": "и", "ї": "и", "є": "е", "ґ": "г", "ў": "у", "э": "е"})
+_UKRAINIAN_LETTERS = re.compile("[іїєґў]")
+# A light Ukrainian stemmer (Snowball has none): noun and adjective endings, in
+# folded spelling (й is и), longest first; at least three letters stay.
+_UK_ENDINGS = sorted(
+    """ами ями ові еві єві ого ому ими іми ою ею єю ах ях ам ям ів ів ии іи ої ом ем єм
+    а я у ю і е є о и ь""".split(),
+    key=len,
+    reverse=True,
+)
+# Endings a Latin-typed word may carry that its indexed form lacks: Estonian cases
+# (Tallinnas, Tallinna), a Russian case typed in Latin (Gagarina), a German
+# genitive (Gagarins). Only ever tried as whole indexed words.
+_LATIN_ENDINGS = ("sse", "st", "ga", "le", "lt", "ks", "na", "s", "a", "u", "e", "y")
+
+
+def russify(word: str) -> str:
+    """A folded Cyrillic word with Ukrainian/Belarusian letters made Russian."""
+    return word.translate(_RUSSIFY)
+
+
+def is_ukrainian(word: str) -> bool:
+    return bool(_UKRAINIAN_LETTERS.search(word))
+
+
+def spelling_key(word: str) -> str:
+    """A folded Latin word with the differences between romanisations smoothed
+    over: y, j and i runs are one i (Yuri, Iouri, Juri, Jurij → iuri; Kiev, Kijew
+    → kiev), w is v, ou is u, kh is h, x is ks, and doubled letters are single
+    (Tallinn, Tallin → talin). Both the index and the query carry the key, so any
+    two spellings with the same key find each other."""
+    word = word.replace("x", "ks").replace("ph", "f").replace("ck", "k").replace("q", "k")
+    word = word.replace("w", "v").replace("ou", "u").replace("kh", "h")
+    word = re.sub(r"[ijy]+", "i", word)
+    return re.sub(r"(.)\1+", r"\1", word)
+
+
+def stems(folded: str, *, ukrainian: bool = False) -> set[str]:
+    """Stems of a folded Cyrillic word, in Russian spelling: «Гагарина» and
+    «Гагарін» → гагарин, «Києву» → киев. Matched only as whole words."""
+    plain = russify(folded)
+    found = {_stemmer("russian").stemWord(plain)}
+    if ukrainian:
+        for ending in _UK_ENDINGS:
+            if folded.endswith(ending) and len(folded) - len(ending) >= 3:
+                found.add(russify(folded[: -len(ending)]))
+                break
+    return {stem for stem in found if len(stem) >= 3}
+
+
+def latin_stems(folded: str) -> set[str]:
+    """Shorter whole words a Latin-typed word may stand for (tried only against
+    the index): its English stem and the word without a case ending."""
+    found = {_stemmer("english").stemWord(folded)}
+    for ending in _LATIN_ENDINGS:
+        if folded.endswith(ending) and len(folded) - len(ending) >= 4:
+            base = folded[: -len(ending)]
+            found.add(base)
+            if ending != "a" and base.endswith("a") and len(base) >= 6:
+                found.add(base[:-1])  # Estonian inessive on a genitive: Tallinnas
+    found.discard(folded)
+    return {stem for stem in found if len(stem) >= 4}
+
+
 def index_terms(text: str, lang: str = "ru") -> list[str]:
-    """Every spelling under which `text` should be found, in first-seen order."""
+    """Every spelling under which `text` should be found, in first-seen order:
+    each word folded; a Cyrillic word also in Russian letters, by its stems and
+    under every romanisation (Ukraine's national system too for Ukrainian); every
+    Latin spelling also by its key and, for Latin words, its English stem."""
     seen: dict[str, None] = {}
     for word in _WORD.findall(text.lower()):
-        seen[fold(word)] = None
+        folded = fold(word)
+        seen[folded] = None
         if has_cyrillic(word):
-            for system in SYSTEMS:
-                seen[romanise(word, system, lang)] = None
-            if lang == "uk":
-                seen[romanise(word, "national", "uk")] = None
+            ukrainian = lang in ("uk", "be") or is_ukrainian(word)
+            seen[russify(folded)] = None
+            for stem in stems(folded, ukrainian=ukrainian):
+                seen[stem] = None
+            latin = [romanise(word, system, lang) for system in SYSTEMS]
+            if ukrainian:
+                latin.append(romanise(word, "national", "uk"))
+            for spelling in latin:
+                seen[spelling] = None
+            for spelling in latin:
+                seen[spelling_key(spelling)] = None
+        elif folded.isascii() and folded.isalpha():
+            seen[spelling_key(folded)] = None
+            stem = _stemmer("english").stemWord(folded)
+            if len(stem) >= 4:
+                seen[stem] = None
     return list(seen)
 
 
-def query_terms(text: str) -> list[list[str]]:
-    """The query as a list of words, each with its alternatives: a Cyrillic word
-    also in its BGN spelling, a Latin word also spelled in Cyrillic, and each also
-    by its stem, so "Гагарина" and "Gagarine" find "Gagarin" (matched as prefixes)."""
-    result: list[list[str]] = []
+def name_terms(text: str) -> list[str]:
+    """Proper names written in Latin letters (capitalised words of an English
+    title: "Valentina Tereshkova") also under their Cyrillic spelling and its
+    romanisations, so «Терешкова», "Tereškova" and "Tereschkowa" find a pin whose
+    only mention of her is the English title."""
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(text):
+        if len(word) >= 4 and word[0].isupper() and word.isascii() and word.isalpha():
+            for term in index_terms(cyrillise(word)):
+                seen[term] = None
+    return list(seen)
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """One way a typed word may be indexed. `prefix`: it may also match as the
+    start of a longer indexed word (someone still typing); `weight` ranks a
+    match by it against the word as typed (1.0)."""
+
+    term: str
+    weight: float = 1.0
+    prefix: bool = True
+
+
+def query_terms(text: str) -> list[list[Spelling]]:
+    """The query as a list of words, each with the spellings it may be indexed
+    under: a Cyrillic word also in Russian letters, in BGN/PCGN and by its stems;
+    a Latin word also by its key, spelled in Cyrillic, and by its stems. Which of
+    them the index holds is for the search to check."""
+    result: list[list[Spelling]] = []
     for word in _WORD.findall(text.lower()):
         folded = fold(word)
         pieces = _WORD.findall(folded)
         if pieces != [folded]:
             # Folding split it ("½" → "1⁄2"): search its pieces, as the index
             # holds them (`words` folds before splitting).
-            result.extend([piece] for piece in pieces)
+            result.extend([Spelling(piece)] for piece in pieces)
             continue
+        spellings = [Spelling(folded)]
         if has_cyrillic(word):
-            stem = _stemmer("russian").stemWord(folded)
-            alternatives = [folded, romanise(word, "bgn"), stem, romanise(stem, "bgn")]
+            latin = romanise(word, "bgn")
+            spellings += [
+                Spelling(russify(folded)),
+                Spelling(latin, 0.9),
+                Spelling(spelling_key(latin), 0.9),
+            ]
+            for stem in sorted(stems(folded, ukrainian=is_ukrainian(word))):
+                # The stem, and the stem romanised: «Гагарина» finds "Gagarin's".
+                spellings += [Spelling(stem, 0.9, prefix=False)]
+                spellings += [Spelling(romanise(stem, "bgn"), 0.8, prefix=False)]
         else:
-            alternatives = [folded, cyrillise(word), _stemmer("english").stemWord(folded)]
-        result.append([a for a in dict.fromkeys(alternatives) if len(a) >= min(3, len(folded))])
+            cyrillic = cyrillise(word)
+            spellings += [Spelling(spelling_key(folded)), Spelling(cyrillic, 0.9)]
+            spellings += [Spelling(stem, 0.8, prefix=False) for stem in sorted(latin_stems(folded))]
+            spellings += [Spelling(stem, 0.8, prefix=False) for stem in sorted(stems(cyrillic))]
+        shortest = min(3, len(folded))
+        unique: dict[str, Spelling] = {}
+        for spelling in spellings:
+            if len(spelling.term) >= shortest and spelling.term not in unique:
+                unique[spelling.term] = spelling
+        result.append(list(unique.values()))
     return result
+
+
+def english_stem(word: str) -> str:
+    return str(_stemmer("english").stemWord(word))
 
 
 @functools.cache

@@ -10,6 +10,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -72,7 +73,7 @@ bp = Blueprint("catalogue", __name__)
 
 
 def moderation() -> Moderation:
-    return Moderation(db.session(), catalogue_photo_dir())
+    return Moderation(db.session(), catalogue_photo_dir(), current_app.config["SETTINGS"].base_url)
 
 
 def _choices(values: tuple[str, ...]) -> list[SelectChoice]:
@@ -83,7 +84,7 @@ class PinForm(FlaskForm):
     """Every attribute of a pin; used for submissions and corrections."""
 
     ref = StringField(
-        "Catalogue number (with variant letter, e.g. 17108а)", [DataRequired(), Length(max=40)]
+        "Catalogue number (with variant letter, e.g. ZN-0028а)", [DataRequired(), Length(max=40)]
     )
     title_en = StringField("English title", [DataRequired(), Length(max=200)])
     legend = TextAreaField("Legend exactly as struck", [Optional(), Length(max=2000)])
@@ -206,6 +207,7 @@ def pins() -> ResponseReturnValue:
         result=result,
         options=search_service.filter_options(db.session()),
         sorts=search_service.SORTS,
+        suggested=search_service.suggested_queries(query.q, result.suggestions),
     )
 
 

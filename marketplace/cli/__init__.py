@@ -69,7 +69,7 @@ def register_app_commands(app: Flask) -> None:
         if not settings.is_development:
             raise click.ClickException("seed-demo only runs with ZNACHKI_ENV=development")
         from marketplace.catalogue.operations import load_demo_catalogue
-        from marketplace.cli.demo import seed_demo_lists
+        from marketplace.cli.demo import DEMO_MODERATOR, DEMO_PASSWORD, seed_demo_lists
         from marketplace.core.celery_app import after_commit
 
         pins = load_demo_catalogue(db.session())
@@ -85,9 +85,11 @@ def register_app_commands(app: Flask) -> None:
         after_commit(app)  # the worker computes the demo collectors' matches
         click.echo(f"demo catalogue: {pins} pins added; demo lists: {entries} entries")
         for email, password in created:
-            click.echo(f"demo collector: {email} / {password}")
+            if email != DEMO_MODERATOR[0]:
+                click.echo(f"demo collector: {email} / {password}")
         if not created:
             click.echo("demo collectors already present")
+        click.echo(f"demo moderator: {DEMO_MODERATOR[0]} / {DEMO_PASSWORD} (reviews /moderation)")
 
     @app.cli.group("catalogue")
     def catalogue_group() -> None:
@@ -102,6 +104,17 @@ def register_app_commands(app: Flask) -> None:
         added = load_demo_catalogue(db.session())
         db.session.commit()
         click.echo(f"{added} pins added")
+
+    @catalogue_group.command("reindex")
+    def reindex() -> None:
+        """Index every pin's search spellings again (after an upgrade that
+        changes them: new romanisations, name equivalents)."""
+        from marketplace.catalogue.operations import reindex_all
+        from marketplace.core.extensions import db
+
+        count = reindex_all(db.session())
+        db.session.commit()
+        click.echo(f"{count} pins indexed")
 
     @catalogue_group.command("import")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False))
@@ -146,6 +159,36 @@ def register_app_commands(app: Flask) -> None:
             output.write(json.dumps(records, ensure_ascii=False, indent=1))
         else:
             output.write(records_to_csv(records))
+
+    @app.cli.group("users")
+    def users_group() -> None:
+        """Members: who may moderate the catalogue."""
+
+    @users_group.command("grant-moderator")
+    @click.argument("email")
+    def grant_moderator(email: str) -> None:
+        """Let the member with EMAIL review catalogue submissions (/moderation)."""
+        from marketplace.cli.demo import set_moderator
+        from marketplace.core.extensions import db
+
+        user = set_moderator(db.session(), email, moderator=True)
+        if user is None:
+            raise click.ClickException(f"no member with the email {email}")
+        db.session.commit()
+        click.echo(f"{user.email} can now moderate the catalogue at /moderation")
+
+    @users_group.command("revoke-moderator")
+    @click.argument("email")
+    def revoke_moderator(email: str) -> None:
+        """Take moderation away from the member with EMAIL."""
+        from marketplace.cli.demo import set_moderator
+        from marketplace.core.extensions import db
+
+        user = set_moderator(db.session(), email, moderator=False)
+        if user is None:
+            raise click.ClickException(f"no member with the email {email}")
+        db.session.commit()
+        click.echo(f"{user.email} no longer moderates the catalogue")
 
     from marketplace.lists.cli import lists_group
 

@@ -1,9 +1,10 @@
-"""Demo data for `make run`: a handful of verified collectors to log in as."""
+"""Demo data for `make run`: a handful of verified collectors to log in as, one of
+them a catalogue moderator; and granting moderation (`znachki users`)."""
 
 from __future__ import annotations
 
 from argon2 import PasswordHasher
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Address, User
@@ -19,6 +20,8 @@ DEMO_COLLECTORS = [
     ("professor@demo.znachki.example.org", "Prof. Anna Sokolova", "en", "Europe/London"),
     ("sasha@demo.znachki.example.org", "Sasha (15)", "ru", "Asia/Novosibirsk"),
 ]
+# Reviews catalogue submissions at /moderation (a fresh install has no other).
+DEMO_MODERATOR = ("nina@demo.znachki.example.org", "Нина Орлова (moderator)", "ru", "Europe/Moscow")
 # A postal address each (made up), so the demo collectors can trade at once.
 DEMO_ADDRESSES = {
     "ivan": ("Иван Петров", "ул. Тверская, д. 7, кв. 12", "Москва", "125009", "RU"),
@@ -33,7 +36,7 @@ def seed_demo_collectors(session: Session, hasher: PasswordHasher) -> list[tuple
     existing = set(session.scalars(select(User.email)))
     created = []
     password_hash = hasher.hash(DEMO_PASSWORD)
-    for email, name, locale, tz in DEMO_COLLECTORS:
+    for email, name, locale, tz in [*DEMO_COLLECTORS, DEMO_MODERATOR]:
         if email in existing:
             continue
         session.add(
@@ -44,12 +47,22 @@ def seed_demo_collectors(session: Session, hasher: PasswordHasher) -> list[tuple
                 locale=locale,
                 timezone=tz,
                 email_verified_at=utcnow(),
+                is_moderator=email == DEMO_MODERATOR[0],
             )
         )
         created.append((email, DEMO_PASSWORD))
     session.flush()
     seed_demo_addresses(session)
     return created
+
+
+def set_moderator(session: Session, email: str, *, moderator: bool) -> User | None:
+    """Grant or take away catalogue moderation; None if no member has `email`."""
+    user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is not None:
+        user.is_moderator = moderator
+        session.flush()
+    return user
 
 
 def seed_demo_addresses(session: Session) -> None:

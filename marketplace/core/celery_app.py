@@ -5,6 +5,7 @@ outbox after a commit."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from celery import Celery, Task
@@ -14,6 +15,10 @@ from flask import Flask
 from marketplace.config import Settings
 from marketplace.core import outbox
 from marketplace.core.extensions import db
+
+# How often beat starts the global solve that finds rings of collectors; the
+# matches page tells collectors when the next one is due from this.
+GLOBAL_SOLVE_EVERY = timedelta(hours=24)
 
 
 def init_celery(app: Flask, settings: Settings) -> Celery:
@@ -90,7 +95,10 @@ def init_celery(app: Flask, settings: Settings) -> Celery:
             "relay-outbox": {"task": "workers.tasks.relay_outbox", "schedule": 5.0},
             "sweep-stripe-events": {"task": "workers.tasks.sweep_stripe_events", "schedule": 120.0},
             "expire-reservations": {"task": "workers.tasks.expire_reservations", "schedule": 60.0},
-            "global-solve": {"task": "workers.tasks.global_solve", "schedule": 24 * 3600.0},
+            "global-solve": {
+                "task": "workers.tasks.global_solve",
+                "schedule": GLOBAL_SOLVE_EVERY.total_seconds(),
+            },
             "plan-digests": {"task": "workers.tasks.plan_digests", "schedule": 900.0},
             "sweep-stuck-mail": {"task": "workers.tasks.sweep_stuck_mail", "schedule": 300.0},
             "expire-trades": {"task": "workers.tasks.expire_trades", "schedule": 600.0},

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,14 @@ from marketplace.core.models import utcnow
 from marketplace.core.pagination import Page
 from marketplace.lists.models import Condition, Have, Want
 from marketplace.matches.market import chunks
-from marketplace.matches.models import MATCH_KINDS, Match, MatchItem, TradeLeg, TradeProposal
+from marketplace.matches.models import (
+    MATCH_KINDS,
+    Match,
+    MatchItem,
+    SolveRun,
+    TradeLeg,
+    TradeProposal,
+)
 from marketplace.matches.scoring import Terms, explain
 
 PER_PAGE = 20
@@ -236,3 +243,29 @@ def shows_have(session: Session, viewer_id: int, have_id: int) -> bool:
         .limit(1)
     )
     return found is not None
+
+
+@dataclass(frozen=True)
+class SolveSchedule:
+    """When rings were last looked for and when they next will be: the latest
+    finished global solve, one running now (with its progress), and when beat
+    starts the next (the last start plus the schedule's interval; None before
+    the first, which beat starts one interval after it starts)."""
+
+    last: SolveRun | None
+    running: SolveRun | None
+    next_at: datetime | None
+    every: timedelta
+
+
+def solve_schedule(session: Session, every: timedelta) -> SolveSchedule:
+    runs = list(session.scalars(select(SolveRun).order_by(SolveRun.started_at.desc()).limit(5)))
+    running = next((r for r in runs if r.status == "running"), None)
+    last = next((r for r in runs if r.status == "finished"), None)
+    latest = runs[0] if runs else None
+    next_at = None
+    if latest is not None:
+        next_at = latest.started_at + every
+        # Overdue (beat was down): the next one starts as soon as beat runs.
+        next_at = max(next_at, utcnow())
+    return SolveSchedule(last=last, running=running, next_at=next_at, every=every)

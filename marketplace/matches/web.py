@@ -10,6 +10,7 @@ from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
+from marketplace.core.celery_app import GLOBAL_SOLVE_EVERY
 from marketplace.core.extensions import db
 from marketplace.matches import queries
 from marketplace.matches.models import MATCH_KINDS
@@ -48,5 +49,10 @@ def index() -> ResponseReturnValue:
         )
     pins = queries.pictures(session, [v for s in sections for v in s["shown"]])
     return render_template(
-        "matches/index.html", sections=sections, kind=kind, titles=TITLES, pins=pins
+        "matches/index.html",
+        sections=sections,
+        kind=kind,
+        titles=TITLES,
+        pins=pins,
+        solve=queries.solve_schedule(session, GLOBAL_SOLVE_EVERY),
     )

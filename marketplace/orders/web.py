@@ -29,7 +29,7 @@ from marketplace.catalogue.models import Pin
 from marketplace.core.errors import DomainError
 from marketplace.core.extensions import csrf, db
 from marketplace.core.registry import find_service
-from marketplace.orders.operations import Orders, format_money, price_guide
+from marketplace.orders.operations import PRICE_HOLD, Orders, format_money, price_guide
 from marketplace.payments import PaymentError, PaymentProvider, SignatureError
 from marketplace.payments.development_provider import TestPaymentProvider
 from marketplace.payments.webhooks import event_from_payload
@@ -76,10 +76,22 @@ def payouts() -> ResponseReturnValue:
 
 
 @bp.route("/sell/payouts/onboard", methods=["POST"])
-@bp.route("/sell/payouts/refresh", methods=["GET"])
 @login_required
 def onboard() -> ResponseReturnValue:
-    # Stripe sends the seller to the refresh URL when a link expired: a new one.
+    """The payouts page's button ("Set up payouts", "Update my details")."""
+    return _to_onboarding()
+
+
+@bp.route("/sell/payouts/refresh", methods=["GET"])
+@login_required
+def onboard_refresh() -> ResponseReturnValue:
+    """Where Stripe sends the seller back when an onboarding link expired."""
+    return _to_onboarding()
+
+
+def _to_onboarding() -> ResponseReturnValue:
+    # One endpoint per route, so url_for("orders.onboard") is always the POST one
+    # the page's form needs (two rules on one endpoint built the GET-only URL).
     try:
         _, url = service().start_onboarding(_user())
     except DomainError as exc:
@@ -132,6 +144,7 @@ def listing(have_id: int) -> ResponseReturnValue:
         guide=price_guide(db.session(), have.pin_id),
         addresses=find_service(AddressBook).addresses(_user()) if buyer else [],
         collects_shipping=payments().collects_shipping,
+        hold_minutes=int(PRICE_HOLD.total_seconds() // 60),
     )
 
 

@@ -20,7 +20,7 @@ from marketplace.catalogue.operations.catalogue_files import (
 from marketplace.catalogue.operations.demo import load_demo_catalogue
 from marketplace.catalogue.operations.pin_data import clean_pin_data
 from marketplace.catalogue.operations.records import record_of, snapshot
-from marketplace.catalogue.operations.search_terms import add_terms, index_pin
+from marketplace.catalogue.operations.search_terms import add_terms, index_pin, reindex_all
 from marketplace.catalogue.operations.service import Catalogue
 from marketplace.catalogue.operations.themes import THEMES, ensure_themes
 
@@ -36,5 +36,6 @@ __all__ = [
     "parse_catalogue_file",
     "record_of",
     "records_to_csv",
+    "reindex_all",
     "snapshot",
 ]

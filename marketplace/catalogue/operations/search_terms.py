@@ -1,50 +1,60 @@
 """Every spelling a pin can be found under: its title, legend (as struck and
-transliterated), issuer, places under their Soviet-era and present-day names, and
-themes, stored on the pin for search and added to the vocabulary that typo
-correction draws on."""
+transliterated), issuer, places and people under every equivalent name
+(marketplace.catalogue.name_equivalents), and themes, stored on the pin for search
+and added to the vocabulary that typo correction draws on."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from marketplace.catalogue import transliteration as tr
 from marketplace.catalogue.models import Pin, SearchTerm
-
-# Soviet-era and present-day names of places, so either finds the other's pins.
-PLACE_ALIASES: dict[str, str] = {
-    "Kyiv": "Kiev Киев", "Kiev": "Kyiv Київ", "Odesa": "Odessa Одесса", "Odessa": "Odesa Одеса",
-    "Kharkiv": "Kharkov Харьков", "Lviv": "Lvov Львов", "Tallinn": "Tallin Таллин",
-    "Almaty": "Alma-Ata Алма-Ата", "Alma-Ata": "Almaty Алматы", "Bishkek": "Frunze Фрунзе",
-    "Chisinau": "Kishinev Кишинёв", "Saint Petersburg": "Leningrad Ленинград",
-    "Leningrad": "Saint Petersburg Петербург", "Volgograd": "Stalingrad Сталинград",
-    "Nizhny Novgorod": "Gorky Горький", "Yekaterinburg": "Sverdlovsk Свердловск",
-    "Samara": "Kuibyshev Куйбышев", "Tver": "Kalinin Калинин", "Vilnius": "Vilnyus Вильнюс",
-    "Dnipro": "Dnepropetrovsk Днепропетровск", "Ashgabat": "Ashkhabad Ашхабад",
-    "Minsk": "Мінск", "Riga": "Rīga",
-}  # fmt: skip
+from marketplace.catalogue.name_equivalents import equivalents
 
 
 def index_pin(session: Session, pin: Pin) -> None:
     """Store every spelling the pin can be found under, and add new spellings to
-    the vocabulary used for typo correction."""
+    the vocabulary used for typo correction.
+
+    The title holds what the pin says and shows (English title, legend,
+    translation) and the names equivalent to those it mentions there; the body
+    holds everything else it is about, its places' other names included."""
     lang = pin.legend_lang or "ru"
+    themes = " ".join(t.path.replace("/", " ") + " " + (t.name_ru or "") for t in pin.themes)
+    shown = " ".join([pin.title_en, pin.legend or "", pin.translation_en or ""])
+    title_names = equivalents(text=shown)
+    body_names = [
+        name
+        for name in equivalents(
+            city=pin.city or "", text=themes, notes=f"{pin.notes_en or ''} {pin.maker or ''}"
+        )
+        if name not in title_names
+    ]
     title = tr.join_terms([pin.title_en, pin.legend or "", pin.translation_en or ""], lang)
+    title = _join(title, tr.name_terms(pin.title_en), tr.join_terms(title_names))
     body = tr.join_terms(
         [
             pin.ref, " ".join(pin.printed_refs or []), pin.issuer or "", pin.occasion or "",
-            pin.city or "", PLACE_ALIASES.get(pin.city or "", ""), pin.republic or "",
-            pin.maker or "", pin.maker_mark or "",
+            pin.city or "", pin.republic or "", pin.maker or "", pin.maker_mark or "",
             pin.series.name if pin.series else "", pin.notes_en or "",
-            " ".join(t.path.replace("/", " ") + " " + (t.name_ru or "") for t in pin.themes),
+            themes, " ".join(body_names),
         ],
         lang,
     )  # fmt: skip
+    body = _join(body, tr.name_terms(pin.city or ""))
     pin.search_title, pin.search_body = title, body
     add_terms(session, set(title.split()) | set(body.split()))
+
+
+def _join(*chunks: str | list[str]) -> str:
+    terms: dict[str, None] = {}
+    for chunk in chunks:
+        terms.update(dict.fromkeys(chunk.split() if isinstance(chunk, str) else chunk))
+    return " ".join(terms)
 
 
 def add_terms(session: Session, terms: set[str]) -> None:
@@ -59,3 +69,26 @@ def add_terms(session: Session, terms: set[str]) -> None:
     else:  # pragma: no cover - only the two supported databases
         stmt = insert(SearchTerm).values(rows)
     session.execute(stmt)
+
+
+def reindex_all(session: Session, batch: int = 500) -> int:
+    """Index every pin again (after the spellings a pin is found under change);
+    returns how many pins were indexed. Flushes batch by batch."""
+    done, last_id = 0, 0
+    while True:
+        pins = list(
+            session.scalars(
+                select(Pin)
+                .where(Pin.id > last_id)
+                .order_by(Pin.id)
+                .limit(batch)
+                .options(selectinload(Pin.themes), selectinload(Pin.series))
+            )
+        )
+        if not pins:
+            return done
+        for pin in pins:
+            index_pin(session, pin)
+        session.flush()
+        done += len(pins)
+        last_id = pins[-1].id

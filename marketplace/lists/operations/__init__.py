@@ -42,6 +42,7 @@ from marketplace.lists.operations.kinds import (
     ListKind,
     list_kind,
 )
+from marketplace.lists.operations.receiving import receive_copies
 from marketplace.lists.operations.values import (
     MAX_NOTES,
     MAX_PRICE,
@@ -85,6 +86,7 @@ __all__ = [
     "parse_defects",
     "parse_money",
     "pin_interest",
+    "receive_copies",
 ]
 
 

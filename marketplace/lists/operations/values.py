@@ -28,18 +28,37 @@ STORED_PLACES = 2  # the price columns are NUMERIC(10, 2)
 MAX_NOTES = 2000
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
-# What a collector may type for each grade (English, common abbreviations, Russian).
-_CONDITION_NAMES: dict[str, Condition] = {}
-for _c, _aliases in {
-    Condition.MINT: ("mint", "m", "unc", "uncirculated", "отличное", "идеальное", "новый", "mint"),
-    Condition.EXCELLENT: ("excellent", "ex", "ef", "xf", "extremely fine", "отл", "прекрасное"),
-    Condition.VERY_FINE: ("very fine", "very_fine", "vf", "оч. хор", "очень хорошее"),
-    Condition.FINE: ("fine", "f", "хорошее", "хор"),
-    Condition.GOOD: ("good", "g", "удовлетворительное", "удовл"),
-    Condition.POOR: ("poor", "p", "плохое"),
-}.items():
-    for _alias in (_c.slug, _c.label, *_aliases):
-        _CONDITION_NAMES[re.sub(r"[\s_\-.]+", " ", _alias.lower()).strip()] = _c
+# What a collector may type for each grade of the documented scale (Condition):
+# English names and dealers' abbreviations, and the Russian grades with their
+# usual short forms, each short form beside its full word (отличное, отл →
+# Excellent). An alias belongs to exactly one grade; building the table refuses
+# one that would belong to two.
+CONDITION_ALIASES: dict[Condition, tuple[str, ...]] = {
+    Condition.MINT: ("m", "unc", "uncirculated", "идеальное", "идеал", "новый", "новое"),
+    Condition.EXCELLENT: ("ex", "ef", "xf", "extremely fine", "отличное", "отл", "прекрасное"),
+    Condition.VERY_FINE: ("vf", "очень хорошее", "оч. хор", "оч хор"),
+    Condition.FINE: ("f", "хорошее", "хор"),
+    Condition.GOOD: ("g", "удовлетворительное", "удовл"),
+    Condition.POOR: ("p", "плохое", "плох"),
+}
+
+
+def _condition_key(value: str) -> str:
+    return re.sub(r"[\s_\-.]+", " ", value.lower()).strip()
+
+
+def _condition_names() -> dict[str, Condition]:
+    names: dict[str, Condition] = {}
+    for grade, aliases in CONDITION_ALIASES.items():
+        for alias in (grade.slug, grade.label, *aliases):
+            key = _condition_key(alias)
+            if names.get(key, grade) is not grade:
+                raise ValueError(f"condition alias {alias!r} names two grades")
+            names[key] = grade
+    return names
+
+
+_CONDITION_NAMES = _condition_names()
 
 _DEFECT_NAMES: dict[str, Defect] = {}
 for _d in DEFECTS:
@@ -58,7 +77,7 @@ def condition_choices() -> list[tuple[str, str]]:
 def parse_condition(value: str | Condition | None, field: str = "condition") -> Condition:
     if isinstance(value, Condition):
         return value
-    key = re.sub(r"[\s_\-.]+", " ", (value or "").lower()).strip()
+    key = _condition_key(value or "")
     if key.isdigit() and int(key) in {int(c) for c in Condition}:
         return Condition(int(key))
     if key not in _CONDITION_NAMES:

@@ -22,6 +22,7 @@ from marketplace.core.web import current_viewer
 from marketplace.lists.forms import AddToListForm, HaveForm, MoveForm, PhotoForm, WantForm
 from marketplace.lists.models import CONDITION_HELP, Condition
 from marketplace.lists.operations import HAVES, WANTS, ListKind, Lists
+from marketplace.lists.operations.values import CONDITION_ALIASES
 from marketplace.lists.photos import HaveShownTo, have_photo_dir, remove_have_photo_files
 from marketplace.lists.web.common import back, bp, filters_from_query, service, signed_in
 
@@ -51,6 +52,7 @@ def _want_changes(form: Any) -> dict[str, Any]:
 def _have_context(lists: Lists, page: Page[Any]) -> dict[str, Any]:
     return {
         "condition_help": CONDITION_HELP,
+        "condition_aliases": CONDITION_ALIASES,
         "defects": [(c.value, c.label) for c in HaveForm().defects.choices],
         "photo_form": PhotoForm(),
     }

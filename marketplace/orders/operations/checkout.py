@@ -28,6 +28,9 @@ from marketplace.payments import CheckoutRequest
 
 CHECKOUT_LIFETIME = timedelta(minutes=35)  # Stripe needs at least 30; margin for clock skew
 RESERVATION_GRACE = timedelta(minutes=10)  # let Stripe's own expiry event arrive first
+# How long a copy is held for a buyer who started paying: what the listing page
+# promises, from the same figures the reservation is written with.
+PRICE_HOLD = CHECKOUT_LIFETIME + RESERVATION_GRACE
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,7 @@ class Checkout(SellerAccounts):
             platform_fee=platform_fee(amount, self.fee_percent),
             status="pending",
             holds_reservation=True,
-            reserved_until=expires + RESERVATION_GRACE,
+            reserved_until=now + PRICE_HOLD,
             stripe_account_id=seller.stripe_account_id,
             ship_to=ship_to,
         )

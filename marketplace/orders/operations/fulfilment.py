@@ -1,5 +1,6 @@
 """After payment: the seller marks the order shipped with its tracking number, the
-buyer confirms delivery, and each side is told by email. Each step is a
+buyer confirms delivery (the copy joins their Haves and closes the Want it
+filled), and each side is told by email. Each step is a
 conditional transition on the locked order row."""
 
 from __future__ import annotations
@@ -7,6 +8,8 @@ from __future__ import annotations
 from marketplace.accounts.models import User
 from marketplace.core.errors import Conflict, DomainError, Forbidden
 from marketplace.core.models import utcnow
+from marketplace.lists.models import Have
+from marketplace.lists.operations import receive_copies
 from marketplace.orders.models import Order
 from marketplace.orders.operations.base import OrderJobs
 
@@ -44,5 +47,18 @@ class Fulfilment(OrderJobs):
         order.status = "delivered"
         order.delivered_at = utcnow()
         self.session.flush()
+        if order.pin_id is not None:
+            # The copy is the buyer's now: it joins their Haves (not for trade)
+            # and closes the Want it filled, as a completed trade does.
+            bought = self.session.get(Have, order.have_id) if order.have_id else None
+            receive_copies(
+                self.session,
+                buyer.id,
+                order.pin_id,
+                order.quantity,
+                order.condition,
+                defects=bought.defects if bought is not None else 0,
+                note=f"Bought in order #{order.id}.",
+            )
         self._mail(order.seller, "order_delivered", order)
         return order
