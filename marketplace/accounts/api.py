@@ -14,7 +14,7 @@ from marketplace.accounts.addresses import LIMITS, MAX_ADDRESSES, AddressBook
 from marketplace.accounts.login_throttle import count_failure, login_limits
 from marketplace.accounts.models import Address, address_lines
 from marketplace.accounts.operations import CHECK_MAIL, MAX_PASSWORD, MIN_PASSWORD, Accounts
-from marketplace.core.api import BEARER, token_required
+from marketplace.core.api import BEARER, Flag, token_required
 from marketplace.core.errors import Unauthorized
 from marketplace.core.registry import find_service
 
@@ -104,7 +104,7 @@ class AddressIn(AddressPatch):
     line1 = fields.String(required=True, validate=_limit("line1", True))
     city = fields.String(required=True, validate=_limit("city", True))
     country = fields.String(required=True, **_COUNTRY)
-    is_default = fields.Boolean(
+    is_default = Flag(
         load_default=False,
         metadata={"description": "Make it the default (the first address always is)"},
     )
@@ -120,7 +120,7 @@ class AddressOut(Schema):
     postal_code = fields.String(required=True)
     country = fields.String(required=True)
     phone = fields.String(required=True)
-    is_default = fields.Boolean(required=True)
+    is_default = Flag(required=True)
     lines = fields.List(
         fields.String(),
         required=True,

@@ -29,7 +29,7 @@ from marketplace.catalogue.operations import (
     record_of,
     records_to_csv,
 )
-from marketplace.core.api import BEARER, token_required
+from marketplace.core.api import BEARER, Flag, token_required
 from marketplace.core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from marketplace.core.extensions import db
 from marketplace.core.photos import store_photo
@@ -62,7 +62,7 @@ class SearchArgs(Schema):
     sort = fields.String(load_default="relevance", validate=_one_of(search_service.SORTS))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=24, validate=validate.Range(1, 100))
-    facets = fields.Boolean(load_default=False, metadata={"description": "Include facet counts"})
+    facets = Flag(load_default=False, metadata={"description": "Include facet counts"})
 
 
 class ThemeOut(Schema):
@@ -164,9 +164,9 @@ class PinDataIn(Schema):
     thickness_mm = fields.Decimal(allow_none=True, as_string=True)
     weight_g = fields.Decimal(allow_none=True, as_string=True)
     reverse_markings = fields.String(allow_none=True)
-    awarded_with_document = fields.Boolean(allow_none=True)
+    awarded_with_document = Flag(allow_none=True)
     authenticity_notes = fields.String(allow_none=True)
-    known_copies = fields.Boolean(allow_none=True)
+    known_copies = Flag(allow_none=True)
     notes_en = fields.String(allow_none=True)
 
 
@@ -209,7 +209,7 @@ class SubmissionListArgs(Schema):
     status = fields.String(
         load_default="pending", validate=_one_of(("pending", "approved", "rejected"))
     )
-    all = fields.Boolean(load_default=False, metadata={"description": "Moderators: everybody's"})
+    all = Flag(load_default=False, metadata={"description": "Moderators: everybody's"})
 
 
 class ExportArgs(Schema):
@@ -223,7 +223,7 @@ class ImportResultOut(Schema):
 
 
 class ImportArgs(Schema):
-    dry_run = fields.Boolean(load_default=False)
+    dry_run = Flag(load_default=False)
 
 
 # -- helpers -------------------------------------------------------------------------

@@ -35,6 +35,16 @@ class BearerTokens(Protocol):
     def user_for_bearer(self, token: str) -> Any: ...
 
 
+class Flag(fields.Boolean):
+    """A boolean as the document types it: JSON true/false (or, in a query
+    string, their spellings), never a number that happens to be 0 or 1."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class ProblemSchema(Schema):
     """RFC 9457 problem details: how every API error is sent."""
 

@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from marketplace.catalogue.models import Pin
-from marketplace.core.api import BEARER, token_required
+from marketplace.core.api import BEARER, Flag, token_required
 from marketplace.core.extensions import db
 from marketplace.matches import queries
 from marketplace.matches.models import MATCH_KINDS
@@ -25,7 +25,7 @@ class MatchQuery(Schema):
     kind = fields.String(
         validate=validate.OneOf(MATCH_KINDS), metadata={"description": "Only this kind"}
     )
-    active = fields.Boolean(
+    active = Flag(
         load_default=True,
         metadata={"description": "true (default): current matches; false: ones that lapsed"},
     )
@@ -99,7 +99,7 @@ class MatchOut(Schema):
     id = fields.Integer(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(MATCH_KINDS))
     key = fields.String(required=True)
-    active = fields.Boolean(required=True)
+    active = Flag(required=True)
     new = fields.Boolean(required=True, metadata={"description": "First seen in the last 3 days"})
     score = fields.Float(required=True, metadata={"description": "Higher ranks first"})
     counterpart = fields.Nested(CounterpartOut, required=True, allow_none=True)

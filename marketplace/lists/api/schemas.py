@@ -8,6 +8,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from marketplace.core.api import Flag
 from marketplace.lists.csv_import import MODES
 from marketplace.lists.models import DEFECTS, Condition
 from marketplace.lists.operations import HAVE_SORTS, MAX_NOTES, MAX_QUANTITY, WANT_SORTS
@@ -30,7 +31,7 @@ class HaveIn(Schema):
         metadata={"description": "Mint > Excellent > Very fine > Fine > Good > Poor"},
     )
     defects = fields.List(fields.String(validate=validate.OneOf(DEFECT_NAMES)), load_default=[])
-    tradeable = fields.Boolean(load_default=True)
+    tradeable = Flag(load_default=True)
     price = fields.Decimal(load_default=None, **_money_in)
     currency = fields.String(load_default=None, allow_none=True, validate=validate.Length(equal=3))
     notes = fields.String(
@@ -42,7 +43,7 @@ class HavePatch(Schema):
     quantity = fields.Integer(validate=validate.Range(min=1, max=MAX_QUANTITY))
     condition = fields.String(validate=_condition)
     defects = fields.List(fields.String(validate=validate.OneOf(DEFECT_NAMES)))
-    tradeable = fields.Boolean()
+    tradeable = Flag()
     price = fields.Decimal(**_money_in)
     currency = fields.String(allow_none=True, validate=validate.Length(equal=3))
     notes = fields.String(allow_none=True, validate=validate.Length(max=MAX_NOTES))
@@ -143,7 +144,7 @@ class WantQuery(HaveQuery):
 
 class ImportQuery(Schema):
     mode = fields.String(load_default="all_or_nothing", validate=validate.OneOf(MODES))
-    dry_run = fields.Boolean(load_default=False)
+    dry_run = Flag(load_default=False)
     encoding = fields.String(
         validate=validate.OneOf(["utf-8", "utf-8-sig", "cp1251"]),
         metadata={"description": "Detected when absent (UTF-8, UTF-8 with BOM, Windows-1251)"},
