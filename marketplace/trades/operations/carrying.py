@@ -9,16 +9,14 @@ a party may open a dispute, which freezes the trade and calls a moderator.
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
 from marketplace.accounts.models import User
-from marketplace.catalogue.models import Pin
 from marketplace.core.errors import Conflict, DomainError, NotFound
 from marketplace.core.models import utcnow
 from marketplace.lists import reservations as ledger
-from marketplace.lists.models import Have, Want
-from marketplace.lists.operations import note_list_change
+from marketplace.lists.models import Have
+from marketplace.lists.operations import note_list_change, receive_copies
 from marketplace.trades.models import Trade, TradeItem, TradeParcel
 from marketplace.trades.operations.base import TradeJobs
 from marketplace.trades.operations.holding import release_terms, take_terms
@@ -117,39 +115,12 @@ class Carrying(TradeJobs):
         )
 
     def _arrive(self, trade: Trade, item: TradeItem) -> None:
-        """The received copies join the receiver's Haves (as not for trade: they
-        wanted them) and the Want they fill closes."""
-        # Added in one statement, never read and written back: two trades
-        # completing into one Have at once each kept only their own copies.
-        key = (item.receiver_id, item.pin_id, item.condition, item.defects)
-        if not ledger.add_copies(self.session, *key, item.quantity):
-            try:
-                with self.session.begin_nested():
-                    self.session.add(
-                        Have(
-                            user_id=item.receiver_id,
-                            pin_id=item.pin_id,
-                            quantity=item.quantity,
-                            condition=item.condition,
-                            defects=item.defects,
-                            tradeable=False,
-                            notes=f"Received in trade #{trade.id}.",
-                        )
-                    )
-            except IntegrityError:
-                # Another trade completing at the same moment made that Have first.
-                if not ledger.add_copies(self.session, *key, item.quantity):
-                    raise
-        pin = self.session.get(Pin, item.pin_id)
-        filled = or_(Want.pin_id == item.pin_id)
-        if pin is not None and pin.variant_group:
-            filled = or_(Want.pin_id == item.pin_id, Want.variant_group == pin.variant_group)
-        for want in self.session.scalars(
-            select(Want).where(Want.user_id == item.receiver_id, filled)
-        ):
-            if want.min_condition is None or item.condition >= want.min_condition:
-                self.session.delete(want)
-        self.session.flush()
+        """The received copies join the receiver's Haves and the Want they fill
+        closes (as for a delivered purchase)."""
+        receive_copies(
+            self.session, item.receiver_id, item.pin_id, item.quantity, item.condition,
+            defects=item.defects, note=f"Received in trade #{trade.id}.",
+        )  # fmt: skip
 
     def cancel(self, user: User, trade_id: int, reason: str | None = None) -> Trade:
         """Call off an agreed trade before anything is posted: copies are released
