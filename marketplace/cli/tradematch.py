@@ -62,15 +62,15 @@ def tradematch(wants: Path, output: Path | None, max_cycle: int | None, time_lim
 
 def _report(wants: Path, max_cycle: int | None, time_limit: float) -> str:
     """Read, solve and format one want-list file."""
+    from marketplace.matching.javatext import decode
     from marketplace.matching.wantlist import WantListError, build_problem, parse_wantlist
 
     try:
-        if str(wants) == "-":
-            text = sys.stdin.read()
-        else:
-            text = wants.read_text(encoding="utf-8", errors="replace")
+        # Bytes, not text mode: lines end where the reference ends them.
+        data = sys.stdin.buffer.read() if str(wants) == "-" else wants.read_bytes()
     except OSError as exc:
         raise click.ClickException(f"cannot read {wants}: {exc.strerror}") from exc
+    text = decode(data)
     try:
         wantlist = parse_wantlist(text)
     except WantListError as exc:
