@@ -88,12 +88,14 @@ def test_report_layout_matches_trademaximizer(tmp_path: Path) -> None:
     ]
     assert "(DEE) D             does not trade" in lines
     assert "(ANN) A receives (BOB) B and sends to (CY) C" in lines
-    assert lines[-5:] == [
+    assert lines[-7:] == [
         "Num trades  = 3 of 4 items (75.0%)",
         "Total cost  = 3 (avg 1.00)",
         "Num groups  = 1",
         "Group sizes = 3",
         "Sum squares = 9",
+        "Cycle cap   = 3 items per loop (dummy items not counted)",
+        "Certificate = optimal (trades, then total cost, then users trading)",
     ]
 
 
