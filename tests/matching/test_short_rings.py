@@ -16,9 +16,20 @@ from marketplace.cli.tradematch import tradematch
 from marketplace.matching.exchange import ExchangeGraph
 from marketplace.matching.rings import RingLimits, solve_rings
 from marketplace.matching.tmreport import certificate_lines
-from tests.matching.test_global_solve import check_feasible
 
 PROFILE = settings.get_profile("matching")
+
+
+def check_feasible(graph: ExchangeGraph, cycles: list[list[int]]) -> None:
+    """Each cycle closes, and no agent gives or receives twice."""
+    gives: list[int] = []
+    takes: list[int] = []
+    for cycle in cycles:
+        for k, t in enumerate(cycle):
+            assert graph.receiver(t) == graph.giver(cycle[(k + 1) % len(cycle)])
+            gives.append(graph.giver(t))
+            takes.append(graph.receiver(t))
+    assert len(gives) == len(set(gives)) and len(takes) == len(set(takes))
 
 
 @st.composite
