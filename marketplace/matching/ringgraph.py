@@ -84,7 +84,9 @@ def collapse(graph: ExchangeGraph, max_dummies: int = 4) -> RingGraph:
                 path, dummies = stack.pop()
                 giver = graph.giver(path[0])
                 if counts[giver]:
-                    _offer(hops, (giver, a), Hop(path, dummies, cost))
+                    # An item back to itself through its owner's dummy moves nothing.
+                    if giver != a:
+                        _offer(hops, (giver, a), Hop(path, dummies, cost))
                     continue
                 if giver in dummies or len(dummies) >= max_dummies:
                     continue
@@ -133,63 +135,96 @@ class CycleList:
 def short_cycles(
     ring: RingGraph, cap: int, *, max_cycles: int, deadline: float | None = None
 ) -> CycleList:
-    """Every simple cycle of at most ``cap`` real items (see module docstring)."""
-    gives_to, receives_from = ring.gives_to, ring.receives_from
+    """Every simple cycle of at most ``cap`` real items (see module docstring).
+
+    Shorter cycles come first, all of them before any longer one, so a list
+    cut at ``max_cycles`` still holds every ring of the lengths it finished
+    (a cap-4 list that stops early is at least as good as the cap-3 one);
+    within the length it stops in, the budget is shared out over the start
+    items rather than spent on the first ones."""
+    starts = sorted(ring.gives_to)
     cycles: list[tuple[int, ...]] = []
-    empty: set[int] = set()
-    for count, s in enumerate(sorted(gives_to)):
-        if deadline is not None and count % 64 == 0 and time.monotonic() > deadline:
-            return CycleList(cycles, False, "the time limit ran out while listing cycles")
-        closing = receives_from.get(s, empty)
-        if not closing:
+    for length in range(2, cap + 1):
+        room = max_cycles - len(cycles)
+        found: list[tuple[int, ...]] = []
+        for count, s in enumerate(starts):
+            if deadline is not None and count % 64 == 0 and time.monotonic() > deadline:
+                cycles.extend(found)
+                return CycleList(cycles, False, "the time limit ran out while listing cycles")
+            found.extend(_cycles_from(ring, s, length, room + 1 - len(found)))
+            if len(found) > room:
+                break
+        if len(found) <= room:
+            cycles.extend(found)
             continue
-        # reach[j]: items that give to s within j + 1 steps (j < cap - 2).
-        reach = [closing]
-        for _ in range(cap - 3):
-            wider = set(reach[-1])
-            for y in reach[-1]:
-                wider |= receives_from.get(y, empty)
-            reach.append(wider)
-        path = [s]
-        on_path = {s}
-        # Depth-first; frames hold the candidates still to try after path[-1].
-        frames = [iter(sorted(v for v in gives_to[s] if v > s))]
-        while frames:
-            v = next(frames[-1], None)
-            if v is None:
-                frames.pop()
-                on_path.discard(path.pop())
-                continue
-            path.append(v)
-            on_path.add(v)
-            if v in closing:
-                cycles.append(tuple(path))
-            left = cap - len(path)  # items still allowed after v
-            if left >= 1:
-                outs = gives_to.get(v, empty)
-                if left == 1:
-                    # The last item: gives to s and receives from v.
-                    for u in sorted(outs & closing):
-                        if u > s and u not in on_path:
-                            cycles.append((*path, u))
-                else:
-                    near = reach[left - 1]
-                    frames.append(
-                        iter(sorted(u for u in outs if u > s and u not in on_path and u in near))
-                    )
-                    if len(cycles) > max_cycles:
-                        return CycleList(
-                            cycles[:max_cycles],
-                            False,
-                            f"more than {max_cycles:,} cycles of at most {cap} items",
-                        )
-                    continue
-            path.pop()
-            on_path.discard(v)
-            if len(cycles) > max_cycles:
-                return CycleList(
-                    cycles[:max_cycles],
-                    False,
-                    f"more than {max_cycles:,} cycles of at most {cap} items",
-                )
+        # Too many of this length: fair shares from every start item, in
+        # rounds, until the room is used up.
+        taken = dict.fromkeys(starts, 0)
+        active = list(starts)
+        while active and len(cycles) < max_cycles:
+            quota = max(1, (max_cycles - len(cycles)) // len(active))
+            still = []
+            for s in active:
+                want = min(quota, max_cycles - len(cycles))
+                if want <= 0:
+                    break
+                more = _cycles_from(ring, s, length, taken[s] + want)[taken[s] :]
+                cycles.extend(more)
+                taken[s] += len(more)
+                if len(more) == want:
+                    still.append(s)
+            active = still
+        return CycleList(
+            cycles, False, f"more than {max_cycles:,} cycles of at most {length} items"
+        )
     return CycleList(cycles, True)
+
+
+def _cycles_from(ring: RingGraph, s: int, length: int, limit: int) -> list[tuple[int, ...]]:
+    """Up to ``limit`` cycles of exactly ``length`` items whose smallest is ``s``."""
+    gives_to, receives_from = ring.gives_to, ring.receives_from
+    closing = receives_from.get(s, set())
+    found: list[tuple[int, ...]] = []
+    if not closing or limit <= 0:
+        return found
+    empty: set[int] = set()
+    # reach[j]: items that give to s within j + 1 steps.
+    reach = [closing]
+    for _ in range(length - 3):
+        wider = set(reach[-1])
+        for y in reach[-1]:
+            wider |= receives_from.get(y, empty)
+        reach.append(wider)
+    path = [s]
+    on_path = {s}
+    first = sorted(v for v in gives_to[s] if v > s)
+    if length == 2:
+        return [(s, v) for v in first if v in closing][:limit]
+    # Depth-first; frames hold the candidates still to try after path[-1].
+    frames = [iter(first)]
+    while frames:
+        v = next(frames[-1], None)
+        if v is None:
+            frames.pop()
+            on_path.discard(path.pop())
+            continue
+        left = length - len(path) - 1  # items still to add after v
+        if left == 1:
+            # The last item: receives from v and gives to s.
+            for u in sorted(gives_to.get(v, empty) & closing):
+                if u > s and u != v and u not in on_path:
+                    found.append((*path, v, u))
+            if len(found) >= limit:
+                return found[:limit]
+            continue
+        path.append(v)
+        on_path.add(v)
+        near = reach[left - 1]
+        frames.append(
+            iter(
+                sorted(
+                    u for u in gives_to.get(v, empty) if u > s and u not in on_path and u in near
+                )
+            )
+        )
+    return found

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from marketplace.cli.tradematch import tradematch
 from marketplace.matching.exchange import ExchangeGraph
+from marketplace.matching.ringgraph import collapse, short_cycles
 from marketplace.matching.rings import RingLimits, solve_rings
 from marketplace.matching.tmreport import certificate_lines
 
@@ -211,3 +212,30 @@ def test_caps_outside_two_to_eight_are_refused_cleanly(cap: str, tmp_path: Path)
     code, _, output = run(tmp_path, "A : B\nB : A\n", "--max-cycle", cap)
     assert code == 2 and "Traceback" not in output
     assert "--max-cycle" in output
+
+
+def test_a_cut_cycle_list_keeps_every_shorter_ring() -> None:
+    # Six items that all want each other: 15 two-rings, 40 three-rings, 90 four-rings.
+    n = 6
+    graph = ExchangeGraph(
+        agent_owner=list(range(n)),
+        agent_counts=[True] * n,
+        give_agent=list(range(n)),
+        give_capacity=[1] * n,
+        want_agent=list(range(n)),
+        want_capacity=[1] * n,
+    )
+    for giver, receiver in product(range(n), repeat=2):
+        if giver != receiver:
+            graph.transfer_give.append(giver)
+            graph.transfer_want.append(receiver)
+            graph.transfer_cost.append(1)
+    ring = collapse(graph)
+    full = short_cycles(ring, 4, max_cycles=1000)
+    assert full.complete and [len(c) for c in full.cycles].count(4) == 90
+    cut = short_cycles(ring, 4, max_cycles=80)
+    assert not cut.complete and len(cut.cycles) == 80
+    lengths = [len(c) for c in cut.cycles]
+    assert (lengths.count(2), lengths.count(3), lengths.count(4)) == (15, 40, 25)
+    # The four-rings that fit are shared out, not all from the first item.
+    assert len({c[0] for c in cut.cycles if len(c) == 4}) > 1
