@@ -120,6 +120,8 @@ def _solve(wants: Path, max_cycle: int | None, time_limit: float) -> tuple[str, 
         ) from exc
     except MemoryError as exc:
         raise click.ClickException(f"{wants}: out of memory; try a smaller --max-cycle") from exc
+    except RuntimeError as exc:  # a solver that gave up: say so, not a traceback
+        raise click.ClickException(f"{wants}: the solver failed: {exc}") from exc
 
     from marketplace.matching.tmreport import certificate_lines, format_report, trade_loops
 
