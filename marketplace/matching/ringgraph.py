@@ -199,7 +199,8 @@ def _cycles_from(ring: RingGraph, s: int, length: int, limit: int) -> list[tuple
     on_path = {s}
     first = sorted(v for v in gives_to[s] if v > s)
     if length == 2:
-        return [(s, v) for v in first if v in closing][:limit]
+        pairs: list[tuple[int, ...]] = [(s, v) for v in first if v in closing]
+        return pairs[:limit]
     # Depth-first; frames hold the candidates still to try after path[-1].
     frames = [iter(first)]
     while frames:
