@@ -810,3 +810,90 @@ def test_the_matches_page_says_when_rings_were_last_and_will_next_be_looked_for(
     # The page reads the interval beat is given.
     schedule = app_ctx.extensions["celery"].conf.beat_schedule["global-solve"]["schedule"]
     assert schedule == GLOBAL_SOLVE_EVERY.total_seconds() == 24 * 3600
+
+
+def test_matches_api_lists_ring_members(client: FlaskClient) -> None:
+    (anna, boris, clara), _pins = three_cycle()
+    assert solve(3).items_traded == 3
+    proposal = db.session.scalars(select(TradeProposal)).one()
+    for person in (anna, boris, clara):
+        headers = bearer(token_for(client, person.email))
+        response = client.get("/api/v1/me/matches?kind=cycle", headers=headers)
+        assert response.status_code == 200, response.json
+        [body] = response.json
+        cycle = body["cycle"]
+        assert sorted(m["id"] for m in cycle["members"]) == sorted([anna.id, boris.id, clara.id])
+        assert len(cycle["legs"]) == 3 and cycle["proposal_id"] == proposal.id
+        assert cycle["expires_at"].startswith(proposal.expires_at.date().isoformat())
+        assert client.get("/api/v1/me/matches", headers=headers).status_code == 200
+
+
+def test_two_collectors_who_can_swap_get_no_loop_of_two(client: FlaskClient) -> None:
+    anna, boris, _gagarin, _vostok = swap_pair()
+    refresh_collector(db.session(), anna.id)
+    run = solve(3)
+    assert run.status == "finished"
+    # The swap is the deal; the solve proposes no ring of the same two people.
+    assert db.session.scalar(select(func.count(TradeProposal.id))) == 0
+    assert db.session.scalar(select(func.count(Match.id)).where(Match.kind == "cycle")) == 0
+    headers = bearer(token_for(client, "anna@example.org"))
+    assert client.get("/api/v1/me/matches?kind=cycle", headers=headers).json == []
+    [swap] = client.get("/api/v1/me/matches", headers=headers).json
+    assert swap["kind"] == "swap" and swap["counterpart"]["id"] == boris.id
+    login(client, "anna@example.org")
+    html = client.get("/matches").get_data(as_text=True)
+    assert "Swap with Boris" in html and "Loop of 2" not in html
+
+
+def notifier() -> Any:
+    from marketplace.notifications.operations import Links, Notifier
+
+    return Notifier(db.session(), Links("http://znachki.test", "test-secret-key"))
+
+
+def mail_to(person: Any) -> list[Any]:
+    from marketplace.mail.models import MailMessage
+
+    query = select(MailMessage).where(MailMessage.to_addr == person.email)
+    return list(db.session.scalars(query.order_by(MailMessage.id)))
+
+
+def test_ring_mail_names_who_sends_and_who_receives(app_ctx: Flask) -> None:
+    (anna, _boris, _clara), pins = three_cycle()
+    solve(3)
+    notifier().collect_matches(anna.id)  # rings are mailed at once by default
+    [message] = mail_to(anna)
+    # Anna receives Clara's pin and sends hers to Boris.
+    assert f"You get from Clara: {pins[2].ref} Loop pin 2" in message.body_text
+    assert f"You give to Boris: {pins[0].ref} Loop pin 0" in message.body_text
+    assert "You get from Clara" in message.body_html
+    assert "You give to Boris" in message.body_html
+
+
+def test_a_digest_lists_a_ring_once_when_the_solve_replaces_its_proposal(
+    app_ctx: Flask,
+) -> None:
+    (anna, _boris, _clara), pins = three_cycle()
+    # Anna holds more copies of her pin: each night's solve may pick another
+    # copy, which makes a new proposal of the same loop.
+    for condition in ("good", "mint"):
+        lists().add_have(anna, pins[0].id, condition=condition)
+    n = notifier()
+    n.set_mode(anna.id, "cycle", "daily")
+    proposals = []
+    for _night in range(3):
+        solve(3)
+        n.collect_matches(anna.id)
+        proposal = db.session.scalars(
+            select(TradeProposal).where(TradeProposal.status == "proposed")
+        ).one()
+        proposals.append(proposal.id)
+        leg = next(leg for leg in proposal.legs if leg.giver_id == anna.id)
+        if _night < 2:
+            lists().delete_have(anna, leg.have_id)
+    assert len(set(proposals)) == 3  # three proposals of one deal, three notes
+    digest = n.send_digest(anna.id, f"daily:{utcnow().date().isoformat()}")
+    assert digest is not None and digest.items == 1
+    text = mail_to(anna)[-1].body_text
+    assert text.count("A trade ring with 3 collectors") == 1
+    assert f"/trades/rings/{proposals[-1]}" in text  # the live proposal's page

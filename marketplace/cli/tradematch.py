@@ -3,20 +3,26 @@
 Reads a math-trade want list, finds the maximum number of items that can
 change hands in trade loops (then the lowest priority cost, then the most users
 trading) and writes TradeMaximizer 1.3c's result format to a file or stdout.
-Deliberately imports neither Flask nor SQLAlchemy so it starts fast; the app's
-CLI registers it lazily.
+With ``--max-cycle`` the loops are short and the result carries a
+certificate: proven optimal, or the best bound and the gap. ``--json`` prints
+the figures and the certificate as JSON. Deliberately imports neither Flask
+nor SQLAlchemy so it starts fast; the app's CLI registers it lazily.
 """
 
 from __future__ import annotations
 
 import gc
+import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
 __all__ = ["tradematch"]
+
+MAX_CAP = 8
 
 
 @click.command("tradematch")
@@ -29,18 +35,28 @@ __all__ = ["tradematch"]
 )
 @click.option(
     "--max-cycle",
-    type=click.IntRange(min=2),
+    type=click.IntRange(min=2, max=MAX_CAP),
     default=None,
-    help="Longest allowed trade loop (exact integer program, CP-SAT).",
+    help="Longest allowed trade loop, in real items (dummies do not count); exact"
+    " integer program with a certificate of optimality.",
 )
 @click.option(
     "--time-limit",
     type=click.FloatRange(min=0.1),
     default=30.0,
     show_default=True,
-    help="Seconds for the CP-SAT solve with --max-cycle.",
+    help="Seconds for the whole run with --max-cycle; a result it cuts short says so.",
 )
-def tradematch(wants: Path, output: Path | None, max_cycle: int | None, time_limit: float) -> None:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the figures and the certificate as JSON on stdout (the result file"
+    " then goes only to --output).",
+)
+def tradematch(
+    wants: Path, output: Path | None, max_cycle: int | None, time_limit: float, as_json: bool
+) -> None:
     """Find trade loops for the want lists in WANTS ('-' reads stdin)."""
     # A file turns into a few hundred thousand long-lived objects and no
     # cyclic garbage: the collector would only re-scan them, milliseconds per
@@ -48,61 +64,103 @@ def tradematch(wants: Path, output: Path | None, max_cycle: int | None, time_lim
     collecting = gc.isenabled()
     gc.disable()
     try:
-        report = _report(wants, max_cycle, time_limit)
+        report, summary = _solve(wants, max_cycle, time_limit)
     finally:
         if collecting:
             gc.enable()
-    if output is None:
-        click.echo(report, nl=False)
-    else:
+    if output is not None:
         tmp = output.with_name(output.name + ".tmp")
         tmp.write_text(report, encoding="utf-8")
         tmp.replace(output)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+    elif output is None:
+        click.echo(report, nl=False)
 
 
-def _report(wants: Path, max_cycle: int | None, time_limit: float) -> str:
-    """Read, solve and format one want-list file."""
+def _solve(wants: Path, max_cycle: int | None, time_limit: float) -> tuple[str, dict[str, Any]]:
+    """Read, solve and format one want-list file: (result file, JSON summary)."""
+    from marketplace.matching.javatext import decode
     from marketplace.matching.wantlist import WantListError, build_problem, parse_wantlist
 
+    started = time.monotonic()
     try:
-        if str(wants) == "-":
-            text = sys.stdin.read()
-        else:
-            text = wants.read_text(encoding="utf-8", errors="replace")
+        # Bytes, not text mode: lines end where the reference ends them.
+        data = sys.stdin.buffer.read() if str(wants) == "-" else wants.read_bytes()
     except OSError as exc:
         raise click.ClickException(f"cannot read {wants}: {exc.strerror}") from exc
     try:
-        wantlist = parse_wantlist(text)
+        wantlist = parse_wantlist(decode(data))
     except WantListError as exc:
         raise click.ClickException(f"{wants}: {exc}") from exc
     for warning in wantlist.warnings:
         click.echo(f"warning: {wants}: {warning}", err=True)
 
-    started = time.perf_counter()
+    solving = time.perf_counter()
     problem = build_problem(wantlist)
     spread = problem.has_usernames
-    if max_cycle is None:
-        from marketplace.matching.circulation import solve_unbounded
+    try:
+        if max_cycle is None:
+            from marketplace.matching.circulation import solve_unbounded
 
-        solution = solve_unbounded(problem.graph, spread_owners=spread)
-    else:
-        from marketplace.matching.capped import solve_capped
+            solution = solve_unbounded(problem.graph, spread_owners=spread)
+        else:
+            from marketplace.matching.rings import RingLimits, solve_rings
 
-        solution = solve_capped(
-            problem.graph, max_cycle, time_limit=time_limit, spread_owners=spread
-        )
-        if solution.status != "OPTIMAL":
-            click.echo(
-                f"warning: CP-SAT stopped at {solution.status}; items bound"
-                f" {solution.bound}, gap {solution.gap:.1%}",
-                err=True,
+            left = time_limit - (time.monotonic() - started)
+            solution = solve_rings(
+                problem.graph,
+                max_cycle,
+                spread_owners=spread,
+                limits=RingLimits(time_limit=max(left, 0.01)),
             )
+    except OverflowError as exc:
+        raise click.ClickException(
+            f"{wants}: the priorities are too far apart to rank exactly ({exc})"
+        ) from exc
+    except MemoryError as exc:
+        raise click.ClickException(f"{wants}: out of memory; try a smaller --max-cycle") from exc
+    except RuntimeError as exc:  # a solver that gave up: say so, not a traceback
+        raise click.ClickException(f"{wants}: the solver failed: {exc}") from exc
 
-    from marketplace.matching.tmreport import format_report, trade_loops
+    from marketplace.matching.tmreport import certificate_lines, format_report, trade_loops
 
     loops = trade_loops(problem, solution)
-    elapsed_ms = round((time.perf_counter() - started) * 1000)
-    return format_report(problem, loops, elapsed_ms=elapsed_ms)
+    elapsed_ms = round((time.perf_counter() - solving) * 1000)
+    certificate = None if max_cycle is None else certificate_lines(max_cycle, solution)
+    if certificate is not None and solution.status != "OPTIMAL":
+        click.echo(f"warning: {wants}: {certificate[-1].split('= ', 1)[1]}", err=True)
+    report = format_report(problem, loops, elapsed_ms=elapsed_ms, certificate=certificate)
+    summary = _summary(problem, loops, solution, max_cycle, time.monotonic() - started)
+    return report, summary
+
+
+def _summary(
+    problem: Any, loops: Any, solution: Any, max_cycle: int | None, seconds: float
+) -> dict[str, Any]:
+    sizes = sorted((len(loop) for loop in loops.loops), reverse=True)
+    users = {problem.users[v] for loop in loops.loops for v in loop} - {None}
+    summary: dict[str, Any] = {
+        "items": problem.real_items,
+        "trades": loops.trades,
+        "users_trading": len(users) if problem.has_usernames else None,
+        "groups": len(sizes),
+        "longest_cycle": sizes[0] if sizes else 0,
+        "sum_squares": sum(s * s for s in sizes),
+        "total_cost": loops.cost,
+        "max_cycle": max_cycle,
+        "seconds": round(seconds, 3),
+    }
+    if max_cycle is not None:
+        summary["certificate"] = {
+            "status": "optimal" if solution.status == "OPTIMAL" else "not proven",
+            "trades_bound": solution.bound,
+            "gap": round(solution.gap, 6),
+            "cost_bound": solution.cost_bound,
+            "users_trading_bound": solution.owners_bound if problem.has_usernames else None,
+            "notes": list(solution.notes),
+        }
+    return summary
 
 
 if __name__ == "__main__":

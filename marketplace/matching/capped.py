@@ -16,12 +16,18 @@ separately, so each can be built by a separate worker):
 * objective, lexicographic through weights: items, then priority cost, then
   owners trading (``z_o ≤ Σ x_c`` over cycles through ``o``'s agents).
 
-The solve is time-limited; the result reports CP-SAT's status and the proven
-bound on items, hence the optimality gap.
+The budget that shapes the answer is CP-SAT's deterministic time on one
+worker with a fixed seed, so the same market gives the same cycles however
+busy the machine is; ``time_limit`` seconds of wall clock (a few times the
+deterministic budget) and the listing of cycles bound the run as a safety
+net. The result reports CP-SAT's status and the proven bound on items, hence
+the optimality gap. (Want-list files take the item-graph program of
+:mod:`~marketplace.matching.rings` instead.)
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from marketplace.matching.exchange import Circulation, ExchangeGraph, measure
@@ -34,13 +40,19 @@ class CycleLimitExceeded(ValueError):
 
 
 def enumerate_cycles(
-    adjacency: Sequence[Sequence[int]], max_length: int, limit: int = 500_000
+    adjacency: Sequence[Sequence[int]],
+    max_length: int,
+    limit: int = 500_000,
+    deadline: float | None = None,
 ) -> list[tuple[int, ...]]:
     """All simple cycles with at most ``max_length`` vertices, each once,
-    starting from its smallest vertex."""
+    starting from its smallest vertex; :class:`CycleLimitExceeded` past
+    ``limit`` cycles or ``deadline`` (``time.monotonic()``)."""
     cycles: list[tuple[int, ...]] = []
     n = len(adjacency)
     for start in range(n):
+        if deadline is not None and time.monotonic() > deadline:
+            raise CycleLimitExceeded(f"time ran out listing cycles of length <= {max_length}")
         path = [start]
         on_path = {start}
         stack = [iter(adjacency[start])]
@@ -107,12 +119,12 @@ def solve_capped(
     *,
     time_limit: float = 10.0,
     spread_owners: bool = True,
-    workers: int = 2,
     cycle_limit: int = 500_000,
 ) -> Circulation:
     """Best circulation whose cycles have at most ``max_length`` agents."""
     if max_length < 2:
         raise ValueError("max_length must be at least 2")
+    deadline = time.monotonic() + time_limit
     from ortools.sat.python import cp_model
 
     model = cp_model.CpModel()
@@ -132,7 +144,7 @@ def solve_capped(
         for a, b in sorted(pairs):
             adjacency[a].append(b)
         adjacency = prune_to_short_cycles(adjacency, max_length)
-        agent_cycles = enumerate_cycles(adjacency, max_length, cycle_limit)
+        agent_cycles = enumerate_cycles(adjacency, max_length, cycle_limit, deadline)
         if not agent_cycles:
             continue
         cap = [
@@ -193,11 +205,21 @@ def solve_capped(
         + sum(z_vars)
     )
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit
-    solver.parameters.num_workers = workers
+    solver.parameters.max_deterministic_time = time_limit
+    solver.parameters.max_time_in_seconds = max(0.1, 4 * (deadline - time.monotonic()))
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = 20_240_521
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise RuntimeError(f"CP-SAT found no solution: {solver.status_name(status)}")
+        return Circulation(
+            cycles=[],
+            items=0,
+            cost=0,
+            owners_trading=0,
+            status="FEASIBLE",
+            bound=len(item_terms),
+            notes=(f"CP-SAT found no solution within its budget ({solver.status_name(status)})",),
+        )
     # Rebuild cycles from the chosen agent cycles (decomposing the flow
     # instead could splice two short cycles into one over the cap).
     pool = {t: solver.value(f) for t, f in flow_vars.items()}

@@ -33,7 +33,6 @@ handles exactly; owners of several agents get a per-unit bonus, a relaxation.
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from itertools import chain, compress, count, repeat
@@ -150,7 +149,6 @@ def solve_unbounded(
     *,
     spread_owners: bool = True,
     max_rounds: int = 20,
-    time_budget: float = 2.0,
     solve: Callable[..., list[tuple[int, int]]] = solve_component,
 ) -> Circulation:
     """Maximum circulation of ``graph`` with the lexicographic objective above.
@@ -164,18 +162,16 @@ def solve_unbounded(
     upper bound on owners trading. Subgradient steps (Polyak's rule) raise
     the reward of owners left out and lower it for owners receiving several
     items. The rounds stop when the best candidate meets the bound (tier 3 is
-    then proven optimal), after ``max_rounds``, or after ``time_budget``
-    seconds, only a safety net for huge inputs: the same input always gives
-    the same answer however busy the machine is.
+    then proven optimal) or after ``max_rounds``. The budget is counted in
+    rounds, never in seconds, so the same input always gives the same answer
+    however busy the machine is.
 
     Other graphs are solved per component by ``solve``, which is replaceable
     by one that fans out to workers.
     """
     exact = spread_owners and _one_agent_per_owner(graph)
     if not exact and _is_item_graph(graph):
-        return _solve_items(
-            graph, spread_owners=spread_owners, max_rounds=max_rounds, time_budget=time_budget
-        )
+        return _solve_items(graph, spread_owners=spread_owners, max_rounds=max_rounds)
     bonus = dict.fromkeys(set(graph.agent_owner), _SPREAD_WEIGHT) if spread_owners else {}
     flows: list[tuple[int, int]] = []
     for c in graph.components():
@@ -233,10 +229,8 @@ def _solve_items(
     *,
     spread_owners: bool,
     max_rounds: int,
-    time_budget: float,
 ) -> Circulation:
     """The assignment path for item graphs (see the module docstring)."""
-    started = time.perf_counter()
     n = graph.num_agents
     counts = graph.agent_counts
     # Per-transfer work goes through map() and compress(): it runs once per
@@ -277,7 +271,7 @@ def _solve_items(
         # Unless every owner who could ever receive something already does:
         if len(trading) < len({owner[k] for k in set(takers) if counts[k]}):
             face = _Face(graph, kept, givers, takers, cost, gets, sends, via)
-            best = face.most_owners(max_rounds=max_rounds, deadline=started + time_budget)
+            best = face.most_owners(max_rounds=max_rounds)
             return _evaluate(graph, face.flows(best))
     return _evaluate(graph, [(kept[i], 1) for i in via if i >= 0])
 
@@ -393,7 +387,7 @@ class _Face:
         used.extend(arc[p, r] for p, r in enumerate(assignment))
         return [(self.kept[i], 1) for i in used if i >= 0]
 
-    def most_owners(self, *, max_rounds: int, deadline: float) -> list[int]:
+    def most_owners(self, *, max_rounds: int) -> list[int]:
         """The Lagrangian rounds of :func:`solve_unbounded`: the assignment
         with the most contested owners trading (right position per left)."""
         best = list(range(len(self.lefts)))
@@ -401,7 +395,7 @@ class _Face:
         bound = len(self.contested)
         multiplier = dict.fromkeys(self.contested, 1.0)
         for _ in range(max_rounds):
-            if best_count >= bound or time.perf_counter() > deadline:
+            if best_count >= bound:
                 break
             reward = {o: round(_SPREAD_WEIGHT * m) for o, m in multiplier.items()}
             costs = [0 if o is None else -reward[o] for o in self.arc_owner]

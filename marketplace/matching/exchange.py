@@ -230,6 +230,10 @@ class Circulation:
     one transfer is the giver of the next, and no agent appears twice in a
     cycle. ``status`` is ``"OPTIMAL"`` or, for time-limited solves,
     ``"FEASIBLE"``; ``bound`` is then the best proven upper bound on items.
+    Capped solves of want lists also give ``cost_bound`` (a proven lower bound
+    on the cost at ``bound`` items) and ``owners_bound`` (a proven upper
+    bound on owners trading at that item count and cost), each ``None`` when
+    the tier above is not proven, and ``notes`` saying why a proof stopped.
     """
 
     cycles: list[list[int]]
@@ -238,6 +242,9 @@ class Circulation:
     owners_trading: int
     status: str = "OPTIMAL"
     bound: int | None = None
+    cost_bound: int | None = None
+    owners_bound: int | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def gap(self) -> float:

@@ -3,7 +3,9 @@
 Owns the text layout of TradeMaximizer's output (header, options, ERRORS,
 TRADE LOOPS, ITEM SUMMARY and the statistics lines) so that a result from
 ``znachki tradematch`` compares line by line with the reference solver's.
-Only the first line differs: it names this program.
+Only the first line differs: it names this program. A capped solve adds two
+lines after the statistics: the cap and the certificate (optimal, or the best
+bound on trades and the gap, and why the proof stopped).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from marketplace.matching.exchange import Circulation
 from marketplace.matching.wantlist import TradeProblem
 
-__all__ = ["HEADER", "TradeLoops", "format_report", "trade_loops"]
+__all__ = ["HEADER", "TradeLoops", "certificate_lines", "format_report", "trade_loops"]
 
 HEADER = "TradeMaximizer Version 1.3c (znachki tradematch)"
 
@@ -71,8 +73,31 @@ def _java_sorted(lines: Sequence[str]) -> list[str]:
     return sorted(lines)
 
 
+def certificate_lines(cap: int, solution: Circulation) -> list[str]:
+    """What a capped solve proved, for the end of the result file."""
+    lines = [f"Cycle cap   = {cap} items per loop (dummy items not counted)"]
+    if solution.status == "OPTIMAL":
+        lines.append("Certificate = optimal (trades, then total cost, then users trading)")
+        return lines
+    why = "; ".join(solution.notes) or "the proof is incomplete"
+    if solution.bound is not None and solution.items < solution.bound:
+        lines.append(
+            f"Certificate = not proven optimal: at most {solution.bound} trades,"
+            f" gap {solution.gap:.1%} ({why})"
+        )
+    else:
+        lines.append(
+            f"Certificate = trades optimal; total cost or users trading not proven ({why})"
+        )
+    return lines
+
+
 def format_report(
-    problem: TradeProblem, loops: TradeLoops, *, elapsed_ms: int | None = None
+    problem: TradeProblem,
+    loops: TradeLoops,
+    *,
+    elapsed_ms: int | None = None,
+    certificate: Sequence[str] | None = None,
 ) -> str:
     """The full result file, as TradeMaximizer 1.3c would print it."""
     opts = problem.wantlist.settings
@@ -152,6 +177,8 @@ def format_report(
         sizes = sorted((len(loop) for loop in loops.loops), reverse=True)
         out.append("Group sizes =" + "".join(f" {s}" for s in sizes))
         out.append(f"Sum squares = {sum(s * s for s in sizes)}")
+    if certificate:
+        out.extend(certificate)
     if opts.show_elapsed_time and elapsed_ms is not None:
         out.append(f"Elapsed time = {elapsed_ms}ms")
     return "\n".join(out) + "\n"

@@ -28,6 +28,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from marketplace.matching.exchange import ExchangeGraph
+from marketplace.matching.javatext import (
+    BOM,
+    JAVA_SPACE,
+    dot_matches_all,
+    java_split,
+    java_trim,
+    split_lines,
+)
 
 __all__ = [
     "PRIORITY_SCHEMES",
@@ -79,7 +87,12 @@ _VALUED = {
     "SHRINK": ("shrink", r"[0-9]", "must be a single digit"),
 }
 _BIG_STEP = ";"
-_HEADER = re.compile(r"(.*\)\s+)?[^(\s)]\S*")
+# Java's ``(.*\)\s+)?[^(\s)]\S*`` with Java's ``.`` and ``\s``: an optional
+# username, then exactly one word.
+_S = re.escape(JAVA_SPACE)
+_HEADER = re.compile(f"(?:[^\\n\\r\\u0085\\u2028\\u2029]*\\)[{_S}]+)?[^({_S})][^{_S}]*")
+# ``split("[:\\s]")``: an official name ends at a colon or whitespace.
+_NAME_END = re.compile(f"[:{_S}]")
 _EXPLICIT = re.compile(r"[^=]+=[0-9]+")
 
 
@@ -126,7 +139,9 @@ class WantListOptions:
 @dataclass(frozen=True, slots=True)
 class WantEntry:
     """One want list: ``user`` owns ``item`` and would give it for any of
-    ``wants`` (tokens in order, including ``;`` and ``NAME=n``)."""
+    ``wants`` (tokens in order, including ``;`` and ``NAME=n``). ``user`` is
+    the username word as the reference keeps it, parentheses included:
+    ``(ANN)``."""
 
     line: int
     user: str | None
@@ -147,7 +162,12 @@ class WantList:
 
 
 def parse_wantlist(text: str) -> WantList:
-    """Parse a want-list file; raise :class:`WantListError` if malformed."""
+    """Parse a want-list file; raise :class:`WantListError` if malformed.
+
+    Lines and words are cut as the reference cuts them
+    (:mod:`~marketplace.matching.javatext`): a Ctrl-Z at the end is a blank
+    line, a vertical tab or U+2028 stays inside its line, a no-break space
+    inside its word, and a leading byte-order mark is skipped."""
     settings = WantListOptions()
     options: list[str] = []
     warnings: list[str] = []
@@ -157,11 +177,14 @@ def parse_wantlist(text: str) -> WantList:
     begin_line = 0
     entries: list[WantEntry] = []
 
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
+    for number, raw in enumerate(split_lines(text.removeprefix(BOM)), start=1):
+        line = java_trim(raw)
         if not line:
             continue
-        if line.startswith("#!"):
+        # ``#!.*`` and ``#.*`` in Java: a NEL or U+2028 makes neither match,
+        # and the line is then refused for its ``#`` below.
+        plain = dot_matches_all(line)
+        if plain and line.startswith("#!"):
             if entries:
                 raise WantListError(
                     "Options (#!...) cannot be declared after first real want list", number
@@ -170,18 +193,18 @@ def parse_wantlist(text: str) -> WantList:
                 raise WantListError(
                     "Options (#!...) cannot be declared after official names", number
                 )
-            for option in line[2:].upper().split():
+            for option in java_split(java_trim(line.upper()[2:])):
                 settings = _apply_option(settings, option, number, warnings)
                 options.append(option)
             continue
-        if line.startswith("#"):
+        if plain and line.startswith("#"):
             continue
         if "#" in line:
             if not reading_official:
                 raise WantListError(
                     "Comments (#...) cannot be used after beginning of line", number
                 )
-            if "#" in re.split(r"[:\s]", line, maxsplit=1)[0]:
+            if "#" in _NAME_END.split(line, maxsplit=1)[0]:
                 raise WantListError("# symbol cannot be used in an item name", number)
 
         upper = line.upper()
@@ -209,7 +232,7 @@ def parse_wantlist(text: str) -> WantList:
                 raise WantListError("Line cannot begin with colon", number)
             if line[0] == "%":
                 raise WantListError("Cannot give official names for dummy items", number)
-            name = re.split(r"[:\s]", line, maxsplit=1)[0]
+            name = _NAME_END.split(line, maxsplit=1)[0]
             if not settings.case_sensitive:
                 name = name.upper()
             if name in official_seen:
@@ -266,7 +289,7 @@ def _apply_option(
 
 
 def _parse_entry(line: str, number: int, settings: WantListOptions) -> WantEntry:
-    user: str | None = None
+    """One want list, step by step as TradeMaximizer checks it."""
     if "(" not in line and settings.require_usernames:
         raise WantListError("Missing username with REQUIRE-USERNAMES selected", number)
     if line[0] == "(":
@@ -281,34 +304,39 @@ def _parse_entry(line: str, number: int, settings: WantListOptions) -> WantEntry
             raise WantListError("Cannot have more than one ')' per line", number)
         if close == 1:
             raise WantListError("Cannot have empty parentheses", number)
-        user = line[1:close]
-        line = " " + line[close + 1 :]
-    elif "(" in line:
+        # The reference keeps the username one word by turning its spaces
+        # into '#' (no '#' can be left on the line by now); other whitespace
+        # in a username still splits it, there as here.
+        if line.find(" ") < close:
+            line = line[: close + 1].replace(" ", "#") + " " + line[close + 1 :]
+    elif line.find("(") > 0:
         raise WantListError("Username can only be used at the front of a want list", number)
-    elif ")" in line:
+    elif line.find(")") > 0:
         raise WantListError("Bad ')' on a line that does not have a '('", number)
 
-    if ";" in line:
-        line = line.replace(";", " ; ")
-        semi = line.find(";")
+    line = line.replace(";", " ; ")
+    semi = line.find(";")
+    if semi != -1:
         if semi < line.find(":"):
             raise WantListError("Semicolon cannot appear before colon", number)
-        if not line[:semi].strip():
+        before = java_trim(line[:semi])
+        if not before or before[-1] == ")":
             raise WantListError("Semicolon cannot appear before first item on line", number)
     colon = line.find(":")
     if colon != -1:
         if line.rfind(":") != colon:
             raise WantListError("Cannot have more that one colon on a line", number)
-        if not _HEADER.fullmatch(line[:colon].strip()):
+        if not _HEADER.fullmatch(java_trim(line[:colon])):
             raise WantListError("Must have exactly one item before a colon (:)", number)
         line = line[:colon] + " " + line[colon + 1 :]
     elif settings.require_colons:
         raise WantListError("Missing colon with REQUIRE-COLONS selected", number)
     if not settings.case_sensitive:
         line = line.upper()
-        if user is not None:
-            user = user.upper()
-    tokens = line.split()
+    tokens = java_split(java_trim(line))
+    user: str | None = None
+    if tokens and tokens[0][0] == "(":
+        user = tokens.pop(0).replace("#", " ")
     if not tokens:
         raise WantListError("Want list has no item", number)
     return WantEntry(line=number, user=user, item=tokens[0], wants=tuple(tokens[1:]))
@@ -324,7 +352,7 @@ def write_wantlist(wantlist: WantList) -> str:
         out.extend(wantlist.official_names)
         out.append("!END-OFFICIAL-NAMES")
     for entry in wantlist.entries:
-        head = f"({entry.user}) {entry.item}" if entry.user is not None else entry.item
+        head = f"{entry.user} {entry.item}" if entry.user is not None else entry.item
         body = " ".join(entry.wants)
         out.append(f"{head} : {body}".rstrip())
     return "\n".join(out) + "\n"
@@ -364,7 +392,7 @@ def build_problem(wantlist: WantList) -> TradeProblem:
 
     for entry in wantlist.entries:
         name = entry.item
-        user = None if entry.user is None else f"({entry.user})"
+        user = entry.user
         is_dummy = name[0] == "%"
         if is_dummy:
             if user is None:

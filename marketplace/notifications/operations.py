@@ -53,6 +53,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "cycle": "A trade ring with {n} collectors",
         "you_get": "You get",
         "you_give": "You give",
+        "you_get_from": "You get from {name}",
+        "you_give_to": "You give to {name}",
         "completes": "This completes your set “{series}”!",
         "instant_subject": "New match: {first}",
         "instant_subject_many": "{n} new matches on Znachki Exchange",
@@ -73,6 +75,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "cycle": "Цепочка обмена из {n} коллекционеров",
         "you_get": "Вы получаете",
         "you_give": "Вы отдаёте",
+        # Names are not declined: "from"/"to" as a label, not a preposition.
+        "you_get_from": "Вы получаете (отправитель: {name})",
+        "you_give_to": "Вы отдаёте (получатель: {name})",
         "completes": "Это завершает вашу серию «{series}»!",
         "instant_subject": "Новое совпадение: {first}",
         "instant_subject_many": "{n} новых совпадений на Znachki Exchange",
@@ -265,6 +270,12 @@ class Notifier:
         # Want priorities are stars, 5 the most wanted (as on the lists pages).
         stars = [int(i["priority"]) for i in receive if i.get("priority")]
         members = cycle["members"] if cycle else []
+        # In a ring the pins come from one member and go to another: name both.
+        legs = cycle["legs"] if cycle else []
+        sender = next((leg["giver"] for leg in legs if leg["receiver_id"] == match.user_id), None)
+        recipient = next(
+            (leg["receiver"] for leg in legs if leg["giver_id"] == match.user_id), None
+        )
         base = self.links.base_url
         # Each mail leads to the next step: a ring to its trade page, a swap to the
         # proposal form filled with the match's pins.
@@ -280,6 +291,9 @@ class Notifier:
             "kind": match.kind,
             "counterpart": match.counterpart.display_name if match.counterpart else None,
             "members": members,
+            "counterpart_id": match.counterpart_id,
+            "sender": sender,
+            "recipient": recipient,
             "receive": receive,
             "give": give,
             "score": match.score,
@@ -291,7 +305,7 @@ class Notifier:
     def send_instant(self, user_id: int, now: datetime | None = None) -> int:
         modes = self.modes(user_id)
         instant = [k for k, m in modes.items() if m == "instant"]
-        pending = self._pending(user_id, instant)
+        pending = self._still_current(user_id, self._pending(user_id, instant))
         if not pending:
             return 0
         sent = self._send_message(user_id, pending, "notify_instant", None, now or utcnow())
@@ -334,7 +348,7 @@ class Notifier:
             return None
         frequency = period.split(":", 1)[0]
         kinds = [k for k, m in self.modes(user_id).items() if m == frequency]
-        pending = self._pending(user_id, kinds)
+        pending = self._still_current(user_id, self._pending(user_id, kinds))
         digest = Digest(user_id=user_id, period=period, items=len(pending), created_at=now)
         try:
             with self.session.begin_nested():
@@ -361,6 +375,33 @@ class Notifier:
                 .order_by(Notification.priority, Notification.id)
             )
         )
+
+    def _still_current(self, user_id: int, notes: list[Notification]) -> list[Notification]:
+        """The pending notes still worth mailing; the others are marked skipped.
+
+        A match that lapsed while its note waited for a digest is no deal any
+        more: an offer that became a swap, a ring the next solve replaced with
+        a new proposal of the same loop. And one deal noted under several keys
+        (those replacements, or a two-collector loop beside its swap before
+        such loops were dropped) is listed once, under its best-ranked note:
+        a deal is the other collectors in it and the pins each way."""
+        ids = {n.payload.get("match_id") for n in notes if n.kind in MATCH_KINDS}
+        ids.discard(None)
+        rows = self.session.execute(
+            select(Match.id, Match.active).where(Match.id.in_(sorted(ids)))
+        ).all()
+        active = {match_id for match_id, is_active in rows if is_active}
+        kept: list[Notification] = []
+        deals: set[tuple[Any, ...]] = set()
+        for note in sorted(notes, key=_rank):
+            if note.kind in MATCH_KINDS:
+                deal = _deal(user_id, note.payload)
+                if note.payload.get("match_id") not in active or deal in deals:
+                    note.status = "skipped"
+                    continue
+                deals.add(deal)
+            kept.append(note)
+        return kept
 
     def _send_message(
         self, user_id: int, notes: list[Notification], template: str, period: str | None,
@@ -426,6 +467,17 @@ class Notifier:
             "stars": payload.get("best_stars"),
             "receive": [_pin_link(base, i) for i in payload.get("receive", [])],
             "give": [_pin_link(base, i) for i in payload.get("give", [])],
+            # Rings name who sends what you get and who receives what you give.
+            "get_label": (
+                t["you_get_from"].format(name=payload["sender"])
+                if payload.get("sender")
+                else t["you_get"]
+            ),
+            "give_label": (
+                t["you_give_to"].format(name=payload["recipient"])
+                if payload.get("recipient")
+                else t["you_give"]
+            ),
             "completes": self._completed_series(user.id, payload.get("receive", [])),
             "url": payload.get("url") or f"{base}/matches",
             "text": payload.get("text"),
@@ -474,6 +526,21 @@ def _rank(note: Notification) -> tuple[int, int, int]:
     offers."""
     order = {"swap": 0, "cycle": 1, "offer": 2}
     return (note.priority, order.get(note.kind, 3), note.id)
+
+
+def _deal(user_id: int, payload: dict[str, Any]) -> tuple[Any, ...]:
+    """What a match note offers, whatever its kind or key: the other collectors
+    in it and the pins each way."""
+    others = {m.get("id") for m in payload.get("members") or []} - {user_id}
+    others.add(payload.get("counterpart_id") or payload.get("counterpart"))
+    others.discard(None)
+
+    def pins(direction: str) -> tuple[int, ...]:
+        return tuple(
+            sorted(int(i["pin_id"]) for i in payload.get(direction, []) if i.get("pin_id"))
+        )
+
+    return tuple(sorted(map(str, others))), pins("receive"), pins("give")
 
 
 def _pin_link(base: str, item: dict[str, Any]) -> dict[str, Any]:

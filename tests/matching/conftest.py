@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,8 @@ settings.register_profile(
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED = REPO_ROOT.parent / "shared" / "mathtrade"
+# Beside the checkout, or wherever MATHTRADE_DIR says (a worktree elsewhere).
+SHARED = Path(os.environ.get("MATHTRADE_DIR") or REPO_ROOT.parent / "shared" / "mathtrade")
 
 
 @pytest.fixture(scope="session")

@@ -88,10 +88,31 @@ def test_report_layout_matches_trademaximizer(tmp_path: Path) -> None:
     ]
     assert "(DEE) D             does not trade" in lines
     assert "(ANN) A receives (BOB) B and sends to (CY) C" in lines
-    assert lines[-5:] == [
+    assert lines[-7:] == [
         "Num trades  = 3 of 4 items (75.0%)",
         "Total cost  = 3 (avg 1.00)",
         "Num groups  = 1",
         "Group sizes = 3",
         "Sum squares = 9",
+        "Cycle cap   = 3 items per loop (dummy items not counted)",
+        "Certificate = optimal (trades, then total cost, then users trading)",
     ]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"#! REQUIRE-USERNAMES\n(a) A : B\n(b) B : A\n\x1a",
+        b"\xef\xbb\xbf#! REQUIRE-USERNAMES\r\n(a) A : B\r\n(b) B : A\r\n",
+        b"#! REQUIRE-USERNAMES\r(a) A : B\x0b\r(b) B : A\r",
+    ],
+    ids=["ctrl-z", "bom-crlf", "cr-and-vertical-tab"],
+)
+def test_files_saved_on_windows_trade_as_the_reference_trades_them(
+    data: bytes, tmp_path: Path
+) -> None:
+    wants = tmp_path / "w.txt"
+    wants.write_bytes(data)
+    result = CliRunner().invoke(tradematch, [str(wants)])
+    assert result.exit_code == 0, result.output
+    assert "Num trades  = 2 of 2 items (100.0%)" in result.stdout

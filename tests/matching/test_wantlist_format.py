@@ -160,3 +160,124 @@ def test_parse_write_parse_is_stable(text: str) -> None:
         (e.user, e.item, e.wants) for e in first.entries
     ]
     assert write_wantlist(second) == written
+
+
+# --- Files read as TradeMaximizer 1.3c reads them --------------------------
+# (lines end only at \n, \r or \r\n; words end only at ASCII whitespace;
+# String.trim() drops control characters at either end of a line.)
+
+
+def test_trailing_ctrl_z_is_the_end_of_the_file() -> None:
+    text = "#! REQUIRE-USERNAMES\n(a) A : B\n(b) B : A\n\x1a"
+    wl = parse_wantlist(text)
+    assert [(e.user, e.item, e.wants) for e in wl.entries] == [
+        ("(A)", "A", ("B",)),
+        ("(B)", "B", ("A",)),
+    ]
+    problem = build_problem(wl)
+    assert problem.errors == [] and problem.graph.num_transfers == 2
+
+
+def test_ctrl_z_after_the_last_list_on_its_line() -> None:
+    wl = parse_wantlist("#! REQUIRE-USERNAMES\r\n(a) A : B\r\n(b) B : A\x1a\x1a")
+    assert wl.entries[-1].wants == ("A",)
+
+
+@pytest.mark.parametrize(
+    "inside", ["\x0b", "\x0c", "\u2028", "\u2029", "\x85", "\x1c", "\x1d", "\x1e"]
+)
+def test_separators_other_than_cr_and_lf_stay_inside_their_line(inside: str) -> None:
+    text = f"(a) A : B{inside}C D\n(b) B : A\n(c x) C : A\n"
+    with pytest.raises(WantListError) as info:
+        parse_wantlist(text.replace("(c x) C", "(c x C"))
+    # Line 3, not a line shifted by a split inside line 1.
+    assert info.value.line == 3
+    entries = parse_wantlist(text).entries
+    assert [e.line for e in entries] == [1, 2, 3]
+    # \v and \f are whitespace to Java's \s, the rest are part of a word.
+    if inside in "\x0b\x0c":
+        assert entries[0].wants == ("B", "C", "D")
+    else:
+        assert entries[0].wants == (f"B{inside}C", "D")
+
+
+def test_no_break_space_is_part_of_a_word() -> None:
+    entry = parse_wantlist("(a) A : B\u00a0C\u2007D E\n").entries[0]
+    assert entry.wants == ("B\u00a0C\u2007D", "E")
+
+
+def test_byte_order_mark_is_skipped() -> None:
+    wl = parse_wantlist("\ufeff#! REQUIRE-COLONS\n# a comment\nA : B\nB : A\n")
+    assert wl.settings.require_colons
+    assert [e.item for e in wl.entries] == ["A", "B"]
+    assert parse_wantlist("\ufeff# only a comment\nA : B\n").entries[0].item == "A"
+
+
+def test_comment_with_a_line_separator_is_refused_as_the_reference_refuses_it() -> None:
+    # Java's "#.*" does not match across U+2028, so the line is a '#' in mid-line.
+    with pytest.raises(WantListError) as info:
+        parse_wantlist("A : B\n# note\u2028more\n")
+    assert info.value.line == 2
+    assert "Comments (#...) cannot be used" in info.value.message
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_every_line_ending_numbers_lines_alike(newline: str) -> None:
+    text = newline.join(["#! REQUIRE-COLONS", "", "A : B", "B C", ""])
+    with pytest.raises(WantListError) as info:
+        parse_wantlist(text)
+    assert info.value.line == 4
+
+
+def test_usernames_split_where_the_reference_splits_them() -> None:
+    # Spaces stay inside a username; a tab does not (it ends a word there too).
+    spaced, tabbed = parse_wantlist("(an n) A : B\n(c\td) X : Y\n").entries
+    assert (spaced.user, spaced.item) == ("(AN N)", "A")
+    assert (tabbed.user, tabbed.item, tabbed.wants) == ("(C", "D)", ("X", "Y"))
+    # A ')' first on a line is no error to the reference (without a colon).
+    assert parse_wantlist(")A B\n").entries[0].item == ")A"
+
+
+# Inside a word: none of these is whitespace to Java's \s.
+_JUNK = st.sampled_from(["\u2028", "\u2029", "\x85", "\x1c", "\x1e", "\u00a0", "\x1a", "\x00"])
+_WORD = st.text(st.sampled_from("AB12%-"), min_size=1, max_size=4)
+
+
+@st.composite
+def noisy_lines(draw: st.DrawFn) -> list[str]:
+    """Want-list lines with control characters and odd separators inside."""
+    lines = []
+    for _ in range(draw(st.integers(1, 8))):
+        if draw(st.booleans()):
+            lines.append(draw(st.sampled_from(["", "  ", "\x1a", "# comment\x1c"])))
+            continue
+        words = draw(st.lists(st.tuples(_WORD, st.lists(_JUNK, max_size=2)), min_size=1))
+        text = " ".join(w + "".join(j) for w, j in words)
+        lines.append(text.replace(" ", " : ", 1) if draw(st.booleans()) else text)
+    return lines
+
+
+@PROFILE
+@given(noisy_lines(), st.sampled_from(["\n", "\r\n", "\r"]), st.booleans(), st.booleans())
+def test_lines_are_numbered_by_cr_and_lf_alone(
+    lines: list[str], newline: str, bom: bool, ctrl_z: bool
+) -> None:
+    text = ("\ufeff" if bom else "") + newline.join(lines) + ("\x1a" if ctrl_z else "")
+    wl = parse_wantlist(text)
+    trimmed = [line.strip("".join(map(chr, range(0x21)))) for line in lines]
+    assert [e.line for e in wl.entries] == [
+        n for n, line in enumerate(trimmed, start=1) if line and not line.startswith("#")
+    ]
+    for entry in wl.entries:
+        for word in (entry.item, *entry.wants):
+            assert word and not any(c in word for c in " \t\n\x0b\x0c\r")
+
+
+@PROFILE
+@given(wantlists(), st.sampled_from(["\r\n", "\r"]), st.sampled_from(["", "\x1a", "\n\x1a"]))
+def test_line_endings_bom_and_ctrl_z_change_nothing(text: str, newline: str, tail: str) -> None:
+    plain = parse_wantlist(text)
+    windows = parse_wantlist("\ufeff" + text.replace("\n", newline) + tail)
+    assert windows.entries == plain.entries
+    assert windows.settings == plain.settings
+    assert windows.official_names == plain.official_names
