@@ -5,16 +5,19 @@ accepted. Bounded to a few examples per operation, as a bearer-token collector."
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
 import schemathesis
 from flask import Flask
+from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.support.factories import make_user
+from tests.support.factories import HaveFactory, PinFactory, WantFactory, make_user
+from tests.support.openapi import assert_documented
 from tests.support.web import api_token
 
 schema = schemathesis.pytest.from_fixture("api_schema")
@@ -33,7 +36,30 @@ def api_schema(app_ctx: Flask) -> Any:
 
 @pytest.fixture()
 def auth(app_ctx: Flask) -> dict[str, str]:
-    return {"Authorization": f"Bearer {api_token(make_user())}"}
+    """A collector with a priced copy and a Want, so listings answer with data
+    (money and all) for the responses to be checked against the document."""
+    user = make_user()
+    HaveFactory(user=user, for_sale=True)
+    WantFactory(user=user, max_price=Decimal("20.00"), currency="EUR")
+    return {"Authorization": f"Bearer {api_token(user)}"}
+
+
+def test_money_is_a_decimal_string_in_and_out(client: FlaskClient, app_ctx: Flask) -> None:
+    user = make_user()
+    pin = PinFactory()
+    token = {"Authorization": f"Bearer {api_token(user)}"}
+    made = client.post(
+        "/api/v1/me/haves",
+        json={"pin_id": pin.id, "price": "12.50", "currency": "EUR"},
+        headers=token,
+    )
+    assert made.status_code == 201 and made.json["price"] == "12.50"
+    spec = client.get("/api/v1/openapi.json").json
+    assert_documented(spec, "/api/v1/me/haves", "POST", made)
+    for name in ("HaveIn", "HaveOut", "WantIn", "WantOut"):
+        prices = {k: v for k, v in spec["components"]["schemas"][name]["properties"].items()
+                  if k in ("price", "max_price")}  # fmt: skip
+        assert prices and all("string" in v["type"] for v in prices.values()), name
 
 
 @schema.parametrize()

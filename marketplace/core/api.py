@@ -161,8 +161,24 @@ def openapi_path(rule: str) -> str:
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
 
 
+MONEY_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+def money_as_text(converter: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
+    """Money is one type in the document: a decimal string ("12.50"), as it is
+    sent, never a JSON number that a client would round."""
+    if not (isinstance(field, fields.Decimal) and field.as_string):
+        return {}
+    return {
+        "type": ["string", "null"] if field.allow_none else "string",
+        "pattern": MONEY_PATTERN,
+        "examples": ["12.50"],
+    }
+
+
 def init_api(app: Flask, blueprints: Iterable[Blueprint]) -> None:
     api = ZnachkiApi(app)
+    api.ma_plugin.converter.add_attribute_function(money_as_text)
     for blp in blueprints:
         csrf.exempt(blp)
         api.register_blueprint(blp, url_prefix=API_PREFIX)
