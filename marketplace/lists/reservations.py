@@ -142,9 +142,3 @@ def add_copies(
         .execution_options(synchronize_session="fetch")
     )
     return _changed(result)
-
-
-def free_units(session: Session, have_id: int) -> int:
-    """Copies not promised to anyone right now (0 for a missing Have)."""
-    free = session.scalar(select(Have.quantity - Have.reserved).where(Have.id == have_id))
-    return int(free or 0)

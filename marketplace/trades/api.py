@@ -16,23 +16,18 @@ from typing import Any
 from flask import g
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select
 
 from marketplace.core.api import BEARER, PROBLEM, ProblemSchema, token_required
 from marketplace.core.extensions import db
-from marketplace.core.pagination import Page
 from marketplace.core.registry import find_service
 from marketplace.lists.models import DEFECTS, Condition
 from marketplace.trades import queries
 from marketplace.trades.models import (
     EVENT_ACTIONS,
-    LIVE_STATUSES,
     TRADE_KINDS,
     TRADE_STATUSES,
     Trade,
-    TradeItem,
-    TradeParty,
 )
 from marketplace.trades.operations import Line, Trades
 from marketplace.trades.operations.carrying import MAX_TRACKING
@@ -305,41 +300,6 @@ def lines(body: dict[str, Any], side: str) -> list[Line]:
     return [Line(line["have_id"], line["quantity"]) for line in body[side]]
 
 
-def listing(session: Session, user_id: int, group: str, page: int, per_page: int) -> Page[Trade]:
-    """One page of the collector's trades in `group`, newest first. "act" and "open"
-    are sorted among live trades as the trades page sorts them (queries.needs_me);
-    "finished" and "all" are counted and paged by the database, however many."""
-    mine = (
-        select(Trade)
-        .join(TradeParty, TradeParty.trade_id == Trade.id)
-        .where(TradeParty.user_id == user_id)
-    )
-    shape = (
-        selectinload(Trade.parties).selectinload(TradeParty.user),
-        selectinload(Trade.items).selectinload(TradeItem.pin),
-        selectinload(Trade.versions),
-        selectinload(Trade.parcels),
-    )
-    newest = (Trade.updated_at.desc(), Trade.id.desc())
-    start = (page - 1) * per_page
-    if group in ("act", "open"):
-        live = session.scalars(
-            mine.where(Trade.status.in_(LIVE_STATUSES)).order_by(*newest).options(*shape)
-        ).all()
-        wanted = group == "act"
-        chosen = [t for t in live if queries.needs_me(t, user_id) is wanted]
-        return Page(chosen[start : start + per_page], len(chosen), page, per_page)
-    if group == "finished":
-        mine = mine.where(Trade.status.not_in(LIVE_STATUSES))
-    total = session.scalar(select(func.count()).select_from(mine.subquery())) or 0
-    if start >= total:  # also keeps an absurd page number away from OFFSET
-        return Page([], total, page, per_page)
-    items = session.scalars(
-        mine.order_by(*newest).offset(start).limit(per_page).options(*shape)
-    ).all()
-    return Page(items, total, page, per_page)
-
-
 @blp.route("/trades", methods=["GET"])
 @blp.doc(**BEARER)
 @token_required
@@ -352,7 +312,7 @@ def list_trades(query: dict[str, Any], pagination_parameters: Any) -> list[dict[
     header); `group` picks those waiting on the caller, the other live ones, or the
     finished ones."""
     session = db.session()
-    page = listing(
+    page = queries.trades_page(
         session,
         g.api_user.id,
         query["group"],

@@ -8,15 +8,15 @@ agreed).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from marketplace.accounts.models import address_lines
+from marketplace.core.pagination import Page
 from marketplace.lists.models import Defect, Have
 from marketplace.trades.models import LIVE_STATUSES, Trade, TradeItem, TradeParty
 
@@ -41,19 +41,27 @@ def needs_me(trade: Trade, user_id: int) -> bool:
     return False
 
 
-def my_trades(session: Session, user_id: int) -> dict[str, list[Trade]]:
-    """The collector's trades, newest first, in GROUPS."""
-    trades = session.scalars(
+NEWEST = (Trade.updated_at.desc(), Trade.id.desc())
+# What a trade card shows: its parties, its pins and its parcels.
+_CARD = (
+    selectinload(Trade.parties).selectinload(TradeParty.user),
+    selectinload(Trade.items).selectinload(TradeItem.pin),
+    selectinload(Trade.parcels),
+)
+
+
+def _mine(user_id: int) -> Select[Any]:
+    return (
         select(Trade)
         .join(TradeParty, TradeParty.trade_id == Trade.id)
         .where(TradeParty.user_id == user_id)
-        .order_by(Trade.updated_at.desc(), Trade.id.desc())
-        .limit(MAX_LISTED)
-        .options(
-            selectinload(Trade.parties).selectinload(TradeParty.user),
-            selectinload(Trade.items).selectinload(TradeItem.pin),
-            selectinload(Trade.parcels),
-        )
+    )
+
+
+def my_trades(session: Session, user_id: int) -> dict[str, list[Trade]]:
+    """The collector's trades, newest first, in GROUPS."""
+    trades = session.scalars(
+        _mine(user_id).order_by(*NEWEST).limit(MAX_LISTED).options(*_CARD)
     ).all()
     groups: dict[str, list[Trade]] = {g: [] for g in GROUPS}
     for trade in trades:
@@ -193,6 +201,34 @@ def _free_copies(session: Session, trade: Trade) -> dict[int, int]:
     return {have_id: int(free) for have_id, free in rows}
 
 
+def trades_page(
+    session: Session, user_id: int, group: str, page: int, per_page: int
+) -> Page[Trade]:
+    """One page of the collector's trades in `group`, newest first. "act" and "open"
+    are sorted among live trades as the trades page sorts them (queries.needs_me);
+    "finished" and "all" are counted and paged by the database, however many."""
+    mine = _mine(user_id)
+    shape = (*_CARD, selectinload(Trade.versions))
+    newest = NEWEST
+    start = (page - 1) * per_page
+    if group in ("act", "open"):
+        live = session.scalars(
+            mine.where(Trade.status.in_(LIVE_STATUSES)).order_by(*newest).options(*shape)
+        ).all()
+        wanted = group == "act"
+        chosen = [t for t in live if needs_me(t, user_id) is wanted]
+        return Page(chosen[start : start + per_page], len(chosen), page, per_page)
+    if group == "finished":
+        mine = mine.where(Trade.status.not_in(LIVE_STATUSES))
+    total = session.scalar(select(func.count()).select_from(mine.subquery())) or 0
+    if start >= total:  # also keeps an absurd page number away from OFFSET
+        return Page([], total, page, per_page)
+    items = session.scalars(
+        mine.order_by(*newest).offset(start).limit(per_page).options(*shape)
+    ).all()
+    return Page(items, total, page, per_page)
+
+
 # -- the API's shapes ------------------------------------------------------------------
 
 
@@ -271,10 +307,6 @@ def trade_dict(tv: TradeView, *, full: bool = True) -> dict[str, Any]:
         for e in trade.events
     ]
     return data
-
-
-def views(session: Session, trades: Sequence[Trade], viewer_id: int) -> list[TradeView]:
-    return [view(session, t, viewer_id) for t in trades]
 
 
 def shows_have(session: Session, viewer_id: int, have_id: int) -> bool:
