@@ -36,6 +36,17 @@ def _days(env: Mapping[str, str], name: str, default: int = 7) -> int:
     return days
 
 
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, str(default))
+    try:
+        count = int(raw)
+    except ValueError:
+        count = -1
+    if not 0 <= count <= 1000:
+        raise ConfigError(f"{name} must be a whole number from 0 to 1000, not {raw!r}")
+    return count
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str
@@ -63,6 +74,9 @@ class Settings:
     trade_proposal_days: int = 7
     ring_deadline_days: int = 7
     trade_reminder_days: int = 7
+    established_after_trades: int = 3
+    new_member_open_trades: int = 2
+    feedback_edit_days: int = 30
     login_limit_account: str = "5 per minute"
     login_limit_ip: str = "30 per minute"
 
@@ -153,6 +167,13 @@ class Settings:
             trade_proposal_days=_days(env, "TRADE_PROPOSAL_DAYS"),
             ring_deadline_days=_days(env, "RING_DEADLINE_DAYS"),
             trade_reminder_days=_days(env, "TRADE_REMINDER_DAYS"),
+            # The trust ladder: a member with fewer completed trades than this is
+            # new (links in their messages are not made clickable; they post first
+            # to an established member) and may have this many open trades at once.
+            established_after_trades=_count(env, "ESTABLISHED_AFTER_TRADES", 3),
+            new_member_open_trades=_count(env, "NEW_MEMBER_OPEN_TRADES", 2),
+            # How long a rater may still edit the feedback they gave.
+            feedback_edit_days=_days(env, "FEEDBACK_EDIT_DAYS", 30),
             # Wrong passwords allowed per account from one client address (and per
             # browser that logged in to the account before), and per client address
             # across accounts; successful logins do not count.

@@ -27,6 +27,9 @@ class User(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     is_moderator: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A moderator's suspension: the member cannot log in or use the API until lifted.
+    suspended_at: Mapped[datetime | None]
+    suspension_reason: Mapped[str | None] = mapped_column(Text)
 
     sessions: Mapped[list[LoginSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -47,7 +50,7 @@ class User(Base):
 
     @property
     def is_active(self) -> bool:
-        return self.email_verified_at is not None
+        return self.email_verified_at is not None and self.suspended_at is None
 
     @property
     def is_authenticated(self) -> bool:
@@ -166,3 +169,48 @@ def address_lines(snapshot: dict[str, str] | None) -> list[str]:
         snapshot.get("country", ""),
     ]
     return [line for line in lines if line]
+
+
+class Block(Base):
+    """`blocker_id` blocked `blocked_id`: no messages, proposals or matches between
+    them, either way. Features below messaging (matches, trades) read it here."""
+
+    __tablename__ = "blocks"
+    __table_args__ = (
+        CheckConstraint("blocker_id <> blocked_id", name="not_self"),
+        Index("ix_blocks_blocked_id", "blocked_id"),
+    )
+
+    blocker_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    blocked_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Reputation(Base):
+    """What a collector has shown others, kept current by the features that know:
+    trades completed, orders delivered (as buyer or seller) and the feedback
+    received by kind. Matching ranks by it and the trust ladder reads it, so it
+    lives here, below both. No row means a new member with nothing yet."""
+
+    __tablename__ = "reputations"
+    __table_args__ = (
+        CheckConstraint(
+            "completed_trades >= 0 AND delivered_orders >= 0 AND positive >= 0 "
+            "AND neutral >= 0 AND negative >= 0",
+            name="counts",
+        ),
+    )
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    completed_trades: Mapped[int] = mapped_column(default=0, server_default="0")
+    delivered_orders: Mapped[int] = mapped_column(default=0, server_default="0")
+    positive: Mapped[int] = mapped_column(default=0, server_default="0")
+    neutral: Mapped[int] = mapped_column(default=0, server_default="0")
+    negative: Mapped[int] = mapped_column(default=0, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -60,6 +60,9 @@ class Match(Base):
     coverage: Mapped[int | None]
     balance: Mapped[float | None] = mapped_column(Float)
     condition: Mapped[float] = mapped_column(Float, default=0.0)
+    # The counterpart's reputation, 0 (new or poorly rated) … 1 (many trades, all
+    # positive); NULL for matches stored before it was a term, and for rings.
+    reputation: Mapped[float | None] = mapped_column(Float)
     active: Mapped[bool] = mapped_column(default=True)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -127,6 +128,8 @@ class TradeParty(Base):
     accepted_version: Mapped[int | None]
     accepted_at: Mapped[datetime | None]
     ship_to: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The trust ladder: a new member trading with an established one posts first.
+    ships_first: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     trade: Mapped[Trade] = relationship(back_populates="parties")
     user = relationship("User")
