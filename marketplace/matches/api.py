@@ -158,9 +158,7 @@ def match_dict(view: queries.ShownMatch, pins: dict[int, Pin]) -> dict[str, Any]
         "give": [shown(i) for i in view.give],
         "cycle": cycle,
         "explanation": view.explanation,
-        "shares_copies_with": [
-            {**share, "with_": share["with"]} for share in view.shares
-        ],
+        "shares_copies_with": [{**share, "with_": share["with"]} for share in view.shares],
         "first_seen_at": match.first_seen_at,
         "last_seen_at": match.last_seen_at,
         "changed_at": match.changed_at,

@@ -65,7 +65,8 @@ def _wanters(session: Session, me: int, pins: object, excluded: set[int]) -> lis
         .join(Pin, Pin.variant_group == Want.variant_group)
         .where(Pin.id.in_(pins))  # type: ignore[arg-type]
     )
-    query = select(union(exact, by_group).subquery().c[0]).distinct().order_by(1)
+    who = union(exact, by_group).subquery().c[0]
+    query = select(who).distinct().order_by(who)
     found = [int(u) for u in session.scalars(query.limit(NEIGHBOURS + len(excluded) + 1))]
     return [u for u in found if u != me and u not in excluded][:NEIGHBOURS]
 

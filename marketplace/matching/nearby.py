@@ -66,7 +66,11 @@ def rings_through(
     g = market.graph
     hops = _best_hops(market)
     cost = g.transfer_cost
-    order = {a: sorted(r, key=lambda b, r=r: (cost[r[b]], r[b])) for a, r in hops.items()}
+    # Cheapest hop first, so the best loops are found before any budget runs out.
+    order = {
+        a: sorted(r, key=lambda b: (cost[r[b]], r[b]))
+        for a, r in hops.items()
+    }
     loops: list[tuple[int, ...]] = []
     steps = 0
     path = [agent]
