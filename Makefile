@@ -9,7 +9,13 @@ PORT ?= 5000
 BASE_URL ?= http://127.0.0.1:$(PORT)
 DEV_ENV := ZNACHKI_ENV=development PORT=$(PORT) BASE_URL=$(BASE_URL)
 
-.PHONY: install run test lint clean
+# Gettext catalogues: `make messages` extracts every string marked for
+# translation and merges it into each language's catalogue; the compiled .mo
+# files are built from them on demand (never committed).
+POT := translations/messages.pot
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
+
+.PHONY: install run test lint clean messages translations
 
 $(BIN)/python:
 	@python3 -m venv $(VENV) 2>/dev/null || { \
@@ -24,14 +30,24 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-run: install
+translations: $(MO_FILES)
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | $(VENV)/.installed
+	$(BIN)/pybabel -q compile -i $< -o $@
+
+messages: install
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --sort-by-file --no-wrap \
+	  --project="Znachki Exchange" -o $(POT) .
+	$(BIN)/pybabel -q update -i $(POT) -d translations --no-wrap
+
+run: install translations
 	@mkdir -p instance
 	$(DEV_ENV) $(BIN)/znachki db upgrade heads
 	$(DEV_ENV) $(BIN)/znachki seed-demo
 	@echo "Serving $(BASE_URL)  (mail: $(BASE_URL)/dev/mail; Ctrl-C stops everything)"
 	$(DEV_ENV) $(BIN)/honcho start -f Procfile.dev -p $(PORT)
 
-test: install
+test: install translations
 	tests/run_suite.sh
 
 lint: install

@@ -28,6 +28,7 @@ from marketplace.config import Settings
 from marketplace.core.api import BearerTokens, init_api
 from marketplace.core.celery_app import after_commit, init_celery
 from marketplace.core.extensions import csrf, db, limiter, login_manager, migrate
+from marketplace.core.i18n import init_i18n
 from marketplace.core.input_guard import init_input_guard
 from marketplace.core.registry import find_service, register_service
 from marketplace.core.security_headers import init_security_headers
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         OUTBOX_RELAY=True,
         MATCH_CYCLE_CAP=3,
+        LANGUAGES=settings.languages,
         TRADE_PROPOSAL_DAYS=settings.trade_proposal_days,
         RING_DEADLINE_DAYS=settings.ring_deadline_days,
         TRADE_REMINDER_DAYS=settings.trade_reminder_days,
@@ -125,6 +127,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.anonymous_user = Anonymous
+    init_i18n(app, str(ROOT / "translations"))
     init_celery(app, settings)
     app.extensions["mail_transport"] = make_transport(settings)
     app.extensions["payments"] = make_payments(settings, app.instance_path)

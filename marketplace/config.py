@@ -47,6 +47,13 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
     return count
 
 
+def _languages(raw: str) -> tuple[str, ...]:
+    codes = tuple(code.strip() for code in raw.split(",") if code.strip())
+    if not codes or any(not code.replace("_", "").isalpha() for code in codes):
+        raise ConfigError(f"LANGUAGES must list language codes like en,ru,uk,et, not {raw!r}")
+    return codes
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str
@@ -77,6 +84,7 @@ class Settings:
     established_after_trades: int = 3
     new_member_open_trades: int = 2
     feedback_edit_days: int = 30
+    languages: tuple[str, ...] = ("en", "ru", "uk", "et")
     login_limit_account: str = "5 per minute"
     login_limit_ip: str = "30 per minute"
 
@@ -174,6 +182,9 @@ class Settings:
             new_member_open_trades=_count(env, "NEW_MEMBER_OPEN_TRADES", 2),
             # How long a rater may still edit the feedback they gave.
             feedback_edit_days=_days(env, "FEEDBACK_EDIT_DAYS", 30),
+            # The languages pages and mail are offered in, the first the fallback;
+            # each needs its catalogue under translations/.
+            languages=_languages(env.get("LANGUAGES", "en,ru,uk,et")),
             # Wrong passwords allowed per account from one client address (and per
             # browser that logged in to the account before), and per client address
             # across accounts; successful logins do not count.

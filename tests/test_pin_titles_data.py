@@ -60,8 +60,7 @@ def test_russian_and_ukrainian_titles_are_written_in_cyrillic() -> None:
         (ref, language, by_language[language])
         for ref, by_language in _titles().items()
         for language in ("ru", "uk")
-        if isinstance(by_language.get(language), str)
-        and not CYRILLIC.search(by_language[language])
+        if isinstance(by_language.get(language), str) and not CYRILLIC.search(by_language[language])
     }
     assert latin_only == set()
 

@@ -67,10 +67,7 @@ def rings_through(
     hops = _best_hops(market)
     cost = g.transfer_cost
     # Cheapest hop first, so the best loops are found before any budget runs out.
-    order = {
-        a: sorted(r, key=lambda b: (cost[r[b]], r[b]))
-        for a, r in hops.items()
-    }
+    order = {a: sorted(r, key=lambda b: (cost[r[b]], r[b])) for a, r in hops.items()}
     loops: list[tuple[int, ...]] = []
     steps = 0
     path = [agent]

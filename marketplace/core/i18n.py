@@ -1,0 +1,88 @@
+"""Languages: which one a request is answered in, and the switch that changes it.
+
+The member's own setting wins, then the choice a visitor made with the switch
+(kept in a cookie), then the browser's `Accept-Language`, then English. API
+requests follow `Accept-Language` alone: a script asks for what it can read.
+Messages come from the gettext catalogues under `translations/`, compiled by
+`make translations` (which `make run` and `make test` call); adding a language
+is a catalogue there and its code in `LANGUAGES`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, current_app, redirect, request
+from flask_babel import Babel, get_locale
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from marketplace.core.extensions import csrf, db
+
+COOKIE = "lang"
+COOKIE_DAYS = 365
+# Each language named in itself: how a reader finds theirs in the switch.
+NAMES = {"en": "English", "ru": "Русский", "uk": "Українська", "et": "Eesti"}
+
+bp = Blueprint("i18n", __name__)
+
+
+def languages() -> tuple[str, ...]:
+    return tuple(current_app.config["LANGUAGES"])
+
+
+def select_locale() -> str:
+    offered = languages()
+    if not request.path.startswith("/api/"):
+        if current_user and current_user.is_authenticated:
+            own = getattr(current_user, "locale", None)
+            if own in offered:
+                return str(own)
+        chosen = request.cookies.get(COOKIE)
+        if chosen in offered:
+            return str(chosen)
+    return request.accept_languages.best_match(offered) or offered[0]
+
+
+def select_timezone() -> str | None:
+    if current_user and current_user.is_authenticated:
+        return getattr(current_user, "timezone", None)
+    return None
+
+
+@bp.post("/language")
+def switch() -> Response:
+    """The header's language switch: remembered in a cookie for visitors and in
+    the member's settings for members."""
+    from marketplace.core.web import safe_target
+
+    chosen = request.form.get("lang", "")
+    back = safe_target(request.form.get("next"), "/")
+    response = redirect(back, 303)
+    if chosen not in languages():
+        return response
+    response.set_cookie(
+        COOKIE, chosen, max_age=COOKIE_DAYS * 86400, samesite="Lax", secure=request.is_secure
+    )
+    if current_user.is_authenticated and getattr(current_user, "locale", None) != chosen:
+        current_user.locale = chosen
+        db.session.commit()
+    return response
+
+
+def init_i18n(app: Flask, translations: str) -> None:
+    Babel(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=select_timezone,
+        default_translation_directories=translations,
+    )
+    # No CSRF token on the switch: it is on every page, and a token would give
+    # every visitor a session; a forged switch only changes the language shown.
+    csrf.exempt(bp)
+    app.register_blueprint(bp)
+
+    @app.context_processor
+    def language_switch() -> dict[str, object]:
+        return {
+            "language_names": {code: NAMES.get(code, code) for code in languages()},
+            "current_language": str(get_locale() or languages()[0]),
+        }
