@@ -50,7 +50,7 @@ class ThreadOpenIn(Schema):
             raise ValidationError(f"A {data['kind']} thread needs {field}.", field)
 
 
-class MessageIn(Schema):
+class ThreadMessageIn(Schema):
     # The service checks the length after trimming, as the page's form is checked.
     body = fields.String(
         required=True,
@@ -64,7 +64,7 @@ class MessageIn(Schema):
 # -- responses ------------------------------------------------------------------------
 
 
-class MemberOut(Schema):
+class ThreadMemberOut(Schema):
     user_id = fields.Integer(required=True)
     display_name = fields.String(required=True)
     last_read_id = fields.Integer(
@@ -72,7 +72,7 @@ class MemberOut(Schema):
     )
 
 
-class MessageOut(Schema):
+class ThreadMessageOut(Schema):
     id = fields.Integer(required=True)
     thread_id = fields.Integer(required=True)
     author_id = fields.Integer(
@@ -95,7 +95,7 @@ class ThreadOut(Schema):
     order_id = fields.Integer(required=True, allow_none=True)
     created_at = fields.DateTime(required=True)
     last_message_at = fields.DateTime(required=True, allow_none=True)
-    members = fields.List(fields.Nested(MemberOut), required=True)
+    members = fields.List(fields.Nested(ThreadMemberOut), required=True)
     unread = fields.Integer(required=True, metadata={"description": "Unread messages by others"})
 
 
@@ -103,10 +103,10 @@ class InboxThreadOut(ThreadOut):
     counterparts = fields.List(
         fields.String(), required=True, metadata={"description": "The other members' names"}
     )
-    last_message = fields.Nested(MessageOut, required=True, allow_none=True)
+    last_message = fields.Nested(ThreadMessageOut, required=True, allow_none=True)
 
 
-class UnreadOut(Schema):
+class ThreadsUnreadOut(Schema):
     unread = fields.Integer(required=True)
 
 
@@ -206,7 +206,7 @@ def list_threads(pagination_parameters: Any) -> list[dict[str, Any]]:
 @blp.doc(**BEARER)
 @token_required
 @_problems()
-@blp.response(200, UnreadOut)
+@blp.response(200, ThreadsUnreadOut)
 def unread() -> dict[str, int]:
     """Unread messages by others across all the caller's threads."""
     return {"unread": queries.unread_count(db.session(), g.api_user.id)}
@@ -247,7 +247,7 @@ def get_thread(thread_id: int) -> dict[str, Any]:
 @blp.doc(**BEARER)
 @token_required
 @_problems(404, 422)
-@blp.response(200, MessageOut(many=True))
+@blp.response(200, ThreadMessageOut(many=True))
 @blp.paginate()
 def list_messages(thread_id: int, pagination_parameters: Any) -> list[dict[str, Any]]:
     """The thread's messages, oldest first (X-Pagination header). Reading them
@@ -268,8 +268,8 @@ def list_messages(thread_id: int, pagination_parameters: Any) -> list[dict[str, 
 @blp.doc(**BEARER)
 @token_required
 @_problems(403, 404, 422)
-@blp.arguments(MessageIn)
-@blp.response(201, MessageOut)
+@blp.arguments(ThreadMessageIn)
+@blp.response(201, ThreadMessageOut)
 def post_message(body: dict[str, Any], thread_id: int) -> tuple[dict[str, Any], int]:
     """Write to a thread of the caller's; the other members are told as their
     notification settings say. 403 when one of them and the caller have blocked
