@@ -21,14 +21,18 @@ from marketplace.core.errors import Forbidden, InvalidInput, NotFound
 from marketplace.core.extensions import db
 from marketplace.core.models import utcnow
 from marketplace.core.registry import find_service
+from marketplace.lists.models import CollectionPage
 from marketplace.mail.models import MailMessage
+from marketplace.matches import refresh
+from marketplace.matches.refresh import MatchLimits
 from marketplace.messages import queries
 from marketplace.messages.models import Message, Thread
 from marketplace.messages.text import render
 from marketplace.notifications.models import Notification
 from marketplace.notifications.operations import Notifier
-from tests.support.factories import UserFactory
+from tests.support.factories import HaveFactory, PinFactory, UserFactory, WantFactory
 from tests.support.messages import messages, order_between, signed_in, trade_between
+from tests.support.orders import make_listing, make_test_provider_seller
 from tests.support.trades import trader
 from tests.support.web import csrf_from
 
@@ -378,3 +382,26 @@ def test_order_collection_and_market_pages_lead_to_messages(app_ctx: Flask) -> N
     thread_id = opened(seller_web, f"/messages/order/{order_id}")
     assert opened(seller_web, f"/messages/with/{buyer_id}") != thread_id
     assert seller_web.get("/messages/with/abc").status_code == 404
+
+
+def test_collection_matches_and_market_pages_offer_a_message(app_ctx: Flask) -> None:
+    anna, boris = trader("Anna"), trader("Boris")
+    gagarin, vostok = PinFactory(title_en="Gagarin 1961"), PinFactory(title_en="Vostok")
+    HaveFactory(user=anna, pin=gagarin)
+    HaveFactory(user=boris, pin=vostok)
+    WantFactory(user=anna, wanted=vostok, priority=5)
+    WantFactory(user=boris, wanted=gagarin)
+    refresh.refresh_collector(db.session(), anna.id, MatchLimits.from_config(app_ctx.config))
+    db.session.add(CollectionPage(user_id=boris.id, slug="boris-collection", shows="haves"))
+    seller = make_test_provider_seller(app_ctx, "seller.messages@example.org")
+    listing = make_listing(seller)
+    boris_id, seller_id, pin_id = boris.id, seller.id, listing.pin_id
+    anna_web = signed_in(app_ctx, anna)
+    to_boris = f'href="/messages/with/{boris_id}"'
+    assert to_boris in anna_web.get("/matches").get_data(as_text=True)
+    assert to_boris in anna_web.get("/c/boris-collection").get_data(as_text=True)
+    market = anna_web.get(f"/pins/{pin_id}/market").get_data(as_text=True)
+    assert f'href="/messages/with/{seller_id}"' in market
+    # Nobody is offered a conversation with themselves.
+    own = signed_in(app_ctx, boris).get("/c/boris-collection").get_data(as_text=True)
+    assert to_boris not in own

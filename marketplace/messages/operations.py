@@ -77,7 +77,7 @@ class Messages:
             self.session.scalars(select(TradeParty.user_id).where(TradeParty.trade_id == trade_id))
         )
         if user.id not in parties:
-            raise NotFound(NOT_FOUND)
+            raise NotFound("There is no such trade of yours.", field="trade_id")
         return self._open("trade", parties, trade_id=trade_id)
 
     def for_order(self, user: User, order_id: int) -> tuple[Thread, bool]:
@@ -87,7 +87,7 @@ class Messages:
         ).first()
         parties = {i for i in (row or ()) if i is not None}
         if user.id not in parties:
-            raise NotFound(NOT_FOUND)
+            raise NotFound("There is no such order of yours.", field="order_id")
         return self._open("order", parties, order_id=order_id)
 
     def direct(self, user: User, other_id: int) -> tuple[Thread, bool]:

@@ -7,6 +7,7 @@ established author's http(s) address is a link."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -52,7 +53,7 @@ def no_dialogs(page: Any, opened: list[str]) -> None:
 
 
 def test_stored_xss_in_messages_never_runs(
-    live: Flask, server: str, phones: Callable[[], Any]
+    live: Flask, server: str, phones: Callable[[], Any], workdir: Path
 ) -> None:
     with live.app_context():
         anna, boris = trader("Anna"), trader("Борис")
@@ -98,7 +99,9 @@ def test_stored_xss_in_messages_never_runs(
         assert links.first.get_attribute("rel") == "nofollow ugc noopener"
         assert not any(h and h.lower().startswith("javascript") for h in hrefs)
 
+    boris_phone.screenshot(path=str(workdir / "messages-thread-phone.png"), full_page=True)
     boris_phone.goto(f"{server}/messages/")
     fits_a_phone(boris_phone)
+    boris_phone.screenshot(path=str(workdir / "messages-inbox-phone.png"), full_page=True)
     assert "Anna" in boris_phone.locator("main").inner_text()
     assert dialogs == []
