@@ -32,6 +32,7 @@ from marketplace.core.input_guard import init_input_guard
 from marketplace.core.registry import find_service, register_service
 from marketplace.core.security_headers import init_security_headers
 from marketplace.core.web import init_web
+from marketplace.feedback import models as feedback_models
 from marketplace.home import web as home_web
 from marketplace.lists import api as lists_api
 from marketplace.lists import web as lists_web
@@ -43,6 +44,7 @@ from marketplace.matches import api as matches_api
 from marketplace.matches import queries as match_queries
 from marketplace.matches import web as matches_web
 from marketplace.messages import api as messages_api
+from marketplace.messages import models as messages_models
 from marketplace.messages import web as messages_web
 from marketplace.messages.operations import Messages, MessageSettings
 from marketplace.notifications import api as notifications_api
@@ -53,12 +55,15 @@ from marketplace.orders import api as orders_api
 from marketplace.orders import web as orders_web
 from marketplace.orders.operations import Orders, price_guide
 from marketplace.payments import make_payments
+from marketplace.reports import models as reports_models
 from marketplace.trades import api as trades_api
 from marketplace.trades import queries as trade_queries
 from marketplace.trades import web as trades_web
 from marketplace.trades.operations import Trades
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every table belongs to the schema the app maps, whether or not a page uses it yet.
+SCHEMA_ONLY = (feedback_models, messages_models, reports_models)
 
 
 class Anonymous(AnonymousUserMixin):

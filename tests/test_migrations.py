@@ -2,6 +2,7 @@
 models exactly (what `alembic check` verifies), on SQLite and on PostgreSQL."""
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from marketplace.core.extensions import db
-from marketplace.core.models import include_in_autogenerate, utcnow
+from marketplace.core.models import UTCDateTime, include_in_autogenerate, utcnow
 
 PREVIOUS_HEAD = "0008haveholderindex"  # matches kept their pins as JSON documents
 
@@ -58,7 +59,20 @@ def test_matches_keep_their_pins_when_the_documents_become_rows(
     from marketplace.matches.models import Match, MatchItem, TradeProposal
     from tests.support.app import ROOT, committed_database, make_settings
     from tests.support.catalogue import make_pin
-    from tests.support.factories import make_user
+
+    def old_user(name: str) -> Any:
+        """A collector as the old schema stored one (the ORM maps today's columns)."""
+        users = sa.table(
+            "users", *(sa.column(c) for c in ("id", "email", "display_name", "password_hash")),
+            *(sa.column(c) for c in ("email_verified_at", "locale", "timezone")),
+            sa.column("is_moderator"), sa.column("created_at", UTCDateTime()),
+        )  # fmt: skip
+        values = {
+            "email": f"{name}@example.org", "display_name": name, "password_hash": "x",
+            "locale": "en", "timezone": "UTC", "is_moderator": False, "created_at": utcnow(),
+        }  # fmt: skip
+        row = db.session.execute(sa.insert(users).values(values).returning(users.c.id)).one()
+        return SimpleNamespace(id=row.id, display_name=name)
 
     url = committed_database(request.config, workdir, "znachki_match_items")
     app = create_app(make_settings(url, workdir), OUTBOX_RELAY=False)
@@ -73,7 +87,7 @@ def test_matches_keep_their_pins_when_the_documents_become_rows(
     try:
         with app.app_context():
             upgrade(directory=str(ROOT / "migrations"), revision=PREVIOUS_HEAD)
-            anna, boris, clara = (make_user(f"{n}@example.org", name=n) for n in ("a", "b", "c"))
+            anna, boris, clara = (old_user(n) for n in ("a", "b", "c"))
             lists = Lists(db.session())
             pins = [make_pin(title_en=f"Pin {n}") for n in range(40)]
 

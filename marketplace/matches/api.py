@@ -95,6 +95,17 @@ class CounterpartOut(Schema):
     display_name = fields.String(required=True)
 
 
+class SharedCopyOut(Schema):
+    match_id = fields.Integer(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(MATCH_KINDS))
+    with_ = fields.String(
+        data_key="with", required=True, allow_none=True,
+        metadata={"description": "The counterpart of a swap; null for a ring"},
+    )  # fmt: skip
+    proposal_id = fields.Integer(required=True, allow_none=True)
+    pins = fields.List(fields.String(), required=True)
+
+
 class MatchOut(Schema):
     id = fields.Integer(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(MATCH_KINDS))
@@ -107,6 +118,11 @@ class MatchOut(Schema):
     give = fields.List(fields.Nested(MatchPinOut), required=True)
     cycle = fields.Nested(CycleOut, required=True, allow_none=True)
     explanation = fields.Nested(ExplanationOut, required=True)
+    shares_copies_with = fields.List(
+        fields.Nested(SharedCopyOut),
+        required=True,
+        metadata={"description": "Other live matches promising one of the same copies"},
+    )
     first_seen_at = fields.DateTime(required=True)
     last_seen_at = fields.DateTime(required=True)
     changed_at = fields.DateTime(required=True)
@@ -142,6 +158,7 @@ def match_dict(view: queries.ShownMatch, pins: dict[int, Pin]) -> dict[str, Any]
         "give": [shown(i) for i in view.give],
         "cycle": cycle,
         "explanation": view.explanation,
+        "shares_copies_with": [{**share, "with_": share["with"]} for share in view.shares],
         "first_seen_at": match.first_seen_at,
         "last_seen_at": match.last_seen_at,
         "changed_at": match.changed_at,

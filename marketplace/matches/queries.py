@@ -8,7 +8,7 @@ the stored score terms (`shown`, `pins_each_way`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -203,6 +203,9 @@ class ShownMatch:
     cycle: dict[str, Any] | None
     explanation: dict[str, Any]
     new: bool
+    # The collector's other live matches promising one of the same copies: only
+    # one of them can go ahead, and the page says so beside each.
+    shares: tuple[dict[str, Any], ...] = ()
 
     @property
     def pin_ids(self) -> set[int]:
@@ -223,7 +226,47 @@ def shown(session: Session, matches: Sequence[Match]) -> list[ShownMatch]:
         length = len(cycle["legs"]) if cycle else None
         explanation = explain(m.kind, terms, receive, give, length)
         views.append(ShownMatch(m, receive, give, cycle, explanation, is_new(m)))
-    return views
+    shares = sharing_copies(session, views)
+    return [replace(v, shares=shares.get(v.match.id, ())) for v in views]
+
+
+def sharing_copies(
+    session: Session, views: Sequence[ShownMatch]
+) -> dict[int, tuple[dict[str, Any], ...]]:
+    """match id → the owner's other active matches that promise one of its copies
+    (a swap and a ring both giving away one pin), each with whom and which pin."""
+    copies: dict[int, set[int]] = {}
+    for v in views:
+        for item in (*v.receive, *v.give):
+            copies.setdefault(int(item["have_id"]), set()).add(v.match.id)
+    if not views or not copies:
+        return {}
+    owners = sorted({v.match.user_id for v in views})
+    other = aliased(User)
+    query = (
+        select(MatchItem.have_id, Match.id, Match.kind, Match.proposal_id, other.display_name)
+        .join(Match, Match.id == MatchItem.match_id)
+        .outerjoin(other, other.id == Match.counterpart_id)
+        .where(Match.user_id.in_(owners), Match.active.is_(True), Match.kind != "offer")
+        .order_by(Match.id)
+    )
+    titles = {int(i["have_id"]): i["title"] for v in views for i in (*v.receive, *v.give)}
+    found: dict[int, dict[int, dict[str, Any]]] = {}
+    for batch in chunks(sorted(copies)):
+        for have_id, match_id, kind, proposal_id, name in session.execute(
+            query.where(MatchItem.have_id.in_(batch))
+        ):
+            for mine in copies[have_id]:
+                if mine == match_id:
+                    continue
+                entry = found.setdefault(mine, {}).setdefault(
+                    match_id,
+                    {"match_id": match_id, "kind": kind, "with": name,
+                     "proposal_id": proposal_id, "pins": []},
+                )  # fmt: skip
+                if titles[have_id] not in entry["pins"]:
+                    entry["pins"].append(titles[have_id])
+    return {mine: tuple(others.values()) for mine, others in found.items()}
 
 
 def pictures(session: Session, views: Sequence[ShownMatch]) -> dict[int, Pin]:

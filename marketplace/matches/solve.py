@@ -143,9 +143,12 @@ def _signature(cycle: TradeCycle) -> str:
     return hashlib.sha256("|".join(legs).encode()).hexdigest()
 
 
-def _proposal(
-    session: Session, run_id: int, cycle: TradeCycle, now: datetime, days: int
+def propose_ring(
+    session: Session, run_id: int | None, cycle: TradeCycle, now: datetime, days: int
 ) -> TradeProposal:
+    """The ring's proposal: found again (by its signature) or new. A solve run
+    (`run_id`) claims it and restarts its deadline; a ring found fresh after a list
+    change (`run_id` None) leaves an open proposal as it is."""
     signature = _signature(cycle)
     expires = now + timedelta(days=days)
     found = session.scalar(
@@ -157,6 +160,8 @@ def _proposal(
         .order_by(TradeProposal.id.desc())
         .limit(1)
     )
+    if found is not None and run_id is None and found.status == "proposed":
+        return found
     if found is not None:
         found.status, found.solve_run_id, found.expires_at = "proposed", run_id, expires
         return found
@@ -185,7 +190,7 @@ def _proposal(
     return proposal
 
 
-def _cycle_rows(proposal: TradeProposal, cycle: TradeCycle) -> list[Wanted]:
+def cycle_rows(proposal: TradeProposal, cycle: TradeCycle) -> list[Wanted]:
     """Each member's place in the cycle: the pin they receive and the one they give."""
     given = {t.giver: t for t in cycle.transfers}
     wanted = []
@@ -248,8 +253,8 @@ def solve_component(
             # Two collectors giving each other pins are a two-way swap, which the
             # pairwise matches already show and mail: never the same deal twice.
             continue
-        proposal = _proposal(session, run_id, cycle, now, ring_days)
-        wanted.extend(_cycle_rows(proposal, cycle))
+        proposal = propose_ring(session, run_id, cycle, now, ring_days)
+        wanted.extend(cycle_rows(proposal, cycle))
         rings += 1
     outcome = store(session, wanted, now)
     seconds = time.perf_counter() - began

@@ -9,9 +9,11 @@ from celery import Task
 from flask import current_app
 from sqlalchemy.exc import OperationalError
 
+from marketplace.core import outbox
 from marketplace.core.extensions import db
 from marketplace.core.tasks import db_task, first_delivery
 from marketplace.matches import solve
+from marketplace.matches.fresh_rings import find_rings_through
 from marketplace.matches.refresh import MatchLimits, refresh_after_change
 
 log = logging.getLogger(__name__)
@@ -27,8 +29,43 @@ def refresh_collector_matches(user_id: int, outbox_id: int | None = None, **chan
         return "skipped"
     limits = MatchLimits.from_config(current_app.config)
     outcome = refresh_after_change(db.session(), user_id, limits=limits, **changes)
+    # Rings through the collector come next, in their own task, so the swaps and
+    # offers are current without waiting for the ring search.
+    outbox.enqueue(
+        db.session(),
+        RINGS_TASK,
+        user_id=user_id,
+        have_pins=changes.get("have_pins") or [],
+        want_pins=changes.get("want_pins") or [],
+    )
     new, back, gone = len(outcome.new), len(outcome.reactivated), len(outcome.deactivated)
     return f"{new} new, {back} back, {gone} gone"
+
+
+RINGS_TASK = "workers.tasks.find_collector_rings"
+
+
+@db_task("find_collector_rings", max_retries=5, time_limit=120)
+def find_collector_rings(
+    user_id: int,
+    outbox_id: int | None = None,
+    have_pins: list[int] | None = None,
+    want_pins: list[int] | None = None,
+) -> str:
+    """Find and store the short rings through a collector whose lists changed
+    (`marketplace.matches.fresh_rings`); new ones are mailed like any match."""
+    if not first_delivery(outbox_id):
+        return "skipped"
+    config = current_app.config
+    found = find_rings_through(
+        db.session(),
+        user_id,
+        cap=int(config.get("MATCH_CYCLE_CAP", 3)),
+        ring_days=int(config.get("RING_DEADLINE_DAYS", solve.PROPOSAL_DAYS)),
+        have_pins=have_pins or (),
+        want_pins=want_pins or (),
+    )
+    return f"{found.stored} rings of {found.loops} loops among {found.candidates} collectors"
 
 
 @db_task("global_solve", max_retries=3, time_limit=1800)

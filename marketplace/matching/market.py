@@ -44,6 +44,7 @@ __all__ = [
     "TradeCycle",
     "Transfer",
     "build_market",
+    "cycle_of",
     "solve_market",
 ]
 
@@ -200,7 +201,7 @@ def solve_market(
             market.graph, max_cycle_length, time_limit=time_limit, cycle_limit=cycle_limit
         )
     return MarketSolution(
-        cycles=tuple(_cycle(market, c) for c in solution.cycles),
+        cycles=tuple(cycle_of(market, c) for c in solution.cycles),
         items=solution.items,
         priority_cost=solution.cost,
         collectors_trading=solution.owners_trading,
@@ -209,7 +210,8 @@ def solve_market(
     )
 
 
-def _cycle(market: MarketGraph, transfers: Sequence[int]) -> TradeCycle:
+def cycle_of(market: MarketGraph, transfers: Sequence[int]) -> TradeCycle:
+    """The transfers (graph ids) of one loop as a `TradeCycle` of pins and collectors."""
     g = market.graph
     steps = []
     for t in transfers:

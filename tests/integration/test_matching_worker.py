@@ -87,3 +87,44 @@ def test_list_change_produces_the_swap_for_both_collectors(live: Flask) -> None:
         # Boris heard first of Anna's Gagarin as an offer, then both of the swap.
         assert [r.payload["user_id"] for r in notify].count(anna_id) == 1
         assert {r.payload["user_id"] for r in notify} == {anna_id, boris_id}
+
+
+def test_the_have_that_closes_a_ring_shows_it_to_every_member_within_a_minute(
+    live: Flask,
+) -> None:
+    """Clara lists the Vostok that closes Anna → Boris → Clara → Anna: the worker
+    refreshes her matches, then searches the rings through her, and all three have
+    the ring (and are told) well before the nightly solve."""
+    with live.app_context():
+        anna, boris, clara = (
+            make_user(f"{n}@example.org", name=n.title()) for n in ("anna", "boris", "clara")
+        )
+        gagarin, sputnik, vostok = (make_pin(title_en=t) for t in ("Gagarin", "Sputnik", "Vostok"))
+        lists = Lists(db.session())
+        lists.add_have(anna, gagarin.id)
+        lists.add_want(anna, pin_id=vostok.id)
+        lists.add_want(boris, pin_id=gagarin.id)
+        lists.add_have(boris, sputnik.id)
+        lists.add_want(clara, pin_id=sputnik.id)
+        commit(live)
+        ids = [anna.id, boris.id, clara.id]
+        clara_id, vostok_id = clara.id, vostok.id
+
+    def ring_for_all() -> bool:
+        found = db.session.scalars(
+            select(Match.user_id).where(Match.kind == "cycle", Match.active.is_(True))
+        ).all()
+        return sorted(found) == sorted(ids)
+
+    with live.app_context():
+        clara = db.session.get(type(anna), clara_id)
+        Lists(db.session()).add_have(clara, vostok_id)
+        commit(live)
+    began = time.monotonic()
+    assert poll(live, ring_for_all, timeout=60.0)
+    assert time.monotonic() - began < 60.0
+    with live.app_context():
+        told = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.task == "workers.tasks.notify_collector")
+        ).all()
+        assert set(ids) <= {r.payload["user_id"] for r in told}
