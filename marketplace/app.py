@@ -44,7 +44,10 @@ from marketplace.mail.transport import DevTransport, SmtpTransport, Transport
 from marketplace.matches import api as matches_api
 from marketplace.matches import queries as match_queries
 from marketplace.matches import web as matches_web
+from marketplace.messages import api as messages_api
 from marketplace.messages import models as messages_models
+from marketplace.messages import web as messages_web
+from marketplace.messages.operations import Messages, MessageSettings
 from marketplace.notifications import api as notifications_api
 from marketplace.notifications import web as notifications_web
 from marketplace.notifications.operations import Links as NotifyLinks
@@ -147,8 +150,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         notifications_web.bp,
         orders_web.bp,
         trades_web.bp,
+        messages_web.bp,
     ):
         app.register_blueprint(bp)
+    app.context_processor(messages_web.unread_in_header)
     init_web(app)
     init_security_headers(app, hsts=not settings.is_development)
     init_api(
@@ -161,6 +166,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
             matches_api.blp,
             orders_api.blp,
             trades_api.blp,
+            messages_api.blp,
         ),
     )
 
@@ -212,6 +218,9 @@ def register_services(app: Flask) -> None:
     def trades_service() -> Trades:
         return Trades.configured(db.session(), notifier(), current_app.config, settings().base_url)
 
+    def messages_service() -> Messages:
+        return Messages(db.session(), notifier(), MessageSettings(settings().base_url))
+
     def orders_service() -> Orders:
         return Orders.configured(db.session(), current_app.extensions["payments"], settings())
 
@@ -227,6 +236,7 @@ def register_services(app: Flask) -> None:
     register_service(app, Notifier, notifier)
     register_service(app, Orders, orders_service)
     register_service(app, Trades, trades_service)
+    register_service(app, Messages, messages_service)
     register_service(app, PriceGuide, lambda: lambda pin_id: price_guide(db.session(), pin_id))  # type: ignore[type-abstract]
     register_service(app, PinInterest, lambda: lambda pin: pin_interest(db.session(), pin))  # type: ignore[type-abstract]
     register_service(app, HaveShownTo, lambda: have_shown_to)  # type: ignore[type-abstract]
