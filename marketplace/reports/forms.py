@@ -4,7 +4,14 @@ services decide whether the item may be reported or the member blocked."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectField, SubmitField, TextAreaField
+from wtforms import (
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from marketplace.reports.models import REASONS
@@ -29,7 +36,7 @@ class ReportForm(FlaskForm):
     reason = SelectField(
         "Why are you reporting it?",
         [InputRequired()],
-        choices=[(r, REASON_LABELS[r]) for r in REASONS],
+        choices=[SelectChoice(r, REASON_LABELS[r]) for r in REASONS],
     )
     details = TextAreaField(
         f"Anything the moderators should know (up to {MAX_DETAILS} characters)",
@@ -40,7 +47,7 @@ class ReportForm(FlaskForm):
 
 class ResolveForm(FlaskForm):
     action = SelectField(
-        "Decision", [InputRequired()], choices=[(a, ACTION_LABELS[a]) for a in ACTIONS]
+        "Decision", [InputRequired()], choices=[SelectChoice(a, ACTION_LABELS[a]) for a in ACTIONS]
     )
     note = TextAreaField("Note (kept with the decision)", [Optional(), Length(max=MAX_NOTE)])
 
