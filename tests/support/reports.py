@@ -79,12 +79,15 @@ def api_counterparts(client: FlaskClient, token: str) -> set[int]:
 
 
 def direct_thread(a: User, b: User, body: str) -> Message:
-    """A direct thread between two collectors with one message from `a`."""
+    """A message from `a` in the direct thread of the two (made if need be)."""
     low, high = sorted((a.id, b.id))
-    thread = Thread(kind="direct", pair_key=f"{low}:{high}")
-    thread.members = [ThreadMember(user_id=a.id), ThreadMember(user_id=b.id)]
-    db.session.add(thread)
-    db.session.flush()
+    key = f"{low}:{high}"
+    thread = db.session.scalar(select(Thread).where(Thread.pair_key == key))
+    if thread is None:
+        thread = Thread(kind="direct", pair_key=key)
+        thread.members = [ThreadMember(user_id=a.id), ThreadMember(user_id=b.id)]
+        db.session.add(thread)
+        db.session.flush()
     message = Message(thread_id=thread.id, author_id=a.id, body=body)
     db.session.add(message)
     db.session.flush()
