@@ -19,9 +19,12 @@ def block_collector(session: Session, me: User, other_id: int) -> bool:
     other = session.get(User, other_id)
     if other is None or other.email_verified_at is None:
         raise NotFound("No such collector.", field="user_id")
-    made = blocks.block(session, me.id, other_id)
+    # Asked first rather than read from the insert's row count, which PostgreSQL
+    # does not give reliably for ON CONFLICT DO NOTHING through every driver.
+    had = other_id in {b.blocked_id for b in blocks.blocked_by_me(session, me.id)}
+    blocks.block(session, me.id, other_id)
     deactivate_between(session, me.id, other_id)
-    return made
+    return not had
 
 
 def unblock_collector(session: Session, me: User, other_id: int) -> None:
