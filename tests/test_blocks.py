@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from marketplace.accounts import blocks
 from marketplace.accounts.models import User
 from marketplace.core.errors import Forbidden
 from marketplace.core.extensions import db
 from marketplace.core.registry import find_service
+from marketplace.lists.operations import Lists
 from marketplace.matches import queries
+from marketplace.matches.models import Match, SolveRun, TradeProposal
 from marketplace.notifications.models import Notification
 from marketplace.notifications.operations import Notifier
 from marketplace.trades.models import Trade
+from tests.support.catalogue import make_pin
 from tests.support.reports import (
     active_swap,
     api_counterparts,
@@ -179,3 +182,22 @@ def test_the_blocks_api(app_ctx: Flask) -> None:
     assert client.delete(f"/api/v1/me/blocks/{boris.id}", headers=headers).status_code == 204
     assert client.delete(f"/api/v1/me/blocks/{boris.id}", headers=headers).status_code == 404
     assert client.get("/api/v1/me/blocks").status_code == 401
+
+
+def test_the_global_solve_proposes_no_ring_with_a_blocked_pair(app_ctx: Flask) -> None:
+    from marketplace.matches import solve as solving
+
+    anna, boris, clara = trader("Anna"), trader("Boris"), trader("Clara")
+    lists = Lists(db.session())
+    pins = [make_pin(title_en=f"Loop pin {n}") for n in range(3)]
+    for n, person in enumerate((anna, boris, clara)):  # Anna → Boris → Clara → Anna
+        lists.add_have(person, pins[n].id)
+        lists.add_want(person, pin_id=pins[(n - 1) % 3].id)
+    blocks.block(db.session(), clara.id, anna.id)
+    planned = solving.run_global_solve(db.session(), cap=3, time_limit=10)
+    for members in planned.components:
+        solving.solve_component(db.session(), planned.run_id, members)
+    run = db.session.get(SolveRun, planned.run_id)
+    assert run is not None and run.status == "finished" and run.proposals == 0
+    assert db.session.scalar(select(func.count(TradeProposal.id))) == 0
+    assert db.session.scalar(select(func.count(Match.id)).where(Match.kind == "cycle")) == 0
