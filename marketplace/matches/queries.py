@@ -258,12 +258,17 @@ def pictures(session: Session, views: Sequence[ShownMatch]) -> dict[int, Pin]:
 
 
 def shows_have(session: Session, viewer_id: int, have_id: int) -> bool:
-    """Whether one of the collector's current matches includes the copy (so its
-    photos are theirs to see)."""
+    """Whether one of the collector's current matches (with no one blocked)
+    includes the copy (so its photos are theirs to see)."""
     found = session.scalar(
         select(MatchItem.match_id)
         .join(Match, Match.id == MatchItem.match_id)
-        .where(MatchItem.have_id == have_id, Match.user_id == viewer_id, Match.active.is_(True))
+        .where(
+            MatchItem.have_id == have_id,
+            Match.user_id == viewer_id,
+            Match.active.is_(True),
+            not_blocked(viewer_id),
+        )
         .limit(1)
     )
     return found is not None
