@@ -132,6 +132,9 @@ def test_hiding_a_message_and_the_queue(app_ctx: Flask) -> None:
 def test_hiding_a_listing_withdraws_it_and_answers_every_report(app_ctx: Flask) -> None:
     anna, boris, vera, seller = trader("Anna"), trader("Boris"), trader("Vera"), trader("Petr")
     copy = listing_of(seller, notes="Original, I promise")
+    db.session.commit()
+    listed = signed_in(app_ctx, anna).get(f"/listings/{copy.id}").get_data(as_text=True)
+    assert f"/reports/new?kind=listing&amp;id={copy.id}" in listed
     for member in (anna, boris):
         assert (
             report(signed_in(app_ctx, member), "listing", copy.id, "counterfeit").status_code == 303
@@ -142,6 +145,7 @@ def test_hiding_a_listing_withdraws_it_and_answers_every_report(app_ctx: Flask) 
     listing = db.session.get(Have, copy.id)
     assert listing.price is None and listing.currency is None
     assert {r.status for r in reports_of("listing", copy.id)} == {"hidden"}
+    assert signed_in(app_ctx, vera).get(f"/listings/{copy.id}").status_code == 404
     # No longer a listing: nothing more to report.
     assert (
         signed_in(app_ctx, vera).get(f"/reports/new?kind=listing&id={copy.id}").status_code == 404

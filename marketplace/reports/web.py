@@ -70,7 +70,10 @@ def new() -> ResponseReturnValue:
             _, made = service().file(_me(), kind, target_id, form.reason.data, form.details.data)
         except InvalidInput as exc:
             for field, messages in exc.errors.items():
-                getattr(form, field, form.details).errors = list(messages)
+                if field in ("reason", "details"):
+                    getattr(form, field).errors = list(messages)
+                else:  # about the item itself (your own)
+                    form.form_errors.extend(messages)
             status = 422
         else:
             flash(
