@@ -56,7 +56,11 @@ from marketplace.orders import api as orders_api
 from marketplace.orders import web as orders_web
 from marketplace.orders.operations import Orders, price_guide
 from marketplace.payments import make_payments
+from marketplace.reports import api as reports_api
+from marketplace.reports import blocks_api, blocks_web
 from marketplace.reports import models as reports_models
+from marketplace.reports import web as reports_web
+from marketplace.reports.operations import Reports
 from marketplace.trades import api as trades_api
 from marketplace.trades import queries as trade_queries
 from marketplace.trades import web as trades_web
@@ -151,9 +155,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         orders_web.bp,
         trades_web.bp,
         messages_web.bp,
+        reports_web.bp,
+        blocks_web.bp,
     ):
         app.register_blueprint(bp)
     app.context_processor(messages_web.unread_in_header)
+    app.context_processor(reports_web.moderator_helpers)
     init_web(app)
     init_security_headers(app, hsts=not settings.is_development)
     init_api(
@@ -167,6 +174,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
             orders_api.blp,
             trades_api.blp,
             messages_api.blp,
+            reports_api.blp,
+            blocks_api.blp,
         ),
     )
 
@@ -240,3 +249,4 @@ def register_services(app: Flask) -> None:
     register_service(app, PriceGuide, lambda: lambda pin_id: price_guide(db.session(), pin_id))  # type: ignore[type-abstract]
     register_service(app, PinInterest, lambda: lambda pin: pin_interest(db.session(), pin))  # type: ignore[type-abstract]
     register_service(app, HaveShownTo, lambda: have_shown_to)  # type: ignore[type-abstract]
+    register_service(app, Reports, lambda: Reports(db.session(), settings().base_url))

@@ -28,7 +28,7 @@ from zxcvbn import zxcvbn
 
 from marketplace.accounts.models import AccountToken, ApiToken, LoginSession, User
 from marketplace.core import outbox
-from marketplace.core.errors import DomainError, NotFound, Unauthorized
+from marketplace.core.errors import DomainError, Forbidden, NotFound, Unauthorized
 from marketplace.core.models import utcnow
 from marketplace.mail import delivery as mail
 
@@ -45,6 +45,12 @@ BAD_LOGIN = "Invalid email or password."
 CHECK_MAIL = (
     "Check your mail: we sent a message to that address. "
     "If it doesn't arrive within a few minutes, look in the spam folder."
+)
+
+
+SUSPENDED = (
+    "This account is suspended by a moderator. Write to the moderators if you "
+    "think this is a mistake."
 )
 
 
@@ -140,6 +146,9 @@ class Accounts:
             raise Unauthorized(BAD_LOGIN)
         if not self._check_password(user, password):
             raise Unauthorized(BAD_LOGIN)
+        if user.suspended_at is not None:
+            # Said only after the right password, so it tells a stranger nothing.
+            raise Forbidden(SUSPENDED, field="email")
         if user.email_verified_at is None:
             raise DomainError(
                 "Confirm your email address first: follow the link we sent you.",

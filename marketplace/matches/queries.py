@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from marketplace.accounts.models import User
+from marketplace.accounts.models import Block, User
 from marketplace.catalogue.models import Pin
 from marketplace.core.models import utcnow
 from marketplace.core.pagination import Page
@@ -44,8 +44,9 @@ def matches_for(
     page: int = 1,
     per_page: int = PER_PAGE,
 ) -> Page[Match]:
-    """A collector's matches, best first within each kind (swaps, offers, cycles)."""
-    query = select(Match).where(Match.user_id == user_id)
+    """A collector's matches, best first within each kind (swaps, offers, cycles),
+    none with a collector either of them blocked."""
+    query = select(Match).where(Match.user_id == user_id, not_blocked(user_id))
     if kind is not None:
         query = query.where(Match.kind == kind)
     if active is not None:
@@ -59,6 +60,29 @@ def matches_for(
         .limit(per_page)
     ).all()
     return Page(items, total, page, per_page)
+
+
+def not_blocked(user_id: int) -> ColumnElement[bool]:
+    """A condition on `Match`: no block stands between the collector and anyone in
+    the match — a swap's or offer's counterpart, or any two members of a ring.
+
+    Read-time, so a refresh or a solve that finds the pair again never shows it;
+    the pages, the API and the mail all read matches through it."""
+    counterpart = exists().where(
+        or_(
+            and_(Block.blocker_id == user_id, Block.blocked_id == Match.counterpart_id),
+            and_(Block.blocked_id == user_id, Block.blocker_id == Match.counterpart_id),
+        )
+    )
+    # Every member of a ring gives one leg, so its givers are its members.
+    one, other = aliased(TradeLeg), aliased(TradeLeg)
+    ring = exists().where(
+        one.proposal_id == Match.proposal_id,
+        other.proposal_id == Match.proposal_id,
+        Block.blocker_id == one.giver_id,
+        Block.blocked_id == other.giver_id,
+    )
+    return and_(~counterpart, or_(Match.proposal_id.is_(None), ~ring))
 
 
 def is_new(match: Match, days: int = 3) -> bool:
@@ -277,12 +301,17 @@ def pictures(session: Session, views: Sequence[ShownMatch]) -> dict[int, Pin]:
 
 
 def shows_have(session: Session, viewer_id: int, have_id: int) -> bool:
-    """Whether one of the collector's current matches includes the copy (so its
-    photos are theirs to see)."""
+    """Whether one of the collector's current matches (with no one blocked)
+    includes the copy (so its photos are theirs to see)."""
     found = session.scalar(
         select(MatchItem.match_id)
         .join(Match, Match.id == MatchItem.match_id)
-        .where(MatchItem.have_id == have_id, Match.user_id == viewer_id, Match.active.is_(True))
+        .where(
+            MatchItem.have_id == have_id,
+            Match.user_id == viewer_id,
+            Match.active.is_(True),
+            not_blocked(viewer_id),
+        )
         .limit(1)
     )
     return found is not None

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
+from marketplace.accounts.blocks import any_blocked
 from marketplace.catalogue.models import Pin
 from marketplace.core import outbox
 from marketplace.core.models import utcnow
@@ -253,6 +254,8 @@ def solve_component(
             # Two collectors giving each other pins are a two-way swap, which the
             # pairwise matches already show and mail: never the same deal twice.
             continue
+        if any_blocked(session, (int(c) for c in cycle.collectors)):
+            continue  # two of its members block each other: no ring between them
         proposal = propose_ring(session, run_id, cycle, now, ring_days)
         wanted.extend(cycle_rows(proposal, cycle))
         rings += 1

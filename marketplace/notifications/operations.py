@@ -242,7 +242,7 @@ class Notifier:
         now = now or utcnow()
         matches = self.session.scalars(
             select(Match)
-            .where(Match.user_id == user_id, Match.active.is_(True))
+            .where(Match.user_id == user_id, Match.active.is_(True), queries.not_blocked(user_id))
             .order_by(Match.score.desc(), Match.id)
         ).all()
         pins = queries.pins_each_way(self.session, [m.id for m in matches])
@@ -381,14 +381,17 @@ class Notifier:
 
         A match that lapsed while its note waited for a digest is no deal any
         more: an offer that became a swap, a ring the next solve replaced with
-        a new proposal of the same loop. And one deal noted under several keys
+        a new proposal of the same loop; nor is one with a collector blocked
+        (either way) since it was noted. And one deal noted under several keys
         (those replacements, or a two-collector loop beside its swap before
         such loops were dropped) is listed once, under its best-ranked note:
         a deal is the other collectors in it and the pins each way."""
         ids = {n.payload.get("match_id") for n in notes if n.kind in MATCH_KINDS}
         ids.discard(None)
         rows = self.session.execute(
-            select(Match.id, Match.active).where(Match.id.in_(sorted(ids)))
+            select(Match.id, Match.active).where(
+                Match.id.in_(sorted(ids)), queries.not_blocked(user_id)
+            )
         ).all()
         active = {match_id for match_id, is_active in rows if is_active}
         kept: list[Notification] = []

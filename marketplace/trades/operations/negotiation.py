@@ -15,8 +15,9 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from marketplace.accounts.blocks import any_blocked, is_blocked
 from marketplace.accounts.models import User
-from marketplace.core.errors import Conflict, DomainError, NotFound
+from marketplace.core.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.core.models import utcnow
 from marketplace.lists.models import Have
 from marketplace.matches.models import TradeProposal
@@ -26,6 +27,8 @@ from marketplace.trades.operations.holding import hold_terms
 from marketplace.trades.operations.terms import Line, check_note, checked_terms, items_of
 
 RING_GONE = "This ring is no longer on offer."
+BLOCKED = "You cannot trade with this collector: one of you has blocked the other."
+RING_BLOCKED = "This ring cannot go ahead: two of its collectors have blocked each other."
 
 
 class Negotiation(TradeJobs):
@@ -42,6 +45,8 @@ class Negotiation(TradeJobs):
             raise NotFound("There is no such collector.", field="counterpart_id")
         if counterpart.id == user.id:
             raise DomainError("A trade needs another collector.", field="counterpart_id")
+        if is_blocked(self.session, user.id, counterpart.id):
+            raise Forbidden(BLOCKED, field="counterpart_id")
         text = check_note(note)
         given = checked_terms(self.session, user, give, asking=False, field="give")
         taken = checked_terms(self.session, counterpart, take, asking=True, field="take")
@@ -87,6 +92,8 @@ class Negotiation(TradeJobs):
         other = self.session.get(User, other_party.user_id)
         if other is None:
             raise Conflict("The other collector has left; this trade cannot go on.")
+        if is_blocked(self.session, user.id, other.id):
+            raise Forbidden(BLOCKED)
         text = check_note(note)
         given = checked_terms(self.session, user, give, asking=False, field="give")
         taken = checked_terms(self.session, other, take, asking=True, field="take")
@@ -128,6 +135,11 @@ class Negotiation(TradeJobs):
             raise Conflict(f"You have accepted these terms; waiting for {', '.join(waiting)}.")
         return party
 
+    def _check_not_blocked(self, trade: Trade) -> None:
+        """No one agrees to a trade with a collector either of them blocked."""
+        if any_blocked(self.session, (p.user_id for p in trade.parties)):
+            raise Forbidden(BLOCKED if trade.kind == "swap" else RING_BLOCKED)
+
     def accept(self, user: User, trade_id: int, address_id: int | None = None) -> Trade:
         """Accept the current terms. The last acceptance holds every copy, or none
         and the error names the copy that is gone."""
@@ -135,6 +147,7 @@ class Negotiation(TradeJobs):
         self._require(trade, "proposed")
         self._check_open(trade)
         party = self._check_turn(trade, user)
+        self._check_not_blocked(trade)
         party.ship_to = self.addresses.ship_to(user, address_id)
         party.accepted_version = trade.version
         party.accepted_at = utcnow()
@@ -216,6 +229,8 @@ class Negotiation(TradeJobs):
             or len(set(proposal.members)) < 3  # two collectors: that is a swap
         ):
             raise NotFound(RING_GONE)
+        if any_blocked(self.session, proposal.members):
+            raise Forbidden(RING_BLOCKED)
         trade = Trade(
             kind="ring",
             status="proposed",
