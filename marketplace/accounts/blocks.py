@@ -8,8 +8,9 @@ except `block` itself, which records who chose it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Table, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -25,10 +26,16 @@ def block(session: Session, blocker_id: int, blocked_id: int) -> bool:
     if session.get(User, blocked_id) is None:
         raise NotFound("No such collector.")
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = session.execute(
-        insert(Block).values(blocker_id=blocker_id, blocked_id=blocked_id).on_conflict_do_nothing()
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    # RETURNING names the row only if it was inserted: the row count after ON
+    # CONFLICT DO NOTHING is not reliable through every driver (-1 on PostgreSQL).
+    table = cast(Table, Block.__table__)
+    made = session.execute(
+        insert(table)
+        .values(blocker_id=blocker_id, blocked_id=blocked_id)
+        .on_conflict_do_nothing()
+        .returning(table.c.blocker_id)
+    ).first()
+    return made is not None
 
 
 def unblock(session: Session, blocker_id: int, blocked_id: int) -> bool:

@@ -10,7 +10,7 @@ is a catalogue there and its code in `LANGUAGES`.
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, redirect, request
+from flask import Blueprint, Flask, current_app, has_request_context, redirect, request
 from flask_babel import Babel, get_locale
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -31,6 +31,9 @@ def languages() -> tuple[str, ...]:
 
 def select_locale() -> str:
     offered = languages()
+    if not has_request_context():
+        # Mail and tasks say which language they write in (`force_locale`).
+        return offered[0]
     if not request.path.startswith("/api/"):
         if current_user and current_user.is_authenticated:
             own = getattr(current_user, "locale", None)
@@ -43,7 +46,7 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str | None:
-    if current_user and current_user.is_authenticated:
+    if has_request_context() and current_user and current_user.is_authenticated:
         return getattr(current_user, "timezone", None)
     return None
 
