@@ -32,6 +32,9 @@ from marketplace.core.input_guard import init_input_guard
 from marketplace.core.registry import find_service, register_service
 from marketplace.core.security_headers import init_security_headers
 from marketplace.core.web import init_web
+from marketplace.feedback import api as feedback_api
+from marketplace.feedback import web as feedback_web
+from marketplace.feedback.operations import FeedbackService
 from marketplace.home import web as home_web
 from marketplace.lists import api as lists_api
 from marketplace.lists import web as lists_web
@@ -139,6 +142,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         notifications_web.bp,
         orders_web.bp,
         trades_web.bp,
+        feedback_web.bp,
     ):
         app.register_blueprint(bp)
     init_web(app)
@@ -153,6 +157,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
             matches_api.blp,
             orders_api.blp,
             trades_api.blp,
+            feedback_api.blp,
         ),
     )
 
@@ -204,6 +209,12 @@ def register_services(app: Flask) -> None:
     def trades_service() -> Trades:
         return Trades.configured(db.session(), notifier(), current_app.config, settings().base_url)
 
+    def feedback_service() -> FeedbackService:
+        return FeedbackService(
+            db.session(), notifier(), edit_days=settings().feedback_edit_days,
+            base_url=settings().base_url,
+        )  # fmt: skip
+
     def orders_service() -> Orders:
         return Orders.configured(db.session(), current_app.extensions["payments"], settings())
 
@@ -219,6 +230,7 @@ def register_services(app: Flask) -> None:
     register_service(app, Notifier, notifier)
     register_service(app, Orders, orders_service)
     register_service(app, Trades, trades_service)
+    register_service(app, FeedbackService, feedback_service)
     register_service(app, PriceGuide, lambda: lambda pin_id: price_guide(db.session(), pin_id))  # type: ignore[type-abstract]
     register_service(app, PinInterest, lambda: lambda pin: pin_interest(db.session(), pin))  # type: ignore[type-abstract]
     register_service(app, HaveShownTo, lambda: have_shown_to)  # type: ignore[type-abstract]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from marketplace.accounts import reputation
 from marketplace.accounts.models import User
 from marketplace.core.errors import Conflict, DomainError, NotFound
 from marketplace.core.models import utcnow
@@ -100,6 +101,9 @@ class Carrying(TradeJobs):
             )
         trade.status = "completed"
         trade.completed_at = trade.closed_at = utcnow()
+        # Counted in the completing transaction (an atomic increment), so the
+        # trust ladder and ranking see it exactly when the trade is complete.
+        reputation.add(self.session, [p.user_id for p in trade.parties], "completed_trades")
         event = self._event(trade, None, "completed")
         self._tell(trade, event, "completed")
 
