@@ -58,7 +58,7 @@ class FeedbackEditIn(Schema):
             raise ValidationError("Give a new rating or comment.", "rating")
 
 
-class ReplyIn(Schema):
+class FeedbackReplyIn(Schema):
     reply = fields.String(
         required=True,
         validate=[validate.Length(min=1, max=MAX_COMMENT), validate.Regexp(r"\s*\S")],
@@ -68,7 +68,7 @@ class ReplyIn(Schema):
 # -- responses ------------------------------------------------------------------------
 
 
-class MemberOut(Schema):
+class FeedbackMemberOut(Schema):
     id = fields.Integer(required=True)
     display_name = fields.String(required=True, allow_none=True)
 
@@ -77,8 +77,8 @@ class FeedbackOut(Schema):
     id = fields.Integer(required=True)
     trade_id = fields.Integer(required=True, allow_none=True)
     order_id = fields.Integer(required=True, allow_none=True)
-    rater = fields.Nested(MemberOut, required=True)
-    rated = fields.Nested(MemberOut, required=True)
+    rater = fields.Nested(FeedbackMemberOut, required=True)
+    rated = fields.Nested(FeedbackMemberOut, required=True)
     rating = fields.String(required=True, validate=validate.OneOf(RATINGS))
     comment = fields.String(required=True)
     reply = fields.String(required=True, allow_none=True)
@@ -87,7 +87,7 @@ class FeedbackOut(Schema):
     updated_at = fields.DateTime(required=True)
 
 
-class SubjectFeedbackOut(Schema):
+class FeedbackOnSubjectOut(Schema):
     finished = fields.Boolean(
         required=True, metadata={"description": "Completed trade / delivered order: feedback open"}
     )
@@ -99,7 +99,7 @@ class SubjectFeedbackOut(Schema):
     feedback = fields.List(fields.Nested(FeedbackOut), required=True)
 
 
-class CountsOut(Schema):
+class FeedbackCountsOut(Schema):
     positive = fields.Integer(required=True)
     neutral = fields.Integer(required=True)
     negative = fields.Integer(required=True)
@@ -107,10 +107,10 @@ class CountsOut(Schema):
     positive_percent = fields.Integer(required=True, allow_none=True)
 
 
-class CollectorFeedbackOut(Schema):
-    collector = fields.Nested(MemberOut, required=True)
-    overall = fields.Nested(CountsOut, required=True)
-    last_12_months = fields.Nested(CountsOut, required=True)
+class FeedbackOfCollectorOut(Schema):
+    collector = fields.Nested(FeedbackMemberOut, required=True)
+    overall = fields.Nested(FeedbackCountsOut, required=True)
+    last_12_months = fields.Nested(FeedbackCountsOut, required=True)
     feedback = fields.List(
         fields.Nested(FeedbackOut), required=True, metadata={"description": "Newest first"}
     )
@@ -190,7 +190,7 @@ def _give(subject: Subject, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
 @blp.doc(**BEARER)
 @token_required
 @_problems(401, 404)
-@blp.response(200, SubjectFeedbackOut)
+@blp.response(200, FeedbackOnSubjectOut)
 def trade_feedback(trade_id: int) -> dict[str, Any]:
     """Both sides' feedback on a trade of the caller's, and whom the caller may
     still rate."""
@@ -213,7 +213,7 @@ def give_trade_feedback(body: dict[str, Any], trade_id: int) -> tuple[dict[str, 
 @blp.doc(**BEARER)
 @token_required
 @_problems(401, 404)
-@blp.response(200, SubjectFeedbackOut)
+@blp.response(200, FeedbackOnSubjectOut)
 def order_feedback(order_id: int) -> dict[str, Any]:
     """Buyer's and seller's feedback on an order of the caller's."""
     return _on_subject(service().subject(g.api_user, order_id=order_id))
@@ -249,7 +249,7 @@ def edit_feedback(body: dict[str, Any], feedback_id: int) -> dict[str, Any]:
 @blp.doc(**BEARER)
 @token_required
 @_problems(401, 403, 404, 409, 422)
-@blp.arguments(ReplyIn)
+@blp.arguments(FeedbackReplyIn)
 @blp.response(200, FeedbackOut)
 def reply_feedback(body: dict[str, Any], feedback_id: int) -> dict[str, Any]:
     """The rated member replies, once (409 the second time)."""
@@ -258,7 +258,7 @@ def reply_feedback(body: dict[str, Any], feedback_id: int) -> dict[str, Any]:
 
 @blp.route(f"/collectors/<{ID}:user_id>/feedback", methods=["GET"])
 @_problems(404, 422)
-@blp.response(200, CollectorFeedbackOut)
+@blp.response(200, FeedbackOfCollectorOut)
 @blp.paginate()
 def collector_feedback(user_id: int, pagination_parameters: Any) -> dict[str, Any]:
     """A collector's ratings, public: counts per kind overall and over the last
