@@ -121,9 +121,7 @@ def subject_view(session: Session, subject: Subject, me: int) -> SubjectView:
             select(Feedback.rated_id).where(column == subject.id, Feedback.rater_id == me)
         )
     )
-    rows = session.execute(
-        select(User.id, User.display_name).where(User.id.in_(subject.parties))
-    )
+    rows = session.execute(select(User.id, User.display_name).where(User.id.in_(subject.parties)))
     names = {int(user_id): str(name) for user_id, name in rows}
     to_rate = [c for c in subject.counterparts(me) if c not in rated] if subject.finished else []
     return SubjectView(subject, given, names, to_rate)
