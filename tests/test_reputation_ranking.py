@@ -1,6 +1,7 @@
 """Reputation in ranking: between otherwise equal swaps, the partner with completed
 trades and positive feedback ranks first after a refresh, the explanation says
-so, and the API carries the term; coverage still decides first."""
+so, and the API carries the term; coverage still decides first. Between equally
+good rings, the global solve picks the one with the more trusted members."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from typing import Any
 import pytest
 from flask import current_app
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from marketplace.accounts import reputation
 from marketplace.accounts.models import User
 from marketplace.core.extensions import db
 from marketplace.lists.operations import Lists
 from marketplace.matches import queries
-from marketplace.matches.models import Match
+from marketplace.matches import solve as solving
+from marketplace.matches.models import Match, TradeProposal
 from marketplace.matches.refresh import MatchLimits, refresh_collector
 from tests.support.catalogue import make_pin
 from tests.support.factories import make_user
@@ -102,3 +105,47 @@ def test_the_api_shows_the_reputation_term(client: FlaskClient) -> None:
     assert found[1]["reputation"] == 0
     spec = client.get("/api/v1/openapi.json").json
     assert "reputation" in spec["components"]["schemas"]["MatchOut"]["properties"]
+
+
+def _competing_rings() -> tuple[User, User, User, User]:
+    """Anna → Boris → (Clara or Dina) → Anna: Boris has one copy that Clara and
+    Dina both want, and both have the pin Anna wants: two equally good rings, of
+    which only one can happen."""
+    anna, boris, clara, dina = (
+        make_user(f"{n.lower()}@example.org", name=n) for n in ("Anna", "Boris", "Clara", "Dina")
+    )
+    mine, his, wanted = (make_pin(title_en=f"Ring pin {n}") for n in range(3))
+    lists = Lists(db.session())
+    lists.add_have(anna, mine.id)
+    lists.add_want(anna, pin_id=wanted.id, priority=4)
+    lists.add_have(boris, his.id)
+    lists.add_want(boris, pin_id=mine.id, priority=4)
+    for third in (clara, dina):
+        lists.add_have(third, wanted.id)
+        lists.add_want(third, pin_id=his.id, priority=4)
+    return anna, boris, clara, dina
+
+
+def _ring_members() -> list[int]:
+    planned = solving.run_global_solve(db.session(), cap=3, time_limit=10)
+    for members in planned.components:
+        solving.solve_component(db.session(), planned.run_id, members, time_limit=10)
+    proposal = db.session.scalars(
+        select(TradeProposal)
+        .where(TradeProposal.status == "proposed")
+        .order_by(TradeProposal.id.desc())
+    ).first()
+    assert proposal is not None
+    return sorted(proposal.members)
+
+
+def test_rings_prefer_members_with_completed_trades() -> None:
+    anna, boris, clara, dina = _competing_rings()
+    for trusted in (dina, clara):
+        _make_trusted(trusted)
+        assert _ring_members() == sorted([anna.id, boris.id, trusted.id])
+        _make_trusted(trusted, by=-1)
+    cycle = db.session.scalars(
+        select(Match).where(Match.user_id == anna.id, Match.kind == "cycle", Match.active)
+    ).one()
+    assert any("prefers members with completed trades" in r for r in _reasons(cycle))
