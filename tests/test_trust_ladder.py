@@ -15,7 +15,7 @@ from marketplace.core.errors import Conflict
 from marketplace.core.extensions import db
 from tests.support.feedback import completed_swap
 from tests.support.trades import copy_of, lines, proposed_ring, trader, trades
-from tests.support.web import login
+from tests.support.web import api_token, bearer, login
 
 
 @pytest.fixture()
@@ -117,3 +117,27 @@ def test_in_a_mixed_ring_the_new_members_post_first() -> None:
         trades().ship(members[2], ring.id)
     trades().ship(members[1], ring.id)
     trades().ship(members[2], ring.id)
+
+
+def test_the_api_names_who_posts_first_and_refuses_the_limit(
+    ladder: Flask, client: FlaskClient
+) -> None:
+    ivan, olga = trader("Ivan"), established("Olga")
+    trade = trades().propose(ivan, olga.id, give=lines(copy_of(ivan)), take=lines(copy_of(olga)))
+    trades().accept(olga, trade.id)
+    _offer(ivan, trader("Anna"))
+    boris = trader("Boris")
+    offered = copy_of(boris).id
+    as_ivan, as_olga = bearer(api_token(ivan)), bearer(api_token(olga))
+    seen = client.get(f"/api/v1/trades/{trade.id}", headers=as_olga).json
+    assert {p["user_id"]: p["ships_first"] for p in seen["parties"]} == {
+        ivan.id: True, olga.id: False
+    }  # fmt: skip
+    refused = client.post(f"/api/v1/trades/{trade.id}/ship", json={}, headers=as_olga)
+    assert refused.status_code == 409 and "posts first" in refused.json["detail"]
+    third = client.post(
+        "/api/v1/trades",
+        json={"counterpart_id": boris.id, "take": [{"have_id": offered}]},
+        headers=as_ivan,
+    )
+    assert third.status_code == 409 and "at most 2 open trades" in third.json["detail"]
