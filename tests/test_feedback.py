@@ -222,3 +222,26 @@ def test_the_public_ratings_count_each_kind_overall_and_over_twelve_months(
     db.session.commit()
     page = client.get("/c/olga").get_data(as_text=True)
     assert "3 trades · 67% positive" in page
+
+
+def test_the_order_feedback_page_is_for_buyer_and_seller_once_delivered(
+    client: FlaskClient,
+) -> None:
+    buyer, seller, stranger = trader("Anna"), trader("Boris"), trader("Pyotr")
+    paid = paid_order(buyer, seller)
+    order = delivered_order(buyer, seller)
+    db.session.commit()
+    as_buyer = signed_in(client, buyer.email)
+    assert "Leave feedback" not in as_buyer.get(f"/orders/{paid.id}").get_data(as_text=True)
+    page = as_buyer.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert f'href="/feedback/order/{order.id}">Leave feedback' in page
+    early = as_buyer.get(f"/feedback/order/{paid.id}").get_data(as_text=True)
+    assert "Feedback opens once the order is delivered" in early and "Rate Boris" not in early
+    url = f"/feedback/order/{order.id}"
+    assert "Rate Boris" in as_buyer.get(url).get_data(as_text=True)
+    assert (
+        post_form(as_buyer, url, {"rated_id": seller.id, "rating": "positive"}).status_code == 303
+    )
+    assert signed_in(client, stranger.email).get(url).status_code == 404
+    page = signed_in(client, seller.email).get(url).get_data(as_text=True)
+    assert "Anna → you" in page and "Rate Anna" in page
