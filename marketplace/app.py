@@ -33,7 +33,10 @@ from marketplace.core.input_guard import init_input_guard
 from marketplace.core.registry import find_service, register_service
 from marketplace.core.security_headers import init_security_headers
 from marketplace.core.web import init_web
+from marketplace.feedback import api as feedback_api
 from marketplace.feedback import models as feedback_models
+from marketplace.feedback import web as feedback_web
+from marketplace.feedback.operations import FeedbackService
 from marketplace.home import web as home_web
 from marketplace.lists import api as lists_api
 from marketplace.lists import web as lists_web
@@ -102,6 +105,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         TRADE_PROPOSAL_DAYS=settings.trade_proposal_days,
         RING_DEADLINE_DAYS=settings.ring_deadline_days,
         TRADE_REMINDER_DAYS=settings.trade_reminder_days,
+        ESTABLISHED_AFTER_TRADES=settings.established_after_trades,
+        NEW_MEMBER_OPEN_TRADES=settings.new_member_open_trades,
         MAIL_RETRY_BASE_S=settings.mail_retry_base_s,
         DEV_MAIL_PAGE=settings.is_development,
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
@@ -157,6 +162,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         messages_web.bp,
         reports_web.bp,
         blocks_web.bp,
+        feedback_web.bp,
     ):
         app.register_blueprint(bp)
     app.context_processor(messages_web.unread_in_header)
@@ -176,6 +182,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
             messages_api.blp,
             reports_api.blp,
             blocks_api.blp,
+            feedback_api.blp,
         ),
     )
 
@@ -230,6 +237,12 @@ def register_services(app: Flask) -> None:
     def messages_service() -> Messages:
         return Messages(db.session(), notifier(), MessageSettings(settings().base_url))
 
+    def feedback_service() -> FeedbackService:
+        return FeedbackService(
+            db.session(), notifier(), edit_days=settings().feedback_edit_days,
+            base_url=settings().base_url,
+        )  # fmt: skip
+
     def orders_service() -> Orders:
         return Orders.configured(db.session(), current_app.extensions["payments"], settings())
 
@@ -246,6 +259,7 @@ def register_services(app: Flask) -> None:
     register_service(app, Orders, orders_service)
     register_service(app, Trades, trades_service)
     register_service(app, Messages, messages_service)
+    register_service(app, FeedbackService, feedback_service)
     register_service(app, PriceGuide, lambda: lambda pin_id: price_guide(db.session(), pin_id))  # type: ignore[type-abstract]
     register_service(app, PinInterest, lambda: lambda pin: pin_interest(db.session(), pin))  # type: ignore[type-abstract]
     register_service(app, HaveShownTo, lambda: have_shown_to)  # type: ignore[type-abstract]

@@ -73,6 +73,19 @@ class CycleOut(Schema):
     expires_at = fields.DateTime(required=True)
 
 
+def reputation_field() -> fields.Float:
+    """The reputation term, declared alike in the match and its explanation."""
+    return fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The counterpart's reputation, 0 (new, or poorly rated) … 1 (many "
+            "completed trades and deliveries, all positive); it adds 0.3 × this to the score. "
+            "None for trade loops and for matches stored before reputation counted"
+        },
+    )
+
+
 class ExplanationOut(Schema):
     coverage = fields.Integer(
         required=True,
@@ -86,6 +99,7 @@ class ExplanationOut(Schema):
     condition = fields.Float(
         required=True, metadata={"description": "Grade of what you receive, 0 poor … 1 mint"}
     )
+    reputation = reputation_field()
     cycle_length = fields.Integer(required=True, allow_none=True)
     reasons = fields.List(fields.String(), required=True)
 
@@ -113,6 +127,7 @@ class MatchOut(Schema):
     active = Flag(required=True)
     new = fields.Boolean(required=True, metadata={"description": "First seen in the last 3 days"})
     score = fields.Float(required=True, metadata={"description": "Higher ranks first"})
+    reputation = reputation_field()
     counterpart = fields.Nested(CounterpartOut, required=True, allow_none=True)
     receive = fields.List(fields.Nested(MatchPinOut), required=True)
     give = fields.List(fields.Nested(MatchPinOut), required=True)
@@ -149,6 +164,7 @@ def match_dict(view: queries.ShownMatch, pins: dict[int, Pin]) -> dict[str, Any]
         "active": match.active,
         "new": view.new,
         "score": match.score,
+        "reputation": match.reputation,
         "counterpart": (
             {"id": match.counterpart.id, "display_name": match.counterpart.display_name}
             if match.counterpart is not None

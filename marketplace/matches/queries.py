@@ -246,7 +246,7 @@ def shown(session: Session, matches: Sequence[Match]) -> list[ShownMatch]:
     for m in matches:
         cycle = cycles.get(m.proposal_id) if m.kind == "cycle" and m.proposal_id else None
         receive, give = pins[m.id]["receive"], pins[m.id]["give"]
-        terms = Terms(m.score, m.coverage, m.balance, m.condition)
+        terms = Terms(m.score, m.coverage, m.balance, m.condition, m.reputation)
         length = len(cycle["legs"]) if cycle else None
         explanation = explain(m.kind, terms, receive, give, length)
         views.append(ShownMatch(m, receive, give, cycle, explanation, is_new(m)))

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from marketplace.accounts.reputation import standings
 from marketplace.catalogue.models import Pin
 from marketplace.core.models import utcnow
 from marketplace.matches.market import DEFAULT_PROBES, RowHave, RowWant, SqlMarket, chunks
@@ -57,6 +58,8 @@ from marketplace.matching.pairwise import (
 )
 
 T = TypeVar("T")
+Reputations = dict[int, float]  # collector → `Standing.score`
+Keep = Callable[[list[T], Callable[[T], float]], list[T]]  # (best first, its score) → kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +116,9 @@ def refresh_collector(
     lookup = SqlMarket(session, user_id, limits.probes)
     lookup.restrict(holders={*partners, *holders}, wanters=partners)
     wanted = _wanted_rows(
-        user_id, lookup, lambda s: s[: limits.swap_limit], lambda o: o[: limits.offer_limit]
-    )
+        session, user_id, lookup,
+        lambda s, _: s[: limits.swap_limit], lambda o, _: o[: limits.offer_limit],
+    )  # fmt: skip
     active = [(r.id, r.user_id, r.kind, r.key) for r in _active_matches(session, user_id)]
     return store(session, wanted, now, active)
 
@@ -139,50 +143,67 @@ def rows_of(have: engine.Have, want: engine.Want) -> tuple[int, int, int]:
     return have.have_id, want.want_id, int(have.pin)
 
 
-def _swap_rows(me: int, swap: Swap, copies: _Copies) -> list[Wanted]:
+def _swap_rows(me: int, swap: Swap, copies: _Copies, reputation: Reputations) -> list[Wanted]:
     receive = [copies.swap_item(i) for i in swap.receive]
     give = [copies.swap_item(i) for i in swap.give]
     partner = int(swap.partner)
     theirs = score_swap(swap.give, swap.receive)  # the same swap seen from their side
+    mine = swap_terms(swap.score, reputation[partner])
     return [
-        Wanted(
-            me, "swap", f"swap:{partner}", partner, item_refs(receive, give), swap_terms(swap.score)
-        ),
-        Wanted(partner, "swap", f"swap:{me}", me, item_refs(give, receive), swap_terms(theirs)),
-    ]
+        Wanted(me, "swap", f"swap:{partner}", partner, item_refs(receive, give), mine),
+        Wanted(partner, "swap", f"swap:{me}", me, item_refs(give, receive),
+               swap_terms(theirs, reputation[me])),
+    ]  # fmt: skip
 
 
 def _wanted_rows(
+    session: Session,
     user_id: int,
     lookup: SqlMarket,
-    keep_swaps: Callable[[list[Swap]], list[Swap]],
-    keep_offers: Callable[[list[OneWayOffer]], list[OneWayOffer]],
+    keep_swaps: Keep[Swap],
+    keep_offers: Keep[OneWayOffer],
 ) -> list[Wanted]:
     """The engine's swaps (both sides) and offers for `user_id` on `lookup`, best
-    first and as many as `keep_swaps` / `keep_offers` keep, as rows to store. A kept
+    first by their score with the counterpart's reputation and as many as
+    `keep_swaps` / `keep_offers` keep (given that score), as rows to store. A kept
     swap partner's pins are shown in the swap; offers are the other holders (and
     priced copies within my maximum price)."""
     found = one_way_offers(user_id, lookup)
     limits = lookup.price_limits
-    swaps = keep_swaps(two_way_swaps(user_id, lookup))
+    every = two_way_swaps(user_id, lookup)
+    # Every counterpart's standing (and mine, for their side of a swap) in one query.
+    reputation = {
+        i: s.score
+        for i, s in standings(
+            session, [user_id, *(int(s.partner) for s in every), *(int(o.holder) for o in found)]
+        ).items()
+    }
+
+    def swap_score(swap: Swap) -> float:
+        return swap_terms(swap.score, reputation[int(swap.partner)]).score
+
+    def offer_score(offer: OneWayOffer) -> float:
+        return offer_terms(offer, reputation[int(offer.holder)]).score
+
+    # Stable: the engine's order stays between equal scores.
+    swaps = keep_swaps(sorted(every, key=lambda s: -swap_score(s)), swap_score)
     kept_partners = {swap.partner for swap in swaps}
     offers = []
     for o in found:
         kept = tuple(x for x in o.offers if _within(x, limits))
         if kept and o.holder not in kept_partners:
             offers.append(OneWayOffer(o.holder, kept))
-    offers = keep_offers(offers)
+    offers = keep_offers(sorted(offers, key=lambda o: -offer_score(o)), offer_score)
     wanted: list[Wanted] = []
     if swaps:
         copies = _Copies([*lookup.haves_of(user_id), *(x.have for o in found for x in o.offers)])
         for swap in swaps:
-            wanted.extend(_swap_rows(user_id, swap, copies))
+            wanted.extend(_swap_rows(user_id, swap, copies, reputation))
     for offer in offers:
         holder = int(offer.holder)
         items = item_refs(rows_of(x.have, x.want) for x in offer.offers)
-        wanted.append(
-            Wanted(user_id, "offer", f"offer:{holder}", holder, items, offer_terms(offer))
-        )
+        terms = offer_terms(offer, reputation[holder])
+        wanted.append(Wanted(user_id, "offer", f"offer:{holder}", holder, items, terms))
     return wanted
 
 
@@ -272,15 +293,17 @@ def refresh_changes(
 
     partners: list[int] = []
 
-    def keep_swaps(swaps: list[Swap]) -> list[Swap]:
-        chosen = best("swap", limits.swap_limit, swaps, lambda s: swap_terms(s.score).score)
+    def keep_swaps(swaps: list[Swap], score: Callable[[Swap], float]) -> list[Swap]:
+        chosen = best("swap", limits.swap_limit, swaps, score)
         partners.extend(int(s.partner) for s in chosen)
         return chosen
 
-    def keep_offers(offers: list[OneWayOffer]) -> list[OneWayOffer]:
-        return best("offer", limits.offer_limit, offers, lambda o: offer_terms(o).score)
+    def keep_offers(
+        offers: list[OneWayOffer], score: Callable[[OneWayOffer], float]
+    ) -> list[OneWayOffer]:
+        return best("offer", limits.offer_limit, offers, score)
 
-    wanted = _wanted_rows(user_id, lookup, keep_swaps, keep_offers)
+    wanted = _wanted_rows(session, user_id, lookup, keep_swaps, keep_offers)
     active = [
         (r.id, r.user_id, r.kind, r.key)
         for r in current

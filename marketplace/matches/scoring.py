@@ -1,6 +1,7 @@
 """Scores and their wording: the one number each match ranks by (it sorts like
-the engine's rank key), the terms it is made of (a match stores them as columns:
-coverage, balance, condition), and "why it ranks here" — the explanation the
+the engine's rank key, then the counterpart's reputation), the terms it is made
+of (a match stores them as columns: coverage, balance, reputation, condition),
+and "why it ranks here" — the explanation the
 pages, the API and nothing else show, worded when a match is read, from those
 terms and the match's pins.
 """
@@ -23,6 +24,19 @@ class Terms:
     coverage: int | None
     balance: float | None
     condition: float
+    # The counterpart's standing (`Standing.score`, 0 … 1); None for rings and
+    # rows stored before reputation counted.
+    reputation: float | None = None
+
+
+# How much the counterpart's reputation weighs. Coverage moves in whole numbers
+# (the least wanted want counts 1) and dominates: balance (x0.5) and reputation
+# (x0.3) together add less than 1, so no reputation lifts a swap above one that
+# fills more of your wants. But 0.3 outweighs a balance difference of up to 0.6
+# (say an even swap against a two-for-one) and any difference in condition
+# (x0.001): between otherwise equal or slightly better swaps, the collector with
+# completed trades and good feedback comes first.
+REPUTATION_WEIGHT = 0.3
 
 
 def to_engine_priority(stars: int) -> int:
@@ -31,26 +45,31 @@ def to_engine_priority(stars: int) -> int:
     return 6 - stars
 
 
-def swap_terms(score: SwapScore) -> Terms:
-    """One number that sorts like the engine's rank key: coverage first (whole
-    numbers), then balance, then condition."""
+def swap_terms(score: SwapScore, reputation: float = 0.0) -> Terms:
+    """One number: coverage first (whole numbers), then balance and the
+    counterpart's reputation (see REPUTATION_WEIGHT), then condition."""
+    rep = round(reputation, 6)
+    value = score.coverage + 0.5 * score.balance + REPUTATION_WEIGHT * rep
     return Terms(
-        round(score.coverage + 0.5 * score.balance + 0.001 * score.condition, 6),
+        round(value + 0.001 * score.condition, 6),
         score.coverage,
         score.balance,
         score.condition,
+        rep,
     )
 
 
-def offer_terms(offer: OneWayOffer) -> Terms:
+def offer_terms(offer: OneWayOffer, reputation: float = 0.0) -> Terms:
     """An offer ranks by the weighted wants it fills (one pin per want), then by
-    its best copy's grade."""
+    the holder's reputation, then by its best copy's grade."""
     best: dict[int, Offer] = {}
     for o in offer.offers:  # sorted best first: keep one pin per want
         best.setdefault(id(o.want), o)
     coverage = sum(priority_weight(o.want.priority) for o in best.values())
     condition = max(int(o.have.condition) for o in offer.offers) / int(engine.Condition.MINT)
-    return Terms(round(coverage + 0.001 * condition, 6), coverage, None, round(condition, 6))
+    rep = round(reputation, 6)
+    score = round(coverage + REPUTATION_WEIGHT * rep + 0.001 * condition, 6)
+    return Terms(score, coverage, None, round(condition, 6), rep)
 
 
 def cycle_terms(stars: int, condition: engine.Condition) -> Terms:
@@ -72,6 +91,18 @@ def _star_words(stars: Sequence[int]) -> str:
     return ", ".join(
         f"{n} with {s} star{'s' if s > 1 else ''}" for s, n in sorted(counts.items(), reverse=True)
     )
+
+
+def reputation_words(reputation: float | None) -> list[str]:
+    """The counterpart's reputation term in words (nothing for rows without it)."""
+    if reputation is None:
+        return []
+    if reputation <= 0:
+        return ["No completed trades or feedback yet: reputation 0%, so it adds nothing."]
+    return [
+        f"Reputation {reputation:.0%} from completed trades and positive feedback: "
+        f"it adds {REPUTATION_WEIGHT * reputation:.2f} to the score."
+    ]
 
 
 def explain(
@@ -97,6 +128,7 @@ def explain(
             f"You give {len(give)} and receive {len(receive)}: balance {balance:.0%}"
             + (" (an even swap)." if balance >= 1 else "."),
             f"What you receive is {grade_words(condition)} on average ({condition:.0%} of mint).",
+            *reputation_words(terms.reputation),
         ]
     elif kind == "offer":
         per_want = {i["want_id"]: int(i["priority"]) for i in receive}
@@ -112,6 +144,7 @@ def explain(
             f"Has {len(stars)} of your wants ({_star_words(stars)}); coverage {coverage}.",
             f"{tradeable} offered for trade, {for_sale} for sale.",
             f"Best copy is {grade_words(condition)}.",
+            *reputation_words(terms.reputation),
         ]
     else:
         stars = []
@@ -121,11 +154,14 @@ def explain(
             f"A loop of {cycle_length} collectors: each sends one pin and receives one.",
             f"You receive a pin you gave {priority} stars, in {grade_words(condition)} condition.",
             "Found by the nightly solve that makes the most pins change hands.",
+            "Among rings as good, the solve prefers members with completed trades and "
+            "positive feedback.",
         ]
     return {
         "coverage": coverage,
         "covered_priorities": stars,
         "balance": terms.balance,
+        "reputation": terms.reputation,
         "condition": condition,
         "cycle_length": cycle_length if kind == "cycle" else None,
         "reasons": reasons,

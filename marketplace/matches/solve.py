@@ -18,6 +18,7 @@ from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.blocks import any_blocked
+from marketplace.accounts.reputation import standings
 from marketplace.catalogue.models import Pin
 from marketplace.core import outbox
 from marketplace.core.models import utcnow
@@ -47,6 +48,11 @@ DEFAULT_TIME_LIMIT = 60.0
 # DEFAULT_TOP_K candidate transfers, from their most wanted wants first (see
 # `marketplace.matching.market.build_market`). The solve is exact on that graph.
 DEFAULT_TOP_K = 20
+# Rings prefer members who have shown others they trade: among rings that move as
+# many pins for as well-loved wants, the engine takes the one whose members give
+# the least tie-break, 0 (reputation 1) … RING_TIE_LEVELS (a new member). Few
+# levels keep the engine's folded integer costs small.
+RING_TIE_LEVELS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +129,14 @@ def run_global_solve(
         _finish(session, run.id)
     log.info("solve run %s: %d collectors, %d components", run.id, len(traders), len(components))
     return Planned(run.id, components)
+
+
+def ring_tie_break(session: Session, collector_ids: Sequence[int]) -> dict[engine.CollectorId, int]:
+    """Each collector's tie-break for the engine, from their standing (one read)."""
+    return {
+        user_id: round((1 - standing.score) * RING_TIE_LEVELS)
+        for user_id, standing in standings(session, collector_ids).items()
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +248,7 @@ def solve_component(
             max_cycle_length=run.cycle_cap,
             time_limit=limit,
             top_k=top_k,
+            tie_break=ring_tie_break(session, collector_ids),
         )
         cycles, status, gap = solution.cycles, solution.status, solution.gap
         items, trading = solution.items, solution.collectors_trading

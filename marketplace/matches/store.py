@@ -180,6 +180,7 @@ _WRITTEN = (
     Match.coverage,
     Match.balance,
     Match.condition,
+    Match.reputation,
     Match.active,
     Match.first_seen_at,
     Match.last_seen_at,
@@ -213,13 +214,14 @@ _STORED = (
     Match.coverage,
     Match.balance,
     Match.condition,
+    Match.reputation,
     Match.changed_at,
     Match.items_digest,
 )
 
 
 def _terms(row: Any) -> Terms:
-    return Terms(row.score, row.coverage, row.balance, row.condition)
+    return Terms(row.score, row.coverage, row.balance, row.condition, row.reputation)
 
 
 def store(
@@ -272,6 +274,7 @@ def store(
                 "coverage": w.terms.coverage,
                 "balance": w.terms.balance,
                 "condition": w.terms.condition,
+                "reputation": w.terms.reputation,
                 "active": True,
                 "first_seen_at": now,
                 "last_seen_at": now,

@@ -13,15 +13,18 @@ priority cost for that pin. So a collector never receives the same pin twice
 and never one they already have.
 
 Objective, in order: most pins changing hands, then the lowest sum of want
-priorities (1 = highest), then the most collectors trading (exact here: one
-agent per collector). ``max_cycle_length`` switches to the exact CP-SAT
-integer program of :mod:`marketplace.matching.capped`.
+priorities (1 = highest), then (given ``tie_break``) the lowest sum of the
+givers' tie-break numbers — the app passes how little each collector has shown
+others, so that among equally good solutions the one with more trusted members
+wins — then the most collectors trading (exact here: one agent per collector).
+``max_cycle_length`` switches to the exact CP-SAT integer program of
+:mod:`marketplace.matching.capped`.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from marketplace.matching.exchange import Circulation, ExchangeGraph
@@ -91,6 +94,34 @@ class MarketGraph:
     collectors: list[CollectorId]
     haves: list[Have]  # give-slot -> Have
     wants: list[Want]  # want-slot -> Want
+    # Transfer costs are priority * cost_scale + the giver's tie-break.
+    cost_scale: int = 1
+
+
+# How large tie-broken costs may make the solvers' folded integer objectives
+# (priority x scale x want-slots squared x collectors): beyond it a market is
+# solved without the tie-break, exactness first.
+_TIE_BREAK_LIMIT = 1 << 58
+
+
+def _tie_broken(
+    costs: list[int],
+    givers: Sequence[CollectorId],
+    tie_break: Mapping[CollectorId, int],
+    slots: int,
+    collectors: int,
+) -> tuple[list[int], int]:
+    """Costs with each giver's tie-break folded in below the priorities: the
+    scale exceeds the most any solution's tie-breaks can add up to (one per
+    want-slot used), so priorities still decide first; (costs, scale)."""
+    levels = max((max(0, int(v)) for v in tie_break.values()), default=0)
+    if not costs or levels == 0:
+        return costs, 1
+    scale = levels * slots + 1
+    if scale * max(costs) * (slots + 1) ** 2 * (collectors + 1) > _TIE_BREAK_LIMIT:
+        return costs, 1
+    ties = [max(0, int(tie_break.get(g, 0))) for g in givers]
+    return [c * scale + t for c, t in zip(costs, ties, strict=True)], scale
 
 
 def _rotation(collector: CollectorId, size: int) -> int:
@@ -101,7 +132,11 @@ def _rotation(collector: CollectorId, size: int) -> int:
 
 
 def build_market(
-    collectors: Sequence[CollectorId], lookup: MarketLookup, *, top_k: int | None = None
+    collectors: Sequence[CollectorId],
+    lookup: MarketLookup,
+    *,
+    top_k: int | None = None,
+    tie_break: Mapping[CollectorId, int] | None = None,
 ) -> MarketGraph:
     """Build the exchange graph among ``collectors`` from indexed lookups.
 
@@ -110,7 +145,9 @@ def build_market(
     wanted wants first (best priority, exact wants before "any variant"), each
     want's acceptable holders read from a per-collector starting point so that
     popular holders are not everybody's first choice. ``None`` keeps every
-    transfer (what TradeMaximizer compatibility needs)."""
+    transfer (what TradeMaximizer compatibility needs). ``tie_break`` maps a
+    collector to a small whole number (0 best) that a transfer they give costs
+    below every priority difference (see :func:`_tie_broken`)."""
     agent_of = {c: i for i, c in enumerate(collectors)}
     haves: list[Have] = []
     give_of: dict[int, int] = {}  # id(Have) -> give-slot
@@ -163,6 +200,10 @@ def build_market(
                 tg.append(g)
                 tw.append(w)
                 tc.append(want.priority)
+    scale = 1
+    if tie_break:
+        givers = [collectors[give_agent[g]] for g in tg]
+        tc, scale = _tie_broken(tc, givers, tie_break, len(wants), len(collectors))
     graph = ExchangeGraph(
         agent_owner=list(range(len(collectors))),
         agent_counts=[True] * len(collectors),
@@ -174,7 +215,9 @@ def build_market(
         transfer_want=tw,
         transfer_cost=tc,
     )
-    return MarketGraph(graph=graph, collectors=list(collectors), haves=haves, wants=wants)
+    return MarketGraph(
+        graph=graph, collectors=list(collectors), haves=haves, wants=wants, cost_scale=scale
+    )
 
 
 def solve_market(
@@ -185,10 +228,14 @@ def solve_market(
     time_limit: float = 10.0,
     top_k: int | None = None,
     cycle_limit: int = 500_000,
+    tie_break: Mapping[CollectorId, int] | None = None,
 ) -> MarketSolution:
     """Best set of trade cycles among ``collectors`` (see module docstring);
-    ``top_k`` bounds the graph first (see :func:`build_market`)."""
-    market = build_market(sorted(collectors, key=_sort_key), lookup, top_k=top_k)
+    ``top_k`` bounds the graph first and ``tie_break`` orders equal solutions
+    (see :func:`build_market`)."""
+    market = build_market(
+        sorted(collectors, key=_sort_key), lookup, top_k=top_k, tie_break=tie_break
+    )
     solution: Circulation
     if max_cycle_length is None:
         from marketplace.matching.circulation import solve_unbounded
@@ -203,7 +250,7 @@ def solve_market(
     return MarketSolution(
         cycles=tuple(cycle_of(market, c) for c in solution.cycles),
         items=solution.items,
-        priority_cost=solution.cost,
+        priority_cost=solution.cost // market.cost_scale,  # the tie-breaks sum below one
         collectors_trading=solution.owners_trading,
         status=solution.status,
         gap=solution.gap,

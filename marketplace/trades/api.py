@@ -164,6 +164,13 @@ class TradePartyOut(Schema):
     accepted = fields.Boolean(
         required=True, metadata={"description": "Has accepted the current version"}
     )
+    ships_first = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "A new member trading with an established one: posts first; "
+            "the others may mark their parcels posted only after"
+        },
+    )
 
 
 class TradeItemOut(Schema):
@@ -267,7 +274,8 @@ def _problems(*statuses: int) -> Callable[[Any], Any]:
         "401": "No valid personal access token",
         "403": "A copy to give is not the caller's",
         "404": "No such trade of the caller's (or copy, collector, address, ring or parcel)",
-        "409": "Not now: out of turn, the wrong status, or a copy is not free",
+        "409": "Not now: out of turn, the wrong status, a copy is not free, or the trust "
+        "ladder (a new member's open trades are at their limit; a new member posts first)",
         "422": "The body or parameters are not valid; `errors` names each field",
         "default": "Any other error",
     }

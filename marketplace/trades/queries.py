@@ -266,6 +266,7 @@ def trade_dict(tv: TradeView, *, full: bool = True) -> dict[str, Any]:
                 "user_id": p.user_id,
                 "display_name": tv.names.get(p.user_id, "?"),
                 "accepted": p.accepted_version == trade.version,
+                "ships_first": p.ships_first,
             }
             for p in trade.parties
         ],

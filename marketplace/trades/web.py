@@ -232,6 +232,7 @@ def _terms_page(
         addresses=addresses,
         gone=gone,
         error=error,
+        ships_first=service().ships_first([me.id, other.id]),
     )
     return page, status
 

@@ -59,6 +59,9 @@ def make_settings(url: str, workdir: Path, **env: str) -> Settings:
             "DATABASE_URL": url,
             "BASE_URL": "http://znachki.test",
             "BROKER_DIR": str(workdir / "broker"),
+            # Every collector the suite makes is new; the trust ladder's allowance
+            # is tested at its production default in tests/test_trust_ladder.py.
+            "NEW_MEMBER_OPEN_TRADES": "1000",
             **env,
         }
     )

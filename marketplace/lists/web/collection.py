@@ -7,8 +7,10 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
+from marketplace.accounts import reputation
 from marketplace.accounts.forms import EmptyForm
 from marketplace.core.errors import DomainError
+from marketplace.core.extensions import db
 from marketplace.lists.forms import PublicPageForm
 from marketplace.lists.operations import HAVES, WANTS, defect_slugs
 from marketplace.lists.web.common import bp, filters_from_query, service, signed_in, staged
@@ -67,6 +69,7 @@ def public_collection(slug: str) -> ResponseReturnValue:
         wants=wants,
         jars=lists.jars(page.user_id) if haves else [],
         defect_slugs=defect_slugs,
+        standing=reputation.standing(db.session(), page.user_id),
     )
 
 

@@ -5,6 +5,7 @@ conditional transition on the locked order row."""
 
 from __future__ import annotations
 
+from marketplace.accounts import reputation
 from marketplace.accounts.models import User
 from marketplace.core.errors import Conflict, DomainError, Forbidden
 from marketplace.core.models import utcnow
@@ -47,6 +48,9 @@ class Fulfilment(OrderJobs):
         order.status = "delivered"
         order.delivered_at = utcnow()
         self.session.flush()
+        # Both sides showed they deliver: counted with the delivery, atomically.
+        parties = [i for i in (order.buyer_id, order.seller_id) if i is not None]
+        reputation.add(self.session, parties, "delivered_orders")
         if order.pin_id is not None:
             # The copy is the buyer's now: it joins their Haves (not for trade)
             # and closes the Want it filled, as a completed trade does.

@@ -5,7 +5,8 @@
   the solve's cycles;
 * `holding` — the trade's side of the shared reservation ledger;
 * `carrying` — posted, received, completed (the lists follow), cancelled, disputed;
-* `deadlines` — expiry of unanswered proposals and reminders to late parties.
+* `deadlines` — expiry of unanswered proposals and reminders to late parties;
+* `ladder` — the trust ladder: new members' open trades, and who posts first.
 
 Each verb takes the acting collector, checks they are a party (404 otherwise) and
 that it is their turn (409), flushes, and tells the parties; the caller commits.
@@ -43,5 +44,7 @@ class Trades(Negotiation, Carrying, Deadlines):
                 proposal_days=int(config.get("TRADE_PROPOSAL_DAYS", 7)),
                 ring_days=int(config.get("RING_DEADLINE_DAYS", 7)),
                 reminder_days=int(config.get("TRADE_REMINDER_DAYS", 7)),
+                established_after=int(config.get("ESTABLISHED_AFTER_TRADES", 3)),
+                new_member_open=int(config.get("NEW_MEMBER_OPEN_TRADES", 2)),
             ),
         )

@@ -36,6 +36,9 @@ class TradeSettings:
     proposal_days: int = 7
     ring_days: int = 7
     reminder_days: int = 7
+    # The trust ladder (ESTABLISHED_AFTER_TRADES, NEW_MEMBER_OPEN_TRADES).
+    established_after: int = 3
+    new_member_open: int = 2
 
     @property
     def proposal_lifetime(self) -> timedelta:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from marketplace.accounts import reputation
 from marketplace.accounts.models import User
 from marketplace.core.errors import Conflict, DomainError, NotFound
 from marketplace.core.models import utcnow
@@ -18,14 +19,14 @@ from marketplace.lists import reservations as ledger
 from marketplace.lists.models import Have
 from marketplace.lists.operations import note_list_change, receive_copies
 from marketplace.trades.models import Trade, TradeItem, TradeParcel
-from marketplace.trades.operations.base import TradeJobs
 from marketplace.trades.operations.holding import release_terms, take_terms
+from marketplace.trades.operations.ladder import Ladder
 from marketplace.trades.operations.terms import check_note
 
 MAX_TRACKING = 100
 
 
-class Carrying(TradeJobs):
+class Carrying(Ladder):
     def _parcel(
         self, trade: Trade, *, giver_id: int | None, receiver_id: int | None
     ) -> TradeParcel:
@@ -52,6 +53,7 @@ class Carrying(TradeJobs):
         parcel = self._parcel(trade, giver_id=user.id, receiver_id=to)
         if parcel.shipped_at is not None:
             raise Conflict("You have already marked this parcel posted.")
+        self._check_may_post(trade, user)
         parcel.shipped_at = utcnow()
         parcel.tracking = code or None
         receiver = self.session.get(User, parcel.receiver_id)
@@ -100,6 +102,9 @@ class Carrying(TradeJobs):
             )
         trade.status = "completed"
         trade.completed_at = trade.closed_at = utcnow()
+        # Counted in the completing transaction (an atomic increment), so the
+        # trust ladder and ranking see it exactly when the trade is complete.
+        reputation.add(self.session, [p.user_id for p in trade.parties], "completed_trades")
         event = self._event(trade, None, "completed")
         self._tell(trade, event, "completed")
 

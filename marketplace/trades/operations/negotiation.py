@@ -22,8 +22,8 @@ from marketplace.core.models import utcnow
 from marketplace.lists.models import Have
 from marketplace.matches.models import TradeProposal
 from marketplace.trades.models import Trade, TradeItem, TradeParcel, TradeParty, TradeVersion
-from marketplace.trades.operations.base import TradeJobs
 from marketplace.trades.operations.holding import hold_terms
+from marketplace.trades.operations.ladder import Ladder
 from marketplace.trades.operations.terms import Line, check_note, checked_terms, items_of
 
 RING_GONE = "This ring is no longer on offer."
@@ -31,7 +31,7 @@ BLOCKED = "You cannot trade with this collector: one of you has blocked the othe
 RING_BLOCKED = "This ring cannot go ahead: two of its collectors have blocked each other."
 
 
-class Negotiation(TradeJobs):
+class Negotiation(Ladder):
     # -- swaps ------------------------------------------------------------------------
 
     def propose(
@@ -53,6 +53,7 @@ class Negotiation(TradeJobs):
         if not given and not taken:
             raise DomainError("Choose at least one copy to give or to ask for.", field="give")
         ship_to = self.addresses.ship_to(user, address_id)
+        self._check_open_limit(user)
         now = utcnow()
         trade = Trade(
             kind="swap",
@@ -68,6 +69,7 @@ class Negotiation(TradeJobs):
             TradeParty(user_id=counterpart.id, position=1),
         ]  # fmt: skip
         trade.versions = [TradeVersion(number=1, author_id=user.id, note=text, created_at=now)]
+        self._mark_ships_first(trade)
         self.session.add(trade)
         self.session.flush()
         trade.items.extend(items_of(1, user, counterpart, given))
@@ -100,6 +102,7 @@ class Negotiation(TradeJobs):
         if not given and not taken:
             raise DomainError("Choose at least one copy to give or to ask for.", field="give")
         ship_to = self.addresses.ship_to(user, address_id)
+        self._check_open_limit(user, exclude=trade.id)
         now = utcnow()
         trade.version += 1
         trade.versions.append(
@@ -148,6 +151,7 @@ class Negotiation(TradeJobs):
         self._check_open(trade)
         party = self._check_turn(trade, user)
         self._check_not_blocked(trade)
+        self._check_open_limit(user, exclude=trade.id)
         party.ship_to = self.addresses.ship_to(user, address_id)
         party.accepted_version = trade.version
         party.accepted_at = utcnow()
@@ -172,6 +176,7 @@ class Negotiation(TradeJobs):
             )
         trade.status = "accepted"
         trade.accepted_at = utcnow()
+        self._mark_ships_first(trade)  # standings as they are now, when posting begins
         pairs = sorted({(i.giver_id, i.receiver_id) for i in trade.current_items()})
         trade.parcels.extend(TradeParcel(giver_id=g, receiver_id=r) for g, r in pairs)
         self.session.flush()
@@ -242,6 +247,7 @@ class Negotiation(TradeJobs):
         trade.parties = [
             TradeParty(user_id=member, position=n) for n, member in enumerate(proposal.members)
         ]
+        self._mark_ships_first(trade)
         trade.versions = [
             TradeVersion(number=1, note="A ring found by the nightly solve.", created_at=now)
         ]
