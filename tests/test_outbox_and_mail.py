@@ -39,23 +39,37 @@ def queue_one(to: str = "olena@example.org") -> MailMessage:
 
 
 def test_publish_pending_publishes_each_row_once(app_ctx: Flask) -> None:
-    first = outbox.enqueue(db.session(), "workers.tasks.deliver_mail", message_id=1)
-    second = outbox.enqueue(db.session(), "workers.tasks.deliver_mail", message_id=2)
+    first = outbox.enqueue(db.session(), "workers.tasks.send_digest", user_id=1, period="d")
+    second = outbox.enqueue(db.session(), "workers.tasks.send_digest", user_id=2, period="d")
     sent: list[tuple[str, dict[str, Any], str]] = []
     assert outbox.publish_pending(db.session(), lambda *a: sent.append(a)) == 2
     assert outbox.publish_pending(db.session(), lambda *a: sent.append(a)) == 0
     assert sent == [
         (
-            "workers.tasks.deliver_mail",
-            {"message_id": 1, "outbox_id": first.id},
+            "workers.tasks.send_digest",
+            {"user_id": 1, "period": "d", "outbox_id": first.id},
             f"outbox-{first.id}",
         ),
         (
-            "workers.tasks.deliver_mail",
-            {"message_id": 2, "outbox_id": second.id},
+            "workers.tasks.send_digest",
+            {"user_id": 2, "period": "d", "outbox_id": second.id},
             f"outbox-{second.id}",
         ),
     ]
+
+
+def test_rows_of_a_batched_task_are_published_together(app_ctx: Flask) -> None:
+    mails = [outbox.enqueue(db.session(), mail.DELIVER_TASK, message_id=n) for n in range(60)]
+    digest = outbox.enqueue(db.session(), "workers.tasks.send_digest", user_id=1, period="d")
+    sent: list[tuple[str, dict[str, Any], str]] = []
+    assert outbox.publish_pending(db.session(), lambda *a: sent.append(a)) == 61
+    batches = [(task, kwargs) for task, kwargs, _ in sent if task.endswith("_batch")]
+    assert [len(kwargs["items"]) for _, kwargs in batches] == [50, 10]
+    items = [item for _, kwargs in batches for item in kwargs["items"]]
+    assert items == [{"message_id": n, "outbox_id": row.id} for n, row in enumerate(mails)]
+    assert sent[0][2] == f"outbox-{mails[0].id}+50"
+    assert ("workers.tasks.send_digest", {"user_id": 1, "period": "d", "outbox_id": digest.id},
+            f"outbox-{digest.id}") in sent  # fmt: skip
 
 
 def test_a_failed_publish_leaves_the_row_for_the_next_sweep(app_ctx: Flask) -> None:
@@ -88,7 +102,11 @@ def test_rows_published_long_ago_and_never_consumed_are_published_again(
     again = outbox.republish_lost(db.session(), lambda *a: sent.append(a), timedelta(minutes=30))
     assert again == 1
     assert sent == [
-        ("workers.tasks.deliver_mail", {"message_id": 1, "outbox_id": lost.id}, f"outbox-{lost.id}")
+        (
+            "workers.tasks.deliver_mail_batch",
+            {"items": [{"message_id": 1, "outbox_id": lost.id}]},
+            f"outbox-{lost.id}+1",
+        )
     ]
     assert lost.publish_attempts == 2 and lost.published_at > an_hour_ago
     assert recent.publish_attempts == 1  # published a moment ago: not lost yet

@@ -1,12 +1,16 @@
-"""Delivering stored mail: one task per message, retried on transient failures."""
+"""Delivering stored mail: a task per batch of messages (the outbox relay publishes
+up to 50 queued messages as one `deliver_mail_batch`), or per message for a task
+published one by one; both retry transient failures with backoff."""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from celery import Task, shared_task
 from flask import current_app
+from sqlalchemy.exc import OperationalError
 
 from marketplace.core import outbox
 from marketplace.core.extensions import db
@@ -46,6 +50,51 @@ def deliver_mail(self: Task, message_id: int, outbox_id: int | None = None) -> s
     if outcome is mail.Outcome.FAILED and message is not None:
         log.warning("mail %s failed: %s", message_id, message.last_error)
     return outcome.value
+
+
+@shared_task(
+    bind=True,
+    name="workers.tasks.deliver_mail_batch",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    time_limit=300,
+    soft_time_limit=270,
+)
+def deliver_mail_batch(self: Task, items: list[dict[str, Any]]) -> int:
+    """Send a batch of stored messages over one SMTP connection; each item names a
+    message and, when it came from the outbox, its outbox row. Messages refused
+    for now, or still held by a delivery that died, are tried again by this task
+    (with the rest of the batch done) when they are due."""
+    session = db.session()
+    rows = [int(i["outbox_id"]) for i in items if i.get("outbox_id") is not None]
+    consumed = outbox.consumed_of(session, rows) if rows else set()
+    ids = [int(i["message_id"]) for i in items if i.get("outbox_id") not in consumed]
+    batch = mail.deliver_batch(
+        session,
+        ids,
+        current_app.extensions["mail_transport"],
+        current_app.config["SETTINGS"].mail_from,
+        commit=session.commit,
+        retry_base_s=current_app.config["MAIL_RETRY_BASE_S"],
+    )
+    # The rows are handled: what is left is this task's to retry (and the stuck
+    # mail sweep's, should the retry be lost).
+    outbox.claim_many(session, sorted(set(rows) - consumed))
+    for message_id in batch.failed:
+        log.warning("mail %s failed", message_id)
+    later = batch.look_again()
+    if later:
+        delay = max(0.2, (min(later.values()) - utcnow()).total_seconds() + 0.05)
+        log.info("mail %s: trying again in %.1fs", sorted(later), delay)
+        session.commit()
+        raise self.retry(
+            kwargs={"items": [{"message_id": m} for m in sorted(later)]},
+            countdown=delay,
+            max_retries=None,
+        )
+    return len(batch.sent)
 
 
 @db_task("sweep_stuck_mail", max_retries=3, time_limit=300)
