@@ -229,6 +229,7 @@ def deliver_batch(
     *,
     commit: Callable[[], None],
     retry_base_s: float,
+    redelivered: bool = False,
 ) -> Batch:
     """Send the queued, due messages among `ids` over one connection.
 
@@ -236,7 +237,11 @@ def deliver_batch(
     then each message's outcome as soon as the server has answered for it, so
     no transaction stays open while the SMTP server thinks. A refusal of one
     message (4xx, 5xx, a dropped connection) is recorded on that message alone;
-    the connection is opened again for the next."""
+    the connection is opened again for the next.
+
+    Messages another delivery holds are left to it, unless this is a delivery
+    the broker handed out again because its worker died (`redelivered`): then
+    they may be its own, and it waits for the claim to run out."""
     batch = Batch()
     now = utcnow()
     messages = claim(session, ids, now)
@@ -246,10 +251,10 @@ def deliver_batch(
             MailMessage.id.in_(sorted(set(ids) - taken))
         )
     ):
-        # Held by a claim (its lease ends within CLAIM_FOR), or a web server's
-        # clock a little ahead: wait for it. Later than that, it waits for a
+        # Held by a claim (it ends within CLAIM_FOR): perhaps this delivery's
+        # own, made before its worker died. Later than that, it waits for a
         # retry that another delivery owns.
-        if status == "queued" and due is not None and due <= now + CLAIM_FOR:
+        if redelivered and status == "queued" and due is not None and due <= now + CLAIM_FOR:
             batch.held[message_id] = due
         else:
             batch.skipped.append(message_id)

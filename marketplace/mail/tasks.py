@@ -65,8 +65,9 @@ def deliver_mail(self: Task, message_id: int, outbox_id: int | None = None) -> s
 def deliver_mail_batch(self: Task, items: list[dict[str, Any]]) -> int:
     """Send a batch of stored messages over one SMTP connection; each item names a
     message and, when it came from the outbox, its outbox row. Messages refused
-    for now, or still held by a delivery that died, are tried again by this task
-    (with the rest of the batch done) when they are due."""
+    for now are tried again by this task (the rest of the batch done) when they
+    are due; so are those still held by this same task, handed out again by the
+    broker after its worker died, once that claim runs out."""
     session = db.session()
     rows = [int(i["outbox_id"]) for i in items if i.get("outbox_id") is not None]
     consumed = outbox.consumed_of(session, rows) if rows else set()
@@ -78,6 +79,7 @@ def deliver_mail_batch(self: Task, items: list[dict[str, Any]]) -> int:
         current_app.config["SETTINGS"].mail_from,
         commit=session.commit,
         retry_base_s=current_app.config["MAIL_RETRY_BASE_S"],
+        redelivered=bool((self.request.delivery_info or {}).get("redelivered")),
     )
     # The rows are handled: what is left is this task's to retry (and the stuck
     # mail sweep's, should the retry be lost).
