@@ -194,3 +194,41 @@ def test_unreachable_server_is_transient(app_ctx: Flask) -> None:
 def test_backoff_grows_and_is_capped() -> None:
     assert [mail.retry_delay(n, 30) for n in (1, 2, 3)] == [30, 60, 120]
     assert mail.retry_delay(20, 30) == 3600
+
+
+def test_a_message_is_claimed_by_one_delivery_until_its_claim_runs_out(app_ctx: Flask) -> None:
+    ids = [queue_one(f"c{n}@example.org").id for n in range(3)]
+    now = utcnow()
+    assert [m.id for m in mail.claim(db.session(), ids, now)] == ids
+    assert mail.claim(db.session(), ids, now + timedelta(seconds=1)) == []  # held
+    later = now + mail.CLAIM_FOR + timedelta(seconds=1)  # the claimer died
+    again = mail.claim(db.session(), ids, later)
+    assert [(m.id, m.attempts) for m in again] == [(i, 2) for i in ids]
+
+
+def test_a_batch_goes_over_one_connection_and_a_refusal_touches_only_its_message(
+    app_ctx: Flask, smtp: SmtpServer, transport: SmtpTransport
+) -> None:
+    ids = [queue_one(f"b{n}@example.org").id for n in range(5)]
+    smtp.handler.script.extend(["250 OK", "451 4.3.0 try later", "550 5.1.1 no such mailbox"])
+    batch = mail.deliver_batch(db.session(), ids, transport, "Znachki <noreply@znachki.test>",
+                               commit=db.session.flush, retry_base_s=30)  # fmt: skip
+    assert batch.sent == [ids[0], ids[3], ids[4]] and batch.failed == [ids[2]]
+    assert list(batch.retry) == [ids[1]]
+    retrying = db.session.get(MailMessage, ids[1])
+    assert retrying is not None and retrying.status == "queued" and retrying.attempts == 1
+    assert retrying.next_attempt_at is not None and retrying.next_attempt_at > utcnow()
+    received = smtp.handler.wait_for(3)
+    assert [r.rcpt_tos[0] for r in received] == [
+        "b0@example.org",
+        "b3@example.org",
+        "b4@example.org",
+    ]
+    assert len({r.peer for r in received}) == 1
+    assert received[0].message["Message-ID"] == f"<mail-{ids[0]}@znachki.exchange>"
+    assert "Олена" in received[0].text and "http://x/y" in received[0].html
+    # The same batch again sends nothing: sent, failed, and a retry not yet due.
+    again = mail.deliver_batch(db.session(), ids, transport, "a@b.c", commit=db.session.flush,
+                               retry_base_s=30)  # fmt: skip
+    assert again.sent == [] and sorted(again.skipped) == sorted(ids)
+    assert smtp.handler.attempts == 5
