@@ -174,16 +174,19 @@ def consumed_of(session: Session, outbox_ids: Sequence[int]) -> set[int]:
     )
 
 
-def claim_many(session: Session, outbox_ids: Sequence[int]) -> int:
-    """Mark rows consumed in the caller's transaction; how many were not yet."""
+def claim_many(session: Session, outbox_ids: Sequence[int]) -> set[int]:
+    """Mark rows consumed in the caller's transaction; those that were not yet
+    (the ones this consumer got)."""
     if not outbox_ids:
-        return 0
-    result = session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(sorted(outbox_ids)), OutboxMessage.consumed_at.is_(None))
-        .values(consumed_at=utcnow())
+        return set()
+    return set(
+        session.scalars(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(sorted(outbox_ids)), OutboxMessage.consumed_at.is_(None))
+            .values(consumed_at=utcnow())
+            .returning(OutboxMessage.id)
+        )
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def claim(session: Session, outbox_id: int) -> bool:

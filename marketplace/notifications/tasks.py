@@ -32,10 +32,24 @@ def notify_collector(user_id: int, outbox_id: int | None = None) -> int:
 @db_task("notify_collectors", max_retries=5)
 def notify_collectors(items: list[dict[str, Any]]) -> int:
     """`notify_collector` for many collectors in one unit of work (the outbox
-    relay publishes their events together). Each collector is a savepoint: one
-    that fails leaves its event unconsumed for the relay to publish again, as
-    its own task would, and the others go ahead."""
+    relay publishes their events together), each query made once for all."""
     session = db.session()
+    rows = {int(i["outbox_id"]): int(i["user_id"]) for i in items if i.get("outbox_id")}
+    try:
+        with session.begin_nested():
+            fresh = outbox.claim_many(session, sorted(rows))
+            users = [rows[o] for o in fresh] + [
+                int(i["user_id"]) for i in items if not i.get("outbox_id")
+            ]
+            notes = notifier().collect_matches_many(users)
+            return sum(len(n) for n in notes.values())
+    except OperationalError:
+        raise  # the database is busy: retry the whole batch
+    except Exception:
+        log.exception("notifying %d collectors together failed: one at a time", len(items))
+    # One at a time, each in a savepoint: one that fails leaves its event
+    # unconsumed for the relay to publish again, as its own task would, and the
+    # others go ahead.
     told = 0
     for item in items:
         try:
@@ -43,7 +57,7 @@ def notify_collectors(items: list[dict[str, Any]]) -> int:
                 if first_delivery(item.get("outbox_id")):
                     told += len(notifier().collect_matches(int(item["user_id"])))
         except OperationalError:
-            raise  # the database is busy: retry the whole batch
+            raise
         except Exception:
             log.exception("notifying collector %s failed", item.get("user_id"))
     return told
