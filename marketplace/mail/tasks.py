@@ -102,8 +102,9 @@ def deliver_mail_batch(self: Task, items: list[dict[str, Any]]) -> int:
 @db_task("sweep_stuck_mail", max_retries=3, time_limit=300)
 def sweep_stuck_mail() -> int:
     """Beat: queue again mail whose delivery task was lost (still queued long
-    after its attempt was due). Delivery locks and checks the row, so a task
-    that was only slow and this one never both send."""
+    after its attempt was due, or held by a claim that ran out long ago).
+    Delivery claims each row first, so a task that was only slow and this one
+    never both send."""
     after = timedelta(seconds=current_app.config["SETTINGS"].mail_stuck_after_s)
     swept = mail.requeue_stuck(db.session(), after)
     if swept:
