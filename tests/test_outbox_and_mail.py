@@ -17,7 +17,7 @@ from marketplace.core.models import utcnow
 from marketplace.core.outbox import OutboxMessage
 from marketplace.mail import delivery as mail
 from marketplace.mail.models import MailMessage
-from marketplace.mail.transport import SmtpTransport
+from marketplace.mail.transport import DevTransport, SmtpTransport
 from tests.support.smtp_server import SmtpServer
 
 
@@ -201,6 +201,18 @@ def test_a_message_is_claimed_by_one_delivery_until_its_claim_runs_out(app_ctx: 
     now = utcnow()
     assert [m.id for m in mail.claim(db.session(), ids, now)] == ids
     assert mail.claim(db.session(), ids, now + timedelta(seconds=1)) == []  # held
+
+    # Another delivery leaves them to their holder, unless it may be the holder
+    # itself (handed out again after its worker died): that one waits.
+    def deliver(wait: bool) -> mail.Batch:
+        return mail.deliver_batch(
+            db.session(), ids, DevTransport(), "a@b.c",
+            commit=db.session.flush, retry_base_s=30, wait_for_held=wait,
+        )  # fmt: skip
+
+    assert deliver(wait=False).skipped == ids
+    waiting = deliver(wait=True)
+    assert waiting.sent == [] and sorted(waiting.held) == ids
     later = now + mail.CLAIM_FOR + timedelta(seconds=1)  # the claimer died
     again = mail.claim(db.session(), ids, later)
     assert [(m.id, m.attempts) for m in again] == [(i, 2) for i in ids]

@@ -229,7 +229,7 @@ def deliver_batch(
     *,
     commit: Callable[[], None],
     retry_base_s: float,
-    redelivered: bool = False,
+    wait_for_held: bool = False,
 ) -> Batch:
     """Send the queued, due messages among `ids` over one connection.
 
@@ -239,9 +239,10 @@ def deliver_batch(
     message (4xx, 5xx, a dropped connection) is recorded on that message alone;
     the connection is opened again for the next.
 
-    Messages another delivery holds are left to it, unless this is a delivery
-    the broker handed out again because its worker died (`redelivered`): then
-    they may be its own, and it waits for the claim to run out."""
+    Messages another delivery holds are left to it, unless they may be this
+    delivery's own (`wait_for_held`: the broker handed it out again because its
+    worker died, or it is this delivery's own retry): then it waits for the
+    claim to run out."""
     batch = Batch()
     now = utcnow()
     messages = claim(session, ids, now)
@@ -254,7 +255,7 @@ def deliver_batch(
         # Held by a claim (it ends within CLAIM_FOR): perhaps this delivery's
         # own, made before its worker died. Later than that, it waits for a
         # retry that another delivery owns.
-        if redelivered and status == "queued" and due is not None and due <= now + CLAIM_FOR:
+        if wait_for_held and status == "queued" and due is not None and due <= now + CLAIM_FOR:
             batch.held[message_id] = due
         else:
             batch.skipped.append(message_id)

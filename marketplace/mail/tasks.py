@@ -79,7 +79,11 @@ def deliver_mail_batch(self: Task, items: list[dict[str, Any]]) -> int:
         current_app.config["SETTINGS"].mail_from,
         commit=session.commit,
         retry_base_s=current_app.config["MAIL_RETRY_BASE_S"],
-        redelivered=bool((self.request.delivery_info or {}).get("redelivered")),
+        # Handed out again after its worker died, or its own retry: messages still
+        # held may be held by this very task.
+        wait_for_held=bool(
+            (self.request.delivery_info or {}).get("redelivered") or self.request.retries
+        ),
     )
     # The rows are handled: what is left is this task's to retry (and the stuck
     # mail sweep's, should the retry be lost).
