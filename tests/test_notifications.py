@@ -368,3 +368,23 @@ def test_an_offer_lists_what_is_offered(app_ctx: Flask) -> None:
     notifier().collect_matches(ivan.id, now=NOON)
     text = mails_to(ivan)[-1].body_text
     assert "Иван has what you want" in text and "Bratsk GES" in text
+
+
+def test_events_published_together_are_told_once_each(app_ctx: Flask) -> None:
+    from marketplace.core import outbox
+    from marketplace.notifications.tasks import notify_collectors
+
+    ivan, anna = make_user("ivan@example.org"), make_user("anna@example.org")
+    olena = make_user("olena@example.org")
+    add_match(ivan, olena)
+    add_match(anna, olena, pins=[make_pin(title_en="Vostok 1")])
+    rows = [outbox.enqueue(db.session(), "workers.tasks.notify_collector", user_id=u.id)
+            for u in (ivan, anna)]  # fmt: skip
+    items = [{**row.payload, "outbox_id": row.id} for row in rows]
+    assert notify_collectors.run(items) == 2
+    assert [len(mails_to(u)) for u in (ivan, anna)] == [1, 1]
+    assert "Gagarin 1961" in mails_to(ivan)[0].body_text
+    assert "Vostok 1" in mails_to(anna)[0].body_text
+    assert notify_collectors.run(items) == 0  # each event is consumed once
+    assert all(outbox.is_consumed(db.session(), row.id) for row in rows)
+    assert [len(mails_to(u)) for u in (ivan, anna)] == [1, 1]

@@ -17,7 +17,7 @@ from marketplace.core.models import utcnow
 from marketplace.core.outbox import OutboxMessage
 from marketplace.mail import delivery as mail
 from marketplace.mail.models import MailMessage
-from marketplace.mail.transport import SmtpTransport
+from marketplace.mail.transport import DevTransport, SmtpTransport
 from tests.support.smtp_server import SmtpServer
 
 
@@ -39,23 +39,37 @@ def queue_one(to: str = "olena@example.org") -> MailMessage:
 
 
 def test_publish_pending_publishes_each_row_once(app_ctx: Flask) -> None:
-    first = outbox.enqueue(db.session(), "workers.tasks.deliver_mail", message_id=1)
-    second = outbox.enqueue(db.session(), "workers.tasks.deliver_mail", message_id=2)
+    first = outbox.enqueue(db.session(), "workers.tasks.send_digest", user_id=1, period="d")
+    second = outbox.enqueue(db.session(), "workers.tasks.send_digest", user_id=2, period="d")
     sent: list[tuple[str, dict[str, Any], str]] = []
     assert outbox.publish_pending(db.session(), lambda *a: sent.append(a)) == 2
     assert outbox.publish_pending(db.session(), lambda *a: sent.append(a)) == 0
     assert sent == [
         (
-            "workers.tasks.deliver_mail",
-            {"message_id": 1, "outbox_id": first.id},
+            "workers.tasks.send_digest",
+            {"user_id": 1, "period": "d", "outbox_id": first.id},
             f"outbox-{first.id}",
         ),
         (
-            "workers.tasks.deliver_mail",
-            {"message_id": 2, "outbox_id": second.id},
+            "workers.tasks.send_digest",
+            {"user_id": 2, "period": "d", "outbox_id": second.id},
             f"outbox-{second.id}",
         ),
     ]
+
+
+def test_rows_of_a_batched_task_are_published_together(app_ctx: Flask) -> None:
+    mails = [outbox.enqueue(db.session(), mail.DELIVER_TASK, message_id=n) for n in range(60)]
+    digest = outbox.enqueue(db.session(), "workers.tasks.send_digest", user_id=1, period="d")
+    sent: list[tuple[str, dict[str, Any], str]] = []
+    assert outbox.publish_pending(db.session(), lambda *a: sent.append(a)) == 61
+    batches = [(task, kwargs) for task, kwargs, _ in sent if task.endswith("_batch")]
+    assert [len(kwargs["items"]) for _, kwargs in batches] == [50, 10]
+    items = [item for _, kwargs in batches for item in kwargs["items"]]
+    assert items == [{"message_id": n, "outbox_id": row.id} for n, row in enumerate(mails)]
+    assert sent[0][2] == f"outbox-{mails[0].id}+50"
+    assert ("workers.tasks.send_digest", {"user_id": 1, "period": "d", "outbox_id": digest.id},
+            f"outbox-{digest.id}") in sent  # fmt: skip
 
 
 def test_a_failed_publish_leaves_the_row_for_the_next_sweep(app_ctx: Flask) -> None:
@@ -88,7 +102,11 @@ def test_rows_published_long_ago_and_never_consumed_are_published_again(
     again = outbox.republish_lost(db.session(), lambda *a: sent.append(a), timedelta(minutes=30))
     assert again == 1
     assert sent == [
-        ("workers.tasks.deliver_mail", {"message_id": 1, "outbox_id": lost.id}, f"outbox-{lost.id}")
+        (
+            "workers.tasks.deliver_mail_batch",
+            {"items": [{"message_id": 1, "outbox_id": lost.id}]},
+            f"outbox-{lost.id}+1",
+        )
     ]
     assert lost.publish_attempts == 2 and lost.published_at > an_hour_ago
     assert recent.publish_attempts == 1  # published a moment ago: not lost yet
@@ -176,3 +194,53 @@ def test_unreachable_server_is_transient(app_ctx: Flask) -> None:
 def test_backoff_grows_and_is_capped() -> None:
     assert [mail.retry_delay(n, 30) for n in (1, 2, 3)] == [30, 60, 120]
     assert mail.retry_delay(20, 30) == 3600
+
+
+def test_a_message_is_claimed_by_one_delivery_until_its_claim_runs_out(app_ctx: Flask) -> None:
+    ids = [queue_one(f"c{n}@example.org").id for n in range(3)]
+    now = utcnow()
+    assert [m.id for m in mail.claim(db.session(), ids, now)] == ids
+    assert mail.claim(db.session(), ids, now + timedelta(seconds=1)) == []  # held
+
+    # Another delivery leaves them to their holder, unless it may be the holder
+    # itself (handed out again after its worker died): that one waits.
+    def deliver(wait: bool) -> mail.Batch:
+        return mail.deliver_batch(
+            db.session(), ids, DevTransport(), "a@b.c",
+            commit=db.session.flush, retry_base_s=30, wait_for_held=wait,
+        )  # fmt: skip
+
+    assert deliver(wait=False).skipped == ids
+    waiting = deliver(wait=True)
+    assert waiting.sent == [] and sorted(waiting.held) == ids
+    later = now + mail.CLAIM_FOR + timedelta(seconds=1)  # the claimer died
+    again = mail.claim(db.session(), ids, later)
+    assert [(m.id, m.attempts) for m in again] == [(i, 2) for i in ids]
+
+
+def test_a_batch_goes_over_one_connection_and_a_refusal_touches_only_its_message(
+    app_ctx: Flask, smtp: SmtpServer, transport: SmtpTransport
+) -> None:
+    ids = [queue_one(f"b{n}@example.org").id for n in range(5)]
+    smtp.handler.script.extend(["250 OK", "451 4.3.0 try later", "550 5.1.1 no such mailbox"])
+    batch = mail.deliver_batch(db.session(), ids, transport, "Znachki <noreply@znachki.test>",
+                               commit=db.session.flush, retry_base_s=30)  # fmt: skip
+    assert batch.sent == [ids[0], ids[3], ids[4]] and batch.failed == [ids[2]]
+    assert list(batch.retry) == [ids[1]]
+    retrying = db.session.get(MailMessage, ids[1])
+    assert retrying is not None and retrying.status == "queued" and retrying.attempts == 1
+    assert retrying.next_attempt_at is not None and retrying.next_attempt_at > utcnow()
+    received = smtp.handler.wait_for(3)
+    assert [r.rcpt_tos[0] for r in received] == [
+        "b0@example.org",
+        "b3@example.org",
+        "b4@example.org",
+    ]
+    assert len({r.peer for r in received}) == 1
+    assert received[0].message["Message-ID"] == f"<mail-{ids[0]}@znachki.exchange>"
+    assert "Олена" in received[0].text and "http://x/y" in received[0].html
+    # The same batch again sends nothing: sent, failed, and a retry not yet due.
+    again = mail.deliver_batch(db.session(), ids, transport, "a@b.c", commit=db.session.flush,
+                               retry_base_s=30)  # fmt: skip
+    assert again.sent == [] and sorted(again.skipped) == sorted(ids)
+    assert smtp.handler.attempts == 5

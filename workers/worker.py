@@ -19,3 +19,10 @@ def _freeze_startup_objects(**_: object) -> None:
     milliseconds (measured on the population benchmark), and touching those
     objects also un-shares the pages the children share with their parent."""
     gc.freeze()
+
+
+@worker_process_init.connect
+def _own_connections(**_: object) -> None:
+    """A pool child must not use the connections its parent opened before the
+    fork (two processes on one socket or SQLite handle): forget them, unclosed."""
+    flask_app.extensions["db_engine"].dispose(close=False)

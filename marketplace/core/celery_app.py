@@ -11,6 +11,7 @@ from typing import Any
 from celery import Celery, Task
 from celery.exceptions import Retry
 from flask import Flask
+from kombu import Queue
 
 from marketplace.config import Settings
 from marketplace.core import outbox
@@ -19,6 +20,7 @@ from marketplace.core.extensions import db
 # How often beat starts the global solve that finds rings of collectors; the
 # matches page tells collectors when the next one is due from this.
 GLOBAL_SOLVE_EVERY = timedelta(hours=24)
+MAIL_QUEUE = "znachki.mail"
 
 
 def init_celery(app: Flask, settings: Settings) -> Celery:
@@ -79,6 +81,14 @@ def init_celery(app: Flask, settings: Settings) -> Celery:
         task_time_limit=300,
         task_soft_time_limit=240,
         task_default_queue="znachki",
+        # Delivery has a queue of its own, which workers take from in turn with
+        # the default one: mail goes out while a long run of notifications is
+        # still being built, instead of queueing behind all of it.
+        task_queues=(Queue("znachki"), Queue(MAIL_QUEUE)),
+        task_routes={
+            "workers.tasks.deliver_mail": {"queue": MAIL_QUEUE},
+            "workers.tasks.deliver_mail_batch": {"queue": MAIL_QUEUE},
+        },
         timezone="UTC",
         enable_utc=True,
         include=[

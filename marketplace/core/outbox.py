@@ -73,12 +73,38 @@ def publish_pending(session: Session, publish: Publish, limit: int = 200) -> int
     return _publish(session, rows, publish)
 
 
+# Tasks whose rows are published together, up to a size, as one message to a task
+# that takes them as `items` (each row's payload with its `outbox_id`) and claims
+# each row itself: one broker message, one task start and one transaction for
+# many rows (a match refresh notifies dozens of collectors, each then mailed).
+BATCHES: dict[str, tuple[str, int]] = {
+    "workers.tasks.notify_collector": ("workers.tasks.notify_collectors", 25),
+    "workers.tasks.deliver_mail": ("workers.tasks.deliver_mail_batch", 50),
+}
+
+
 def _publish(session: Session, rows: Sequence[OutboxMessage], publish: Publish) -> int:
-    """Hand each row to the broker under its outbox task id, and record that."""
+    """Hand each row to the broker under its outbox task id (rows of a batched
+    task together, under the first one's), and record that."""
+    waiting: dict[str, list[OutboxMessage]] = {}
+
+    def publish_batch(task: str) -> None:
+        group = waiting.pop(task, [])
+        if group:
+            items = [{**row.payload, "outbox_id": row.id} for row in group]
+            publish(BATCHES[task][0], {"items": items}, f"{group[0].task_id}+{len(group)}")
+
     for row in rows:
         row.publish_attempts += 1
-        publish(row.task, {**row.payload, "outbox_id": row.id}, row.task_id)
+        if row.task in BATCHES:
+            waiting.setdefault(row.task, []).append(row)
+            if len(waiting[row.task]) >= BATCHES[row.task][1]:
+                publish_batch(row.task)
+        else:
+            publish(row.task, {**row.payload, "outbox_id": row.id}, row.task_id)
         row.published_at = utcnow()
+    for task in list(waiting):
+        publish_batch(task)
     session.flush()
     return len(rows)
 
@@ -135,6 +161,32 @@ def is_consumed(session: Session, outbox_id: int) -> bool:
         select(OutboxMessage.consumed_at).where(OutboxMessage.id == outbox_id)
     )
     return consumed is not None
+
+
+def consumed_of(session: Session, outbox_ids: Sequence[int]) -> set[int]:
+    """Those of `outbox_ids` already consumed."""
+    return set(
+        session.scalars(
+            select(OutboxMessage.id).where(
+                OutboxMessage.id.in_(sorted(outbox_ids)), OutboxMessage.consumed_at.is_not(None)
+            )
+        )
+    )
+
+
+def claim_many(session: Session, outbox_ids: Sequence[int]) -> set[int]:
+    """Mark rows consumed in the caller's transaction; those that were not yet
+    (the ones this consumer got)."""
+    if not outbox_ids:
+        return set()
+    return set(
+        session.scalars(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(sorted(outbox_ids)), OutboxMessage.consumed_at.is_(None))
+            .values(consumed_at=utcnow())
+            .returning(OutboxMessage.id)
+        )
+    )
 
 
 def claim(session: Session, outbox_id: int) -> bool:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, selectinload
 
 from marketplace.accounts.models import Block, User
 from marketplace.catalogue.models import Pin
@@ -62,9 +62,12 @@ def matches_for(
     return Page(items, total, page, per_page)
 
 
-def not_blocked(user_id: int) -> ColumnElement[bool]:
-    """A condition on `Match`: no block stands between the collector and anyone in
-    the match — a swap's or offer's counterpart, or any two members of a ring.
+def not_blocked(
+    user_id: int | ColumnElement[int] | InstrumentedAttribute[int],
+) -> ColumnElement[bool]:
+    """A condition on `Match`: no block stands between the collector (an id, or
+    `Match.user_id` for many collectors' matches at once) and anyone in the match
+    — a swap's or offer's counterpart, or any two members of a ring.
 
     Read-time, so a refresh or a solve that finds the pair again never shows it;
     the pages, the API and the mail all read matches through it."""

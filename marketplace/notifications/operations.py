@@ -28,6 +28,7 @@ from marketplace.core.errors import DomainError
 from marketplace.core.models import utcnow
 from marketplace.lists.models import Have
 from marketplace.mail import delivery as mail
+from marketplace.mail.models import MailMessage
 from marketplace.matches import queries
 from marketplace.matches.models import Match
 from marketplace.notifications.models import (
@@ -132,14 +133,24 @@ class Notifier:
     # -- preferences -------------------------------------------------------------------
 
     def modes(self, user_id: int) -> dict[str, str]:
-        stored = dict(
-            self.session.execute(
-                select(NotificationPreference.kind, NotificationPreference.mode).where(
-                    NotificationPreference.user_id == user_id
-                )
-            ).all()
-        )
-        return {kind: stored.get(kind, DEFAULT_MODES[kind]) for kind in NOTIFICATION_KINDS}
+        return self.modes_of([user_id])[user_id]
+
+    def modes_of(self, user_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+        """`modes` of many collectors in one query."""
+        users = sorted(set(user_ids))
+        stored: dict[int, dict[str, str]] = {u: {} for u in users}
+        for user_id, kind, mode in self.session.execute(
+            select(
+                NotificationPreference.user_id,
+                NotificationPreference.kind,
+                NotificationPreference.mode,
+            ).where(NotificationPreference.user_id.in_(users))
+        ):
+            stored[user_id][kind] = mode
+        return {
+            u: {kind: stored[u].get(kind, DEFAULT_MODES[kind]) for kind in NOTIFICATION_KINDS}
+            for u in users
+        }
 
     def set_mode(self, user_id: int, kind: str, mode: str) -> None:
         if kind not in NOTIFICATION_KINDS:
@@ -239,30 +250,108 @@ class Notifier:
     def collect_matches(self, user_id: int, now: datetime | None = None) -> list[Notification]:
         """New notifications for this collector's active matches, then the
         instant ones mailed (one message for everything found at once)."""
+        return self.collect_matches_many([user_id], now)[user_id]
+
+    def collect_matches_many(
+        self, user_ids: Iterable[int], now: datetime | None = None
+    ) -> dict[int, list[Notification]]:
+        """`collect_matches` for many collectors, each query made once for all of
+        them (a match refresh's events arrive together)."""
         now = now or utcnow()
+        users = sorted(set(user_ids))
         matches = self.session.scalars(
             select(Match)
-            .where(Match.user_id == user_id, Match.active.is_(True), queries.not_blocked(user_id))
-            .order_by(Match.score.desc(), Match.id)
+            .where(
+                Match.user_id.in_(users),
+                Match.active.is_(True),
+                queries.not_blocked(Match.user_id),
+            )
+            .order_by(Match.user_id, Match.score.desc(), Match.id)
         ).all()
         pins = queries.pins_each_way(self.session, [m.id for m in matches])
         proposals = [m.proposal_id for m in matches if m.kind == "cycle" and m.proposal_id]
         cycles = queries.cycles_of(self.session, proposals) if proposals else {}
-        created = []
+        counterparts = sorted({m.counterpart_id for m in matches if m.counterpart_id})
+        names: dict[int, str] = dict(
+            self.session.execute(
+                select(User.id, User.display_name).where(User.id.in_(counterparts))
+            ).all()
+        )
+        wanted = []
         for match in matches:
             cycle = cycles.get(match.proposal_id) if match.proposal_id else None
-            payload = self._match_payload(match, pins[match.id], cycle)
-            note = self.notify(
-                user_id, match.kind, f"{match.kind}:{match.key}", payload,
-                priority=6 - payload["best_stars"], now=now,
-            )  # fmt: skip
-            if note is not None:
-                created.append(note)
-        self.send_instant(user_id, now)
+            name = names.get(match.counterpart_id) if match.counterpart_id else None
+            payload = self._match_payload(match, pins[match.id], cycle, name)
+            wanted.append(_Wanted(match.user_id, match.kind, f"{match.kind}:{match.key}",
+                                  payload, 6 - payload["best_stars"]))  # fmt: skip
+        created: dict[int, list[Notification]] = {u: [] for u in users}
+        for note in self._notify_many(wanted, now):
+            created[note.user_id].append(note)
+        self.send_instant_many(users, now)
         return created
 
+    def _notify_many(self, wanted: Sequence[_Wanted], now: datetime) -> list[Notification]:
+        """`notify` for many (collector, subject) pairs, in one savepoint; if a
+        racing worker noted one of them first, one by one after all."""
+        if not wanted:
+            return []
+        users = sorted({w.user_id for w in wanted})
+        modes = self.modes_of(users)
+        last: dict[tuple[int, str, str], datetime] = {
+            (user_id, kind, key): created
+            for user_id, kind, key, created in self.session.execute(
+                select(
+                    Notification.user_id,
+                    Notification.kind,
+                    Notification.subject_key,
+                    func.max(Notification.created_at),
+                )
+                .where(
+                    Notification.user_id.in_(users),
+                    Notification.subject_key.in_(sorted({w.subject_key for w in wanted})),
+                )
+                .group_by(Notification.user_id, Notification.kind, Notification.subject_key)
+            )
+        }
+        window = int(now.timestamp() // COOLING.total_seconds())
+        fresh = [
+            w for w in wanted
+            if (seen := last.get((w.user_id, w.kind, w.subject_key))) is None
+            or now - seen >= COOLING
+        ]  # fmt: skip
+        notes = [
+            Notification(
+                user_id=w.user_id,
+                kind=w.kind,
+                subject_key=w.subject_key,
+                dedupe_key=f"{w.subject_key}@{window}",
+                priority=w.priority,
+                payload=w.payload,
+                status="skipped" if modes[w.user_id][w.kind] == "off" else "pending",
+                created_at=now,
+            )
+            for w in fresh
+        ]
+        if not notes:
+            return []
+        try:
+            with self.session.begin_nested():
+                self.session.add_all(notes)
+        except IntegrityError:
+            again = (
+                self.notify(w.user_id, w.kind, w.subject_key, w.payload,
+                            priority=w.priority, now=now)
+                for w in fresh
+            )  # fmt: skip
+            return [note for note in again if note is not None]
+        return notes
+
     def _match_payload(
-        self, match: Match, pins: dict[str, list[dict[str, Any]]], cycle: dict[str, Any] | None
+        self,
+        match: Match,
+        pins: dict[str, list[dict[str, Any]]],
+        cycle: dict[str, Any] | None,
+        counterpart: str | None,
     ) -> dict[str, Any]:
         # A swap lists pins each way, an offer what is offered, a ring one pin
         # each way.
@@ -289,7 +378,7 @@ class Notifier:
             "url": url,
             "match_id": match.id,
             "kind": match.kind,
-            "counterpart": match.counterpart.display_name if match.counterpart else None,
+            "counterpart": counterpart,
             "members": members,
             "counterpart_id": match.counterpart_id,
             "sender": sender,
@@ -303,13 +392,29 @@ class Notifier:
     # -- mailing -------------------------------------------------------------------------
 
     def send_instant(self, user_id: int, now: datetime | None = None) -> int:
-        modes = self.modes(user_id)
-        instant = [k for k, m in modes.items() if m == "instant"]
-        pending = self._still_current(user_id, self._pending(user_id, instant))
-        if not pending:
-            return 0
-        sent = self._send_message(user_id, pending, "notify_instant", None, now or utcnow())
-        return len(pending) if sent is not None else 0
+        return self.send_instant_many([user_id], now)[user_id]
+
+    def send_instant_many(
+        self, user_ids: Iterable[int], now: datetime | None = None
+    ) -> dict[int, int]:
+        """Mail each collector their pending instant notifications (one message
+        each); how many each message told, 0 for those not mailed."""
+        now = now or utcnow()
+        users = sorted(set(user_ids))
+        modes = self.modes_of(users)
+        pending: dict[int, list[Notification]] = {u: [] for u in users}
+        for note in self.session.scalars(
+            select(Notification)
+            .where(Notification.user_id.in_(users), Notification.status == "pending")
+            .order_by(Notification.priority, Notification.id)
+        ):
+            if modes[note.user_id][note.kind] == "instant":
+                pending[note.user_id].append(note)
+        active = self._active([n for notes in pending.values() for n in notes])
+        current = {u: self._still_current(u, notes, active) for u, notes in pending.items()}
+        jobs = [_Job(u, notes, "notify_instant", None) for u, notes in current.items() if notes]
+        sent = self._send_messages(jobs, now)
+        return {u: len(current[u]) if sent.get(u) is not None else 0 for u in users}
 
     def due_digests(self, now: datetime) -> list[tuple[int, str]]:
         """(collector, period) pairs whose digest hour has come, in their own time
@@ -376,7 +481,23 @@ class Notifier:
             )
         )
 
-    def _still_current(self, user_id: int, notes: list[Notification]) -> list[Notification]:
+    def _active(self, notes: Iterable[Notification]) -> set[int]:
+        """Which of the matches these notes are about are still active."""
+        ids = {n.payload.get("match_id") for n in notes if n.kind in MATCH_KINDS}
+        ids.discard(None)
+        if not ids:
+            return set()
+        # A match with someone blocked since is as good as lapsed: never mailed.
+        rows = self.session.execute(
+            select(Match.id, Match.active).where(
+                Match.id.in_(sorted(ids)), queries.not_blocked(Match.user_id)
+            )
+        ).all()
+        return {match_id for match_id, is_active in rows if is_active}
+
+    def _still_current(
+        self, user_id: int, notes: list[Notification], active: set[int] | None = None
+    ) -> list[Notification]:
         """The pending notes still worth mailing; the others are marked skipped.
 
         A match that lapsed while its note waited for a digest is no deal any
@@ -386,14 +507,8 @@ class Notifier:
         (those replacements, or a two-collector loop beside its swap before
         such loops were dropped) is listed once, under its best-ranked note:
         a deal is the other collectors in it and the pins each way."""
-        ids = {n.payload.get("match_id") for n in notes if n.kind in MATCH_KINDS}
-        ids.discard(None)
-        rows = self.session.execute(
-            select(Match.id, Match.active).where(
-                Match.id.in_(sorted(ids)), queries.not_blocked(user_id)
-            )
-        ).all()
-        active = {match_id for match_id, is_active in rows if is_active}
+        if active is None:
+            active = self._active(notes)
         kept: list[Notification] = []
         deals: set[tuple[Any, ...]] = set()
         for note in sorted(notes, key=_rank):
@@ -410,16 +525,45 @@ class Notifier:
         self, user_id: int, notes: list[Notification], template: str, period: str | None,
         now: datetime,
     ) -> int | None:  # fmt: skip
-        user = self.session.get(User, user_id)
-        if user is None:
-            return None
-        state = mail.mail_settings(self.session, user_id)
-        if state.suspended_at is not None:
-            # The address keeps failing: keep the notifications for the settings
-            # page and the next digest after the collector fixes it.
-            return None
+        return self._send_messages([_Job(user_id, notes, template, period)], now).get(user_id)
+
+    def _send_messages(self, jobs: Sequence[_Job], now: datetime) -> dict[int, int | None]:
+        """Render and queue one message per job; the mail message id for each
+        collector mailed, None for those who are not (gone, or suspended)."""
+        if not jobs:
+            return {}
+        ids = sorted({job.user_id for job in jobs})
+        users = {u.id: u for u in self.session.scalars(select(User).where(User.id.in_(ids)))}
+        states = mail.settings_of(self.session, ids)
+        series = self._series_of(
+            i.get("pin_id") for job in jobs for n in job.notes for i in n.payload.get("receive", [])
+        )
+        done: dict[int, int | None] = {}
+        queued: list[tuple[int, MailMessage, list[Notification]]] = []
+        for job in jobs:
+            user = users.get(job.user_id)
+            done[job.user_id] = None
+            if user is None or states[job.user_id].suspended_at is not None:
+                # A suspended address keeps failing: keep the notifications for the
+                # settings page and the next digest after the collector fixes it.
+                continue
+            message = self._render(user, job.notes, job.template, job.period, series)
+            queued.append((job.user_id, message, job.notes))
+        mail.queue_all(self.session, [message for _, message, _ in queued])
+        for user_id, message, notes in queued:
+            done[user_id] = message.id
+            for note in notes:
+                note.status = "sent"
+                note.sent_at = now
+                note.mail_message_id = message.id
+        return done
+
+    def _render(
+        self, user: User, notes: list[Notification], template: str, period: str | None,
+        series: dict[int, tuple[int, int | None]],
+    ) -> MailMessage:  # fmt: skip
         t = strings(user.locale)
-        items = [self._item(user, n, t) for n in sorted(notes, key=_rank)]
+        items = [self._item(user, n, t, series) for n in sorted(notes, key=_rank)]
         kinds = sorted({n.kind for n in notes})
         unsubscribe_kind = kinds[0] if len(kinds) == 1 else "all"
         unsubscribe_url = self.links.unsubscribe(user.id, unsubscribe_kind)
@@ -431,8 +575,7 @@ class Notifier:
             subject = t["instant_subject"].format(first=items[0]["title"])
         else:
             subject = t["instant_subject_many"].format(n=len(items))
-        message = mail.queue(
-            self.session,
+        return mail.render(
             to=user.email,
             template=template,
             user_id=user.id,
@@ -448,13 +591,11 @@ class Notifier:
             base_url=self.links.base_url,
             unsubscribe_url=unsubscribe_url,
         )
-        for note in notes:
-            note.status = "sent"
-            note.sent_at = now
-            note.mail_message_id = message.id
-        return message.id
 
-    def _item(self, user: User, note: Notification, t: dict[str, str]) -> dict[str, Any]:
+    def _item(
+        self, user: User, note: Notification, t: dict[str, str],
+        series: dict[int, tuple[int, int | None]],
+    ) -> dict[str, Any]:  # fmt: skip
         payload = note.payload
         name = payload.get("counterpart") or ""
         if note.kind == "cycle":
@@ -481,21 +622,33 @@ class Notifier:
                 if payload.get("recipient")
                 else t["you_give"]
             ),
-            "completes": self._completed_series(user.id, payload.get("receive", [])),
+            "completes": self._completed_series(user.id, payload.get("receive", []), series),
             "url": payload.get("url") or f"{base}/matches",
             "text": payload.get("text"),
         }
 
-    def _completed_series(self, user_id: int, receive: Iterable[dict[str, Any]]) -> list[str]:
+    def _series_of(self, pin_ids: Iterable[Any]) -> dict[int, tuple[int, int | None]]:
+        """pin id → (series, number in it), for the pins that belong to a series."""
+        ids = sorted({int(i) for i in pin_ids if i})
+        if not ids:
+            return {}
+        return {
+            pin_id: (series_id, number)
+            for pin_id, series_id, number in self.session.execute(
+                select(Pin.id, Pin.series_id, Pin.series_number).where(
+                    Pin.id.in_(ids), Pin.series_id.is_not(None)
+                )
+            )
+            if series_id is not None
+        }
+
+    def _completed_series(
+        self, user_id: int, receive: Iterable[dict[str, Any]],
+        series_of: dict[int, tuple[int, int | None]],
+    ) -> list[str]:  # fmt: skip
         """Series that the incoming pins would complete for this collector."""
         pin_ids = [int(i["pin_id"]) for i in receive if i.get("pin_id")]
-        if not pin_ids:
-            return []
-        incoming = self.session.execute(
-            select(Pin.series_id, Pin.series_number).where(
-                Pin.id.in_(pin_ids), Pin.series_id.is_not(None)
-            )
-        ).all()
+        incoming = [series_of[p] for p in pin_ids if p in series_of]
         done = []
         for series_id in {s for s, _ in incoming}:
             series = self.session.get(Series, series_id)
@@ -522,6 +675,27 @@ class Notifier:
             )
             or 0
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    """A notification to record, as `notify` takes it."""
+
+    user_id: int
+    kind: str
+    subject_key: str
+    payload: dict[str, Any]
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One message to send: to whom, which notes, which template and period."""
+
+    user_id: int
+    notes: list[Notification]
+    template: str
+    period: str | None
 
 
 def _rank(note: Notification) -> tuple[int, int, int]:

@@ -22,6 +22,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    peer: Any = None  # the client's (host, port): one per SMTP connection
 
     @property
     def text(self) -> str:
@@ -65,7 +66,7 @@ class ScriptedHandler:
             message = email.message_from_bytes(envelope.content, policy=email.policy.default)
             with self._lock:
                 self.received.append(
-                    Received(envelope.mail_from, list(envelope.rcpt_tos), message)  # type: ignore[arg-type]
+                    Received(envelope.mail_from, list(envelope.rcpt_tos), message, session.peer)  # type: ignore[arg-type]
                 )
         return reply
 
