@@ -22,10 +22,12 @@ from marketplace.accounts import web as accounts_web
 from marketplace.accounts.addresses import AddressBook
 from marketplace.accounts.operations import Accounts, Links
 from marketplace.catalogue import api as catalogue_api
+from marketplace.catalogue import caching as catalogue_caching
 from marketplace.catalogue import web as catalogue_web
 from marketplace.catalogue.web import PinInterest, PriceGuide
 from marketplace.config import Settings
 from marketplace.core.api import BearerTokens, init_api
+from marketplace.core.cache import init_cache
 from marketplace.core.celery_app import after_commit, init_celery
 from marketplace.core.extensions import csrf, db, limiter, login_manager, migrate
 from marketplace.core.input_guard import init_input_guard
@@ -118,6 +120,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    init_cache(app, settings.redis_url, ROOT)
+    catalogue_caching.watch_catalogue()
     login_manager.init_app(app)
     login_manager.anonymous_user = Anonymous
     init_celery(app, settings)

@@ -1,0 +1,61 @@
+"""What the catalogue keeps in the shared cache (marketplace.core.cache), all
+under the catalogue's version, which every committed write to the catalogue's
+tables bumps — pin created, edited, reverted or given a photo, a submission
+approved, a catalogue imported, the search index rebuilt — so nothing cached
+here outlives the catalogue it was computed from:
+
+* the filter drop-downs' values (DISTINCT scans of the whole pins table);
+* the front page's facet counts (every pin counted per value);
+* the search page and the pin page as a visitor who is not signed in sees them.
+  The pin page also shows counts other features own (who has and wants it, the
+  price guide); those are read afresh on every request and are part of its key,
+  so a new Have or sale shows at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from marketplace.catalogue import search as search_service
+from marketplace.catalogue.models import Pin
+from marketplace.core.cache import remembered, versioned, watch_tables
+
+CATALOGUE = "catalogue"
+# Everything a catalogue page shows or searches; pins_fts is SQLite's index.
+TABLES = ("pins", "pin_themes", "themes", "series", "pin_photos", "search_terms", "pins_fts")
+
+
+def watch_catalogue() -> None:
+    watch_tables(CATALOGUE, TABLES)
+
+
+def key(*parts: object) -> str | None:
+    return versioned(CATALOGUE, *parts)
+
+
+def filter_options(session: Session) -> dict[str, list[str]]:
+    # 50,000 pins, PostgreSQL: ~25 ms a request uncached, 0.1 ms cached.
+    return remembered(key("filter-options"), lambda: search_service.filter_options(session))
+
+
+def search(session: Session, query: search_service.SearchQuery) -> search_service.SearchResult:
+    """`search.search`, with the front page's facets (no words, no filters: every
+    pin counted) from the cache."""
+    if query.q.strip() or query.filters() or not query.with_facets:
+        return search_service.search(session, query)
+    result = search_service.search(session, replace(query, with_facets=False))
+    # 50,000 pins, PostgreSQL: ~110 ms uncached (counted in SQL), 0.1 ms cached.
+    result.facets = remembered(
+        key("front-facets"), lambda: search_service.facet_counts(session, select(Pin.id))
+    )
+    return result
+
+
+def fingerprint(*values: Any) -> str:
+    """A short digest of what a cached page shows beside the catalogue."""
+    return hashlib.sha1(repr(values).encode(), usedforsecurity=False).hexdigest()[:16]
