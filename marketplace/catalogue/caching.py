@@ -39,7 +39,7 @@ def key(*parts: object) -> str | None:
 
 
 def filter_options(session: Session) -> dict[str, list[str]]:
-    # 50,000 pins, PostgreSQL: ~25 ms a request uncached, 0.1 ms cached.
+    # 50,441 pins: 45 ms a request on PostgreSQL, 54 on SQLite; 0.02-1 ms cached.
     return remembered(key("filter-options"), lambda: search_service.filter_options(session))
 
 
@@ -49,7 +49,7 @@ def search(session: Session, query: search_service.SearchQuery) -> search_servic
     if query.q.strip() or query.filters() or not query.with_facets:
         return search_service.search(session, query)
     result = search_service.search(session, replace(query, with_facets=False))
-    # 50,000 pins, PostgreSQL: ~110 ms uncached (counted in SQL), 0.1 ms cached.
+    # 50,441 pins, counted in SQL: 330 ms on PostgreSQL (560 on SQLite); cached 0.05-0.6 ms.
     result.facets = remembered(
         key("front-facets"), lambda: search_service.facet_counts(session, select(Pin.id))
     )
