@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import update
 
 from marketplace.catalogue import caching
 from marketplace.catalogue.models import Pin
+from marketplace.catalogue.moderation import Moderation
 from marketplace.catalogue.operations import Catalogue
 from marketplace.catalogue.search import FACET_VALUES, SearchQuery, search
 from marketplace.core.extensions import db
@@ -197,3 +200,28 @@ def test_the_cache_can_be_down(app_ctx: Flask, monkeypatch: Any) -> None:
     pin = make_pin(ref="C-1", title_en="Sputnik jubilee")
     response = app_ctx.test_client().get(f"/pins/{pin.id}")
     assert response.status_code == 200 and "Sputnik jubilee" in response.get_data(as_text=True)
+
+
+def test_an_approved_correction_and_a_reindex_show_at_once(
+    cached_app: Flask, tmp_path: Path
+) -> None:
+    client = cached_app.test_client()
+    member, moderator = UserFactory(), UserFactory(moderator=True)
+    pin = make_pin(ref="C-1", title_en="Sputnik jubilee")
+    db.session.commit()
+    assert "Sputnik jubilee" in client.get(f"/pins/{pin.id}").get_data(as_text=True)
+    moderation = Moderation(db.session(), tmp_path)
+    submission = moderation.submit(member, {"title_en": "Sputnik anniversary"}, pin=pin)
+    db.session.commit()
+    assert "Sputnik jubilee" in client.get(f"/pins/{pin.id}").get_data(as_text=True)
+    moderation.approve(submission, moderator)
+    db.session.commit()
+    assert "Sputnik anniversary" in client.get(f"/pins/{pin.id}").get_data(as_text=True)
+
+    # Found under a word only once the index is rebuilt (as after an upgrade).
+    db.session.execute(update(Pin).where(Pin.id == pin.id).values(search_title="", search_body=""))
+    db.session.commit()
+    assert "Sputnik anniversary" not in client.get("/pins?q=sputnik").get_data(as_text=True)
+    result = cached_app.test_cli_runner().invoke(args=["catalogue", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert "Sputnik anniversary" in client.get("/pins?q=sputnik").get_data(as_text=True)
