@@ -38,6 +38,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from marketplace.accounts.forms import EmptyForm, attach_error
 from marketplace.catalogue import caching
 from marketplace.catalogue import search as search_service
+from marketplace.catalogue.caching import CATALOGUE
 from marketplace.catalogue.media import catalogue_photo_dir, pin_image
 from marketplace.catalogue.models import (
     ATTACHMENTS,
@@ -218,7 +219,7 @@ def pins() -> ResponseReturnValue:
     # The page's links repeat the query string as it came, so it is the key.
     # 200 benchmark queries over 50,000 pins, PostgreSQL: ~12 ms a page rendered,
     # ~1 ms from the cache.
-    return shared_page(caching.key("pins", caching.fingerprint(request.query_string)), render)
+    return shared_page(CATALOGUE, ("pins", caching.fingerprint(request.query_string)), render)
 
 
 @bp.route("/pins/<int:pin_id>")
@@ -248,7 +249,7 @@ def pin(pin_id: int) -> ResponseReturnValue:
 
     # 200 pins of 50,000 beside 100,000 collectors, PostgreSQL: ~6 ms a page
     # rendered, ~1.5 ms from the cache (the interest and price queries remain).
-    return shared_page(caching.key("pin", pin_id, caching.fingerprint(stats, guide)), render)
+    return shared_page(CATALOGUE, ("pin", pin_id, caching.fingerprint(stats, guide)), render)
 
 
 @bp.route("/pins/<int:pin_id>/history")

@@ -174,27 +174,35 @@ def _after_rollback(session: Session, previous: Any) -> None:
         session.info.pop("bump_versions", None)
 
 
-def shared_page(key: str | None, render: Callable[[], str]) -> Response:
-    """A page that is the same for every visitor who is not signed in, from the
-    cache under `key` (which should carry a version), with an ETag, so that a
-    browser or a shared cache asks again each time and gets a 304 when nothing
-    changed. Anyone signed in (or sending a token), or with a message waiting
-    to be flashed, gets the page rendered for them, and the security headers
-    keep it out of shared caches (`Cache-Control: no-store`)."""
+def shared_page(name: str, parts: Iterable[object], render: Callable[[], str]) -> Response:
+    """A page that is the same for every visitor who is not signed in, kept
+    with the version of `name` it was rendered at (`parts` tell pages apart),
+    served with an ETag, so that a browser or a shared cache asks again each
+    time and gets a 304 when nothing changed. Anyone signed in (or sending a
+    token), or with a message waiting to be flashed, gets the page rendered
+    for them, and the security headers keep it out of shared caches
+    (`Cache-Control: no-store`)."""
     personal = (
         current_user.is_authenticated
         or "Authorization" in request.headers
         or "_flashes" in session
         or request.method not in ("GET", "HEAD")
     )
-    if personal or key is None:
+    if personal:
         return Response(render(), mimetype="text/html")
-
-    def fresh() -> tuple[str, str]:
+    key = ":".join(("page", name, *map(str, parts)))
+    token, stored = _version_and(name, key)
+    if token is None:
+        return Response(render(), mimetype="text/html")
+    if stored is not None and stored[0] == token:
+        html, etag = stored[1], stored[2]
+    else:
         html = render()
-        return html, hashlib.sha1(html.encode(), usedforsecurity=False).hexdigest()[:24]
-
-    html, etag = remembered(f"page:{key}", fresh)
+        etag = hashlib.sha1(html.encode(), usedforsecurity=False).hexdigest()[:24]
+        try:
+            cache.set(key, (token, html, etag))
+        except UNREACHABLE:
+            log.warning("cache unreachable", exc_info=True)
     response = Response(html, mimetype="text/html")
     response.set_etag(etag)
     # Anyone may keep it, but must ask again before showing it (a 304 when the
@@ -203,3 +211,20 @@ def shared_page(key: str | None, render: Callable[[], str]) -> Response:
     response.vary.add("Cookie")
     response.make_conditional(request)  # a 304 when If-None-Match matches
     return response
+
+
+def _version_and(name: str, key: str) -> tuple[str | None, Any]:
+    """The current version of `name` and what is cached under `key`, in one
+    round trip to Redis (a page is read on every visit)."""
+    try:
+        versions = current_app.extensions.get("cache_versions")
+        if versions is None:
+            token, stored = cache.get_many(f"version:{name}", key)
+        else:
+            token, stored = versions.get(f"version:{name}"), cache.get(key)
+    except UNREACHABLE:
+        log.warning("cache unreachable", exc_info=True)
+        return None, None
+    if token is None:
+        return version(name), None
+    return f"{current_app.extensions['cache_code_token']}.{token}", stored
