@@ -4,9 +4,10 @@
 shares one cache, and a per-process SimpleCache otherwise (`make run`).
 
 What is cached is keyed by a *version* of what it was computed from
-(`version("catalogue")`), and a change bumps that version after its commit
-(`watch_tables`): one write invalidates every entry of the kind, and entries
-of an old version are never read again and age out. Versions are random
+(`version("catalogue")`), or, for a page (`shared_page`), kept with it, and a
+change bumps that version after its commit (`watch_tables`): one write
+invalidates every entry of the kind, and entries of an old version are never
+served again and age out. Versions are random
 tokens, so a version lost from the cache (evicted, Redis restarted) only means
 everything is computed afresh. Without Redis, versions live in a small file
 store under the instance folder, so a change the command line commits (an
@@ -52,7 +53,6 @@ def init_cache(app: Flask, redis_url: str | None, root: Path) -> None:
         app.config.setdefault("CACHE_REDIS_URL", redis_url)
     else:
         app.config.setdefault("CACHE_TYPE", "SimpleCache")
-        app.config.setdefault("CACHE_THRESHOLD", 2000)
         app.extensions["cache_versions"] = FileSystemCache(
             str(Path(app.instance_path) / "cache-versions"), threshold=0, default_timeout=0
         )
