@@ -122,6 +122,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     limiter.init_app(app)
     init_cache(app, settings.redis_url, ROOT)
     catalogue_caching.watch_catalogue()
+    # The pin page shows who has and wants a pin and its sales (PinInterest,
+    # PriceGuide below); deleting an account deletes its lists in cascade.
+    catalogue_caching.watch_pin_activity(
+        {"haves": "pin_id", "wants": "pin_id", "orders": "pin_id"}, deletes=("users",)
+    )
     login_manager.init_app(app)
     login_manager.anonymous_user = Anonymous
     init_celery(app, settings)

@@ -21,7 +21,7 @@ from marketplace.catalogue.operations import Catalogue
 from marketplace.catalogue.search import FACET_VALUES, SearchQuery, search
 from marketplace.core.extensions import db
 from tests.support.catalogue import make_pin
-from tests.support.factories import HaveFactory, UserFactory, make_user
+from tests.support.factories import HaveFactory, UserFactory, WantFactory, make_user
 from tests.support.web import login
 
 THEME_PATHS = ["Space", "Sport", "Sport/Olympics-80", "Lenin", "Cities/Hero cities"]
@@ -225,3 +225,24 @@ def test_an_approved_correction_and_a_reindex_show_at_once(
     result = cached_app.test_cli_runner().invoke(args=["catalogue", "reindex"])
     assert result.exit_code == 0, result.output
     assert "Sputnik anniversary" in client.get("/pins?q=sputnik").get_data(as_text=True)
+
+
+def test_a_pin_page_shows_new_wants_and_a_deleted_account_at_once(cached_app: Flask) -> None:
+    client = cached_app.test_client()
+    pin = make_pin(ref="C-1", title_en="Sputnik jubilee")
+    db.session.commit()
+
+    def wants() -> str:
+        return client.get(f"/pins/{pin.id}").get_data(as_text=True)
+
+    assert "<strong>0</strong> want it" in wants()
+    WantFactory(wanted=pin)
+    db.session.commit()
+    assert "<strong>1</strong> want it" in wants()
+    collector = UserFactory()
+    WantFactory(user=collector, wanted=pin, any_variant=True)
+    db.session.commit()
+    assert "<strong>2</strong> want it" in wants()
+    db.session.delete(collector)  # the database deletes the Want with it
+    db.session.commit()
+    assert "<strong>1</strong> want it" in wants()

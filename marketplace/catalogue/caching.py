@@ -7,14 +7,18 @@ here outlives the catalogue it was computed from:
 * the filter drop-downs' values (DISTINCT scans of the whole pins table);
 * the front page's facet counts (every pin counted per value);
 * the search page and the pin page as a visitor who is not signed in sees them.
-  The pin page also shows counts other features own (who has and wants it, the
-  price guide); those are read afresh on every request and are part of its key,
-  so a new Have or sale shows at once.
+  The pin page also shows what other features own (how many collectors have
+  and want it, its price guide): it is kept with the versions of that too,
+  `PIN_ACTIVITY`, which the app bumps per pin after a commit that wrote a Have,
+  Want or order of it (`watch_pin_activity`), and for all pins after a write
+  it cannot pin down (a statement over many rows, an account deleted with its
+  lists), so a new Have or sale shows at once.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -23,15 +27,22 @@ from sqlalchemy.orm import Session
 
 from marketplace.catalogue import search as search_service
 from marketplace.catalogue.models import Pin
-from marketplace.core.cache import remembered, versioned, watch_tables
+from marketplace.core.cache import remembered, versioned, watch_rows, watch_tables
 
 CATALOGUE = "catalogue"
+PIN_ACTIVITY = "pin-activity"
 # Everything a catalogue page shows or searches; pins_fts is SQLite's index.
 TABLES = ("pins", "pin_themes", "themes", "series", "pin_photos", "search_terms", "pins_fts")
 
 
 def watch_catalogue() -> None:
     watch_tables(CATALOGUE, TABLES)
+
+
+def watch_pin_activity(pin_columns: Mapping[str, str], deletes: Iterable[str]) -> None:
+    """Tables (and their pin column) of what the pin page shows beside the
+    catalogue; `deletes`: tables whose deleted rows take those rows with them."""
+    watch_rows(PIN_ACTIVITY, pin_columns, deletes)
 
 
 def key(*parts: object) -> str | None:

@@ -24,7 +24,7 @@ import hashlib
 import logging
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,7 +32,7 @@ from cachelib import FileSystemCache
 from flask import Flask, Response, current_app, has_app_context, request, session
 from flask_login import current_user
 from redis.exceptions import RedisError
-from sqlalchemy import Delete, Insert, TextClause, Update, event
+from sqlalchemy import Delete, Insert, TextClause, Update, event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from marketplace.core.extensions import cache
@@ -45,6 +45,7 @@ UNREACHABLE = (RedisError, OSError)
 DEFAULT_TIMEOUT = 3600  # entries are keyed by version; the timeout only frees memory
 _WRITE = re.compile(r"^\s*(?:insert\s+(?:or\s+\w+\s+)?into|update|delete\s+from)\s+\"?(\w+)", re.I)
 _WATCHED: dict[str, frozenset[str]] = {}
+_ROWS: dict[str, tuple[dict[str, str], frozenset[str]]] = {}
 
 
 def init_cache(app: Flask, redis_url: str | None, root: Path) -> None:
@@ -78,6 +79,11 @@ def _versions() -> Any:
 
 def version(name: str) -> str | None:
     """The current version of `name`; None if the cache cannot be reached."""
+    token = _token(name)
+    return f"{current_app.extensions['cache_code_token']}.{token}" if token else None
+
+
+def _token(name: str) -> str | None:
     key = f"version:{name}"
     try:
         store = _versions()
@@ -88,7 +94,7 @@ def version(name: str) -> str | None:
     except UNREACHABLE:
         log.warning("cache unreachable", exc_info=True)
         return None
-    return f"{current_app.extensions['cache_code_token']}.{token}" if token else None
+    return str(token) if token else None
 
 
 def bump(name: str) -> None:
@@ -137,17 +143,52 @@ def watch_tables(name: str, tables: Iterable[str]) -> None:
         event.listen(Session, "after_soft_rollback", _after_rollback)
 
 
+def watch_rows(name: str, columns: Mapping[str, str], deletes: Iterable[str] = ()) -> None:
+    """Bump version `name:<value>` after every commit that wrote a row of a
+    table in `columns` whose column held that value (before or after), and
+    `name` itself for a write it cannot pin down: a statement over many rows,
+    plain SQL, a row without a value, a delete from a table in `deletes`
+    (whose rows the database deletes in cascade). Whatever is cached under
+    one value depends on both versions."""
+    _ROWS[name] = (dict(columns), frozenset(deletes))
+    watch_tables(name, ())
+
+
+def _mark_row(session: Session, obj: Any, table: str, deleted: bool) -> None:
+    for name, (columns, deletes) in _ROWS.items():
+        column = columns.get(table)
+        if column is None:
+            if deleted and table in deletes:
+                _mark_name(session, name)
+            continue
+        history = inspect(obj).attrs[column].history
+        values = {*history.added, *history.deleted, *history.unchanged}
+        for value in values or {None}:
+            _mark_name(session, name if value is None else f"{name}:{value}")
+
+
+def _mark_name(session: Session, name: str) -> None:
+    session.info.setdefault("bump_versions", set()).add(name)
+
+
 def _mark(session: Session, table: str) -> None:
     for name, tables in _WATCHED.items():
         if table in tables:
-            session.info.setdefault("bump_versions", set()).add(name)
+            _mark_name(session, name)
+    for name, (columns, _deletes) in _ROWS.items():
+        if table in columns:
+            _mark_name(session, name)
 
 
 def _after_flush(session: Session, _context: Any) -> None:
+    deleted = set(map(id, session.deleted))
     for obj in (*session.new, *session.dirty, *session.deleted):
         table = getattr(obj, "__tablename__", None)
         if table:
-            _mark(session, table)
+            for name, tables in _WATCHED.items():
+                if table in tables:
+                    _mark_name(session, name)
+            _mark_row(session, obj, table, id(obj) in deleted)
 
 
 def _on_execute(state: ORMExecuteState) -> None:
@@ -174,9 +215,11 @@ def _after_rollback(session: Session, previous: Any) -> None:
         session.info.pop("bump_versions", None)
 
 
-def shared_page(name: str, parts: Iterable[object], render: Callable[[], str]) -> Response:
+def shared_page(
+    names: Sequence[str], parts: Iterable[object], render: Callable[[], str]
+) -> Response:
     """A page that is the same for every visitor who is not signed in, kept
-    with the version of `name` it was rendered at (`parts` tell pages apart),
+    with the versions of `names` it was rendered at (`parts` tell pages apart),
     served with an ETag, so that a browser or a shared cache asks again each
     time and gets a 304 when nothing changed. Anyone signed in (or sending a
     token), or with a message waiting to be flashed, gets the page rendered
@@ -190,8 +233,8 @@ def shared_page(name: str, parts: Iterable[object], render: Callable[[], str]) -
     )
     if personal:
         return Response(render(), mimetype="text/html")
-    key = ":".join(("page", name, *map(str, parts)))
-    token, stored = _version_and(name, key)
+    key = ":".join(("page", names[0], *map(str, parts)))
+    token, stored = _versions_and(names, key)
     if token is None:
         return Response(render(), mimetype="text/html")
     if stored is not None and stored[0] == token:
@@ -213,18 +256,23 @@ def shared_page(name: str, parts: Iterable[object], render: Callable[[], str]) -
     return response
 
 
-def _version_and(name: str, key: str) -> tuple[str | None, Any]:
-    """The current version of `name` and what is cached under `key`, in one
-    round trip to Redis (a page is read on every visit)."""
+def _versions_and(names: Sequence[str], key: str) -> tuple[str | None, Any]:
+    """The current versions of `names`, as one token, and what is cached under
+    `key`, in one round trip to Redis (a page is read on every visit)."""
+    keys = [f"version:{name}" for name in names]
     try:
         versions = current_app.extensions.get("cache_versions")
         if versions is None:
-            token, stored = cache.get_many(f"version:{name}", key)
+            *tokens, stored = cache.get_many(*keys, key)
         else:
-            token, stored = versions.get(f"version:{name}"), cache.get(key)
+            tokens, stored = [versions.get(k) for k in keys], cache.get(key)
     except UNREACHABLE:
         log.warning("cache unreachable", exc_info=True)
         return None, None
-    if token is None:
-        return version(name), None
-    return f"{current_app.extensions['cache_code_token']}.{token}", stored
+    for i, token in enumerate(tokens):
+        if token is None:
+            tokens[i] = _token(names[i])
+            if tokens[i] is None:
+                return None, None
+            stored = None
+    return ".".join([current_app.extensions["cache_code_token"], *tokens]), stored
