@@ -5,11 +5,11 @@ shares one cache, and a per-process SimpleCache otherwise (`make run`).
 
 What is cached is keyed by a *version* of what it was computed from
 (`version("catalogue")`), or, for a page (`shared_page`), kept with it, and a
-change bumps that version after its commit (`watch_tables`): one write
-invalidates every entry of the kind, and entries of an old version are never
-served again and age out. Versions are random
-tokens, so a version lost from the cache (evicted, Redis restarted) only means
-everything is computed afresh. Without Redis, versions live in a small file
+change bumps that version after its commit (`watch_tables`, `watch_rows`): one
+write invalidates every entry of the kind, and entries of an old version are
+never served again and age out. Versions are random tokens, so a version lost
+from the cache (evicted, Redis restarted) only means everything is computed
+afresh. Without Redis, versions live in a small file
 store under the instance folder, so a change the command line commits (an
 import, a reindex) reaches the web process too. A deploy changes the keys as
 well (`code_token`), so no page rendered by older templates is served.
