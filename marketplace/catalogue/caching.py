@@ -68,5 +68,5 @@ def search(session: Session, query: search_service.SearchQuery) -> search_servic
 
 
 def fingerprint(*values: Any) -> str:
-    """A short digest of what a cached page shows beside the catalogue."""
+    """A short digest of `values` for a cache key (a search page's query string)."""
     return hashlib.sha1(repr(values).encode(), usedforsecurity=False).hexdigest()[:16]
