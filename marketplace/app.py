@@ -22,10 +22,12 @@ from marketplace.accounts import web as accounts_web
 from marketplace.accounts.addresses import AddressBook
 from marketplace.accounts.operations import Accounts, Links
 from marketplace.catalogue import api as catalogue_api
+from marketplace.catalogue import caching as catalogue_caching
 from marketplace.catalogue import web as catalogue_web
 from marketplace.catalogue.web import PinInterest, PriceGuide
 from marketplace.config import Settings
 from marketplace.core.api import BearerTokens, init_api
+from marketplace.core.cache import init_cache
 from marketplace.core.celery_app import after_commit, init_celery
 from marketplace.core.extensions import csrf, db, limiter, login_manager, migrate
 from marketplace.core.i18n import init_i18n
@@ -137,6 +139,13 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    init_cache(app, settings.redis_url, ROOT)
+    catalogue_caching.watch_catalogue()
+    # The pin page shows who has and wants a pin and its sales (PinInterest,
+    # PriceGuide below); deleting an account deletes its lists in cascade.
+    catalogue_caching.watch_pin_activity(
+        {"haves": "pin_id", "wants": "pin_id", "orders": "pin_id"}, deletes=("users",)
+    )
     login_manager.init_app(app)
     login_manager.anonymous_user = Anonymous
     init_i18n(app, str(ROOT / "translations"))

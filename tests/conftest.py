@@ -9,6 +9,7 @@ SMTP server, started once per session.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,8 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from marketplace import create_app
-from marketplace.core.extensions import db, limiter
-from tests.support.app import RequestClient, database_url, make_settings, migrate
+from tests.support.app import RequestClient, database_url, make_settings, migrate, savepoint
 from tests.support.orders import stripe_provider
 from tests.support.stripe_server import FakeStripe
 
@@ -46,20 +46,32 @@ def app(request: pytest.FixtureRequest, workdir: Path) -> Iterator[Flask]:
 def app_ctx(app: Flask) -> Iterator[Flask]:
     """A savepoint per test: the test's connection holds an outer transaction that
     is rolled back at the end, whatever the code under test committed."""
-    with app.app_context():
-        connection = db.engine.connect()
-        outer = connection.begin()
-        db.session.session_factory.configure(
-            bind=connection, join_transaction_mode="create_savepoint"
-        )
-        limiter.reset()
-        try:
-            yield app
-        finally:
-            db.session.remove()
-            db.session.session_factory.configure(bind=None)
-            outer.rollback()
-            connection.close()
+    with savepoint(app):
+        yield app
+
+
+@pytest.fixture(scope="session")
+def redis_app(request: pytest.FixtureRequest, workdir: Path) -> Iterator[Flask]:
+    """The unit app's twin on the suite's real Redis (cache, rate limits)."""
+    redis = os.environ.get("ZNACHKI_TEST_REDIS")
+    if not redis:
+        pytest.skip("Redis tests need ZNACHKI_TEST_REDIS (make test starts a server)")
+    url = database_url(request.config, workdir, "znachki_unit")
+    application = create_app(
+        make_settings(url, workdir, REDIS_URL=f"{redis}/5"), OUTBOX_RELAY=False
+    )
+    application.test_client_class = RequestClient
+    migrate(application)
+    yield application
+    application.extensions["db_engine"].dispose()
+
+
+@pytest.fixture(params=["simple-cache", "redis-cache"])
+def cached_app(request: pytest.FixtureRequest) -> Iterator[Flask]:
+    """`app_ctx` on each cache the app runs with: SimpleCache (no REDIS_URL) and Redis."""
+    application = request.getfixturevalue("app" if request.param == "simple-cache" else "redis_app")
+    with savepoint(application):
+        yield application
 
 
 @pytest.fixture()

@@ -10,6 +10,7 @@ from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from marketplace.catalogue import caching
 from marketplace.catalogue import search as search_service
 from marketplace.catalogue.media import catalogue_photo_dir
 from marketplace.catalogue.models import (
@@ -291,7 +292,7 @@ def search_pins(**args: Any) -> dict[str, Any]:
         sort=args["sort"], page=args["page"], per_page=args["per_page"],
         with_facets=args["facets"],
     )  # fmt: skip
-    result = search_service.search(db.session(), query)
+    result = caching.search(db.session(), query)
     body: dict[str, Any] = {
         "items": [_summary(p) for p in result.pins],
         "total": result.total,

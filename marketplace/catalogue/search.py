@@ -15,13 +15,26 @@ here, by one formula, so both databases give the same order.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
-from sqlalchemy import Select, bindparam, false, func, literal_column, or_, select, text
+from sqlalchemy import (
+    Select,
+    String,
+    bindparam,
+    cast,
+    false,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from marketplace.catalogue import transliteration as tr
@@ -35,6 +48,7 @@ SUGGEST_MIN = 60.0  # RapidFuzz ratio a vocabulary word needs to be offered inst
 SUGGESTIONS = 3
 SORTS = ("relevance", "year", "year_desc", "ref", "title")
 FACETS = ("theme", "republic", "city", "material", "pin_type", "series", "maker", "decade")
+FACET_VALUES = 30  # values listed per attribute facet, most pins first
 _SAFE = re.compile(r"\w+")
 # Words that mean "a pin" in the languages collectors search in: every record is
 # one, so they narrow nothing ("значок гагарин" is a search for Gagarin).
@@ -445,41 +459,66 @@ def _load(session: Session, ids: list[int]) -> list[Pin]:
 
 
 def facet_counts(session: Session, match_ids: Select[Any]) -> dict[str, list[tuple[str, int]]]:
-    """Counts per filter value over everything the query matched: one pass over
-    the matched rows' attributes (counted here) and one for their themes."""
-    matched = match_ids.subquery()
-    rows = session.execute(
-        select(
-            Pin.republic, Pin.city, Pin.material, Pin.pin_type, Pin.maker, Pin.series_id,
-            Pin.year_from,
-        ).where(Pin.id.in_(matched.select()))
-    ).all()  # fmt: skip
-    counters: dict[str, Counter[Any]] = {name: Counter() for name in FACET_COLUMNS}
-    for row in rows:
-        for name, value in zip(FACET_COLUMNS, row, strict=True):
-            if value is not None:
-                counters[name][int(value) // 10 * 10 if name == "decade" else value] += 1
+    """Counts per filter value over everything the query matched, counted by the
+    database: the matched pins' attributes are read once (a materialised CTE)
+    and grouped per facet, so what comes back is one row per value, never one
+    per pin. Attribute lists keep the FACET_VALUES most frequent values; decades
+    and themes are listed whole."""
+    attributes = [
+        getattr(Pin, name) for name in ("republic", "city", "material", "pin_type", "maker")
+    ]
+    matched = (
+        match_ids.with_only_columns(
+            Pin.id, *attributes, Pin.series_id, (Pin.year_from // 10 * 10).label("decade")
+        )
+        .cte("matched")
+        .prefix_with("MATERIALIZED")
+    )
+
+    def grouped(name: str, column: Any) -> Select[Any]:
+        return (
+            select(
+                literal(name).label("facet"),
+                cast(column, String).label("value"),
+                null_text().label("label"),
+                func.count().label("n"),
+            )
+            .where(column.is_not(None))
+            .group_by(column)
+        )
+
+    parts: list[Any] = [grouped(c.key, matched.c[c.key]) for c in attributes]
+    parts.append(grouped("decade", matched.c.decade))
+    parts.append(
+        select(literal("series"), cast(Series.id, String), Series.name, func.count())
+        .select_from(matched)
+        .join(Series, Series.id == matched.c.series_id)
+        .group_by(Series.id, Series.name)
+    )
+    parts.append(
+        select(literal("theme"), Theme.path, null_text(), func.count())
+        .select_from(matched)
+        .join(pin_themes, pin_themes.c.pin_id == matched.c.id)
+        .join(Theme, Theme.id == pin_themes.c.theme_id)
+        .group_by(Theme.path)
+    )
+    counted: dict[str, list[tuple[str, str, int]]] = {name: [] for name in FACETS}
+    for facet, value, label, count in session.execute(union_all(*parts)):
+        counted[facet].append((str(value), label or "", int(count)))
     facets: dict[str, list[tuple[str, int]]] = {}
     for name in ("republic", "city", "material", "pin_type", "maker"):
-        top = sorted(counters[name].items(), key=lambda item: (-item[1], str(item[0])))[:30]
-        facets[name] = [(str(value), count) for value, count in top]
-    names = dict(
-        session.execute(
-            select(Series.id, Series.name).where(Series.id.in_(list(counters["series"])))
-        ).all()
-    )
-    top_series = sorted(counters["series"].items(), key=lambda i: (-i[1], names.get(i[0], "")))
-    facets["series"] = [(f"{sid}:{names[sid]}", n) for sid, n in top_series[:30] if sid in names]
-    facets["decade"] = [(str(d), n) for d, n in sorted(counters["decade"].items())]
-    theme_rows = session.execute(
-        select(Theme.path, func.count())
-        .join(pin_themes, pin_themes.c.theme_id == Theme.id)
-        .where(pin_themes.c.pin_id.in_(matched.select()))
-        .group_by(Theme.path)
-        .order_by(func.count().desc(), Theme.path)
-    ).all()
-    facets["theme"] = [(str(path), int(count)) for path, count in theme_rows]
+        top = sorted(counted[name], key=lambda item: (-item[2], item[0]))[:FACET_VALUES]
+        facets[name] = [(value, count) for value, _label, count in top]
+    series = sorted(counted["series"], key=lambda item: (-item[2], item[1]))[:FACET_VALUES]
+    facets["series"] = [(f"{sid}:{name}", count) for sid, name, count in series]
+    facets["decade"] = [(d, n) for d, _l, n in sorted(counted["decade"], key=lambda i: int(i[0]))]
+    themes = sorted(counted["theme"], key=lambda item: (-item[2], item[0]))
+    facets["theme"] = [(path, count) for path, _label, count in themes]
     return facets
+
+
+def null_text() -> Any:
+    return cast(null(), String)
 
 
 FACET_COLUMNS = ("republic", "city", "material", "pin_type", "maker", "series", "decade")

@@ -5,6 +5,8 @@ Alembic migration, wiping committed data, and the test client class."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from marketplace.config import Settings
-from marketplace.core.extensions import db
+from marketplace.core.extensions import cache, db, limiter
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,6 +67,28 @@ def make_settings(url: str, workdir: Path, **env: str) -> Settings:
             **env,
         }
     )
+
+
+@contextmanager
+def savepoint(app: Flask) -> Iterator[None]:
+    """The app's context with a session on one connection whose outer transaction
+    is rolled back at the end, whatever the code under test committed; rate
+    limits and the cache start empty."""
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        db.session.session_factory.configure(
+            bind=connection, join_transaction_mode="create_savepoint"
+        )
+        limiter.reset()
+        cache.clear()
+        try:
+            yield
+        finally:
+            db.session.remove()
+            db.session.session_factory.configure(bind=None)
+            outer.rollback()
+            connection.close()
 
 
 def migrate(app: Flask) -> None:
