@@ -246,3 +246,18 @@ def test_a_pin_page_shows_new_wants_and_a_deleted_account_at_once(cached_app: Fl
     db.session.delete(collector)  # the database deletes the Want with it
     db.session.commit()
     assert "<strong>1</strong> want it" in wants()
+
+
+def test_a_visitors_cached_page_is_in_their_own_language(cached_app: Flask) -> None:
+    """Two visitors reading different languages never get each other's copy."""
+    client = cached_app.test_client()
+    russian = client.get("/pins", headers={"Accept-Language": "ru"})
+    estonian = client.get("/pins", headers={"Accept-Language": "et"})
+    assert '<html lang="ru">' in russian.get_data(as_text=True)
+    assert '<html lang="et">' in estonian.get_data(as_text=True)
+    assert russian.headers["ETag"] != estonian.headers["ETag"]
+    assert "Accept-Language" in russian.headers["Vary"]
+    again = client.get(
+        "/pins", headers={"Accept-Language": "ru", "If-None-Match": russian.headers["ETag"]}
+    )
+    assert again.status_code == 304

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 
 from cachelib import FileSystemCache
 from flask import Flask, Response, current_app, has_app_context, request, session
+from flask_babel import get_locale
 from flask_login import current_user
 from redis.exceptions import RedisError
 from sqlalchemy import Delete, Insert, TextClause, Update, event, inspect
@@ -233,7 +234,8 @@ def shared_page(
     )
     if personal:
         return Response(render(), mimetype="text/html")
-    key = ":".join(("page", names[0], *map(str, parts)))
+    # Visitors differ only in the language they read (their switch or browser).
+    key = ":".join(("page", names[0], str(get_locale()), *map(str, parts)))
     token, stored = _versions_and(names, key)
     if token is None:
         return Response(render(), mimetype="text/html")
@@ -252,6 +254,7 @@ def shared_page(
     # ETag still matches); the answer differs for a signed-in member's cookie.
     response.headers["Cache-Control"] = "public, no-cache"
     response.vary.add("Cookie")
+    response.vary.add("Accept-Language")
     response.make_conditional(request)  # a 304 when If-None-Match matches
     return response
 
