@@ -1,6 +1,6 @@
 """The refresh shortlists (`marketplace.matches.shortlists`) against their
 definition, written out here in Python over the same lists: the swap partners a
-full refresh asks the engine about, by either way of finding them, and the
+full refresh asks the engine about, and the
 holders a changed Want brings, when they are few and when a popular pin's
 holders compete for the shortlist (partners found in rank order, the rest
 filled from the others), on each database."""
@@ -60,9 +60,7 @@ class Market:
             make_pin(variant_group=_GROUP if i >= 4 else f"SHORT-{i}").id for i in range(_PINS)
         ]
         self.groups = {p: (_GROUP if i >= 4 else f"SHORT-{i}") for i, p in enumerate(self.pins)}
-        self.people = [
-            make_user(f"short{i}@example.org", name=f"S{i}").id for i in range(_PEOPLE)
-        ]
+        self.people = [make_user(f"short{i}@example.org", name=f"S{i}").id for i in range(_PEOPLE)]
         # (user, pin, condition, tradeable, priced)
         self.haves = [
             (self.people[c], self.pins[p], grade, tradeable, priced)
@@ -136,9 +134,7 @@ class Market:
         )
         return [partner for *_, partner in ranked[:limit]]
 
-    def changed_want_holders(
-        self, me: int, pin: int, existing: set[int], fresh: int
-    ) -> set[int]:
+    def changed_want_holders(self, me: int, pin: int, existing: set[int], fresh: int) -> set[int]:
         """The holders a changed Want of `pin` brings, by definition: holders of a
         copy offered (tradeable or priced) who fill a want of mine on it, or are
         already matched with me (`existing`, always kept); past `fresh` new ones,
@@ -185,17 +181,16 @@ def market_of(app_ctx: Flask) -> Iterator[Any]:
 
 @_SETTINGS
 @given(market=_MARKET)
-def test_swap_partners_are_the_best_by_coverage_either_way(market_of: Any, market: Any) -> None:
-    """Both ways of finding the partners (asking the holders in rank order, or
-    listing who wants my pins) give the definition's partners, in its order."""
+def test_swap_partners_are_the_best_by_coverage(market_of: Any, market: Any) -> None:
+    """The holders asked in rank order give the definition's partners, in its
+    order, however many the shortlist takes."""
     lists = market_of(market)
     session = db.session()
     shortlists.plan_per_call(session)
     try:
         for me in lists.people:
             expected = lists.partners(me, market["limit"])
-            for how in ("holders_first", "wanters_first", None):
-                assert shortlists.swap_partners(session, me, market["limit"], how) == expected
+            assert shortlists.swap_partners(session, me, market["limit"]) == expected
     finally:
         db.session.rollback()
 

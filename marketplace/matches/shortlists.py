@@ -20,7 +20,8 @@ from marketplace.matches.market import IdArray, chunks
 
 # The pins a collector wants, one row per (want, candidate pin): exact wants name
 # their pin, "any variant" wants every pin of their variant group; pins the
-# collector already holds (in any condition or status) are left out.
+# collector already holds (in any condition or status) are left out, each looked up
+# (NOT IN read the whole collection: 11,000 Haves, 10-25 ms).
 _WANTED_SQL = """
 wanted AS (
     SELECT w.id AS want_id, w.pin_id AS pin_id, w.priority AS stars,
@@ -34,7 +35,7 @@ wanted AS (
 ),
 wanted_new AS MATERIALIZED (
     SELECT * FROM wanted
-     WHERE pin_id NOT IN (SELECT h.pin_id FROM haves h WHERE h.user_id = :me)
+     WHERE NOT EXISTS (SELECT 1 FROM haves h WHERE h.user_id = :me AND h.pin_id = wanted.pin_id)
 )"""
 
 # Swap partners: collectors holding a tradeable copy (condition at or above my
@@ -43,14 +44,12 @@ wanted_new AS MATERIALIZED (
 # (every want of mine they can fill, weighted 16 for 5 stars … 1 for 1 star), then
 # by how many of my wants they fill.
 # The holders are ranked first, and whether each wants a pin of mine is asked in
-# rank order until :limit are found ({takes_from_me}), in one of two ways, same
-# answer: `_TAKES_FROM_ME` reads the holder's own wants and probes my Haves
-# (work bounded by the shortlist: a big collection's 427,509 (wanter, pin) pairs
-# took 4.2 s to list, its 100 partners found in rank order take tens of ms);
-# `_WANTERS_OF_MINE` lists who wants any pin I hold once, cheaper when I hold
-# few pins (few wanters) and many holders want none of them. The subquery's
-# order carries to the outer ORDER BY (PostgreSQL keeps its sort, and OFFSET 0
-# keeps it a subquery), so the holders are asked lazily, best first.
+# rank order until :limit are found (`_TAKES_FROM_ME`: the holder's own wants,
+# each probing my Haves): work bounded by the shortlist, where listing every
+# (wanter, pin) pair of my pins first took 4.2 s for a collection of 11,000
+# (427,509 pairs; its 100 partners in rank order: 24 ms). The subquery's order
+# carries to the outer ORDER BY (PostgreSQL keeps its sort, and OFFSET 0 keeps it
+# a subquery), so the holders are asked lazily, best first.
 _PARTNERS = (
     "WITH"  # noqa: S608 (constant text; the values are bound parameters)
     + _WANTED_SQL
@@ -72,43 +71,30 @@ SELECT r.partner FROM ranked r
  LIMIT :limit"""
 )
 # r.partner wants a pin I hold tradeable in a condition they accept, and holds no
-# copy of it: from their wants (exact, or any variant), each probing my Haves.
-_TAKES_FROM_ME = """(EXISTS (
+# copy of it: from their wants (exact, or any variant), each probing my Haves,
+# then their copy of that pin. Scalar subqueries with LIMIT 1, so each is asked
+# per holder, stopping at the first pin: as EXISTS, the planner hashed every
+# (wanter, pin) pair of the variant groups of my pins (109,212 rows, 1.6 s) and
+# read each holder's whole collection for the NOT EXISTS (2 ms a holder).
+_TAKES_FROM_ME = """((
     SELECT 1 FROM wants t JOIN haves g ON g.pin_id = t.pin_id
      WHERE t.user_id = r.partner AND g.user_id = :me AND g.tradeable
        AND g.condition >= COALESCE(t.min_condition, 1)
-       AND NOT EXISTS (SELECT 1 FROM haves x WHERE x.user_id = t.user_id AND x.pin_id = g.pin_id)
-) OR EXISTS (
+       AND (SELECT 1 FROM haves x WHERE x.user_id = r.partner AND x.pin_id = g.pin_id
+             LIMIT 1) IS NULL
+     LIMIT 1) IS NOT NULL
+ OR (
     SELECT 1 FROM wants t JOIN pins p ON p.variant_group = t.variant_group
       JOIN haves g ON g.pin_id = p.id
      WHERE t.user_id = r.partner AND g.user_id = :me AND g.tradeable
        AND g.condition >= COALESCE(t.min_condition, 1)
-       AND NOT EXISTS (SELECT 1 FROM haves x WHERE x.user_id = t.user_id AND x.pin_id = g.pin_id)
-))"""
-# The same, from my side: everybody who wants a pin I hold tradeable (as above).
-_WANTERS_OF_MINE = """r.partner IN (
-    SELECT t.user_id FROM haves g JOIN wants t ON t.pin_id = g.pin_id
-     WHERE g.user_id = :me AND g.tradeable AND t.user_id <> :me
-       AND g.condition >= COALESCE(t.min_condition, 1)
-       AND NOT EXISTS (SELECT 1 FROM haves x WHERE x.user_id = t.user_id AND x.pin_id = g.pin_id)
-    UNION
-    SELECT t.user_id FROM haves g JOIN pins p ON p.id = g.pin_id
-      JOIN wants t ON t.variant_group = p.variant_group
-     WHERE g.user_id = :me AND g.tradeable AND t.user_id <> :me
-       AND g.condition >= COALESCE(t.min_condition, 1)
-       AND NOT EXISTS (SELECT 1 FROM haves x WHERE x.user_id = t.user_id AND x.pin_id = g.pin_id)
-)"""
+       AND (SELECT 1 FROM haves x WHERE x.user_id = r.partner AND x.pin_id = g.pin_id
+             LIMIT 1) IS NULL
+     LIMIT 1) IS NOT NULL)"""
 _PARTNERS_SQL = {
-    (dialect, how): text(_PARTNERS.format(takes_from_me=check, offset=offset))
+    dialect: text(_PARTNERS.format(takes_from_me=_TAKES_FROM_ME, offset=offset))
     for dialect, offset in (("postgresql", " OFFSET 0"), ("sqlite", ""))
-    for how, check in (("holders_first", _TAKES_FROM_ME), ("wanters_first", _WANTERS_OF_MINE))
 }
-# Up to this many pins held tradeable, `_WANTERS_OF_MINE` (see above).
-FEW_PINS = 200
-_GIVING_COUNT = text(
-    "SELECT COUNT(*) FROM (SELECT 1 FROM haves h WHERE h.user_id = :me AND h.tradeable"
-    " LIMIT :few + 1) AS n"
-)
 
 # One-way offers: holders of a copy (tradeable, or for sale within my maximum
 # price) of a pin I want, ranked as the engine ranks them: most stars, then most
@@ -146,14 +132,9 @@ _PLAN_PER_CALL = text(
 )
 
 
-def swap_partners(session: Session, user_id: int, limit: int, how: str | None = None) -> list[int]:
-    """The best `limit` two-way partners of `user_id`, by coverage (upper bound).
-    `how` ("holders_first" or "wanters_first", same answer) is chosen by how
-    many pins I hold tradeable unless given."""
-    if how is None:
-        few = session.scalar(_GIVING_COUNT, {"me": user_id, "few": FEW_PINS}) or 0
-        how = "wanters_first" if few <= FEW_PINS else "holders_first"
-    statement = _PARTNERS_SQL[session.get_bind().dialect.name, how]
+def swap_partners(session: Session, user_id: int, limit: int) -> list[int]:
+    """The best `limit` two-way partners of `user_id`, by coverage (upper bound)."""
+    statement = _PARTNERS_SQL[session.get_bind().dialect.name]
     return [int(p) for p in session.scalars(statement, {"me": user_id, "limit": limit})]
 
 
@@ -235,7 +216,9 @@ _WANTS_A_PIN_OF_MINE = {
     " WHERE t.user_id = ranked.c AND g.user_id = :me AND g.tradeable)",
 }
 # PostgreSQL, when I hold at most FEW_PINS pins tradeable: the wanters of those
-# pins, listed once and hashed.
+# pins, listed once and hashed (most collections are small, and most holders of
+# a popular pin want none of their pins: asked one by one, all are asked).
+FEW_PINS = 200
 _FEW_GIVING = "ranked.c IN (SELECT t.user_id FROM wants t WHERE t.pin_id = ANY(:giving))"
 
 
