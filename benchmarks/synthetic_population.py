@@ -1,23 +1,40 @@
 """Matching at population scale: a synthetic market in PostgreSQL, then the time
-to refresh one collector's matches after a list change, and the capped global
-solve's time and peak memory, at each population size (the growth curve).
+to bring one collector's matches up to date after the list changes collectors
+make, and the capped global solve's time and peak memory, at each population
+size (the growth curve).
 
 Population: 50,000 synthetic pins (benchmarks/catalogue_gen.py) with Zipf
-popularity (the k-th most popular pin is held and wanted ~1/k as often);
-collectors hold 10 to 11,000 pins and want 5 to 1,000, heavy-tailed (Pareto),
-so most lists are short and a few are huge. Sizes grow in place: 10k, then 20k
-more (30k), then 70k more (100k). Rows are bulk-inserted (`insert(...)` with
-many parameter sets), never ORM objects one by one.
+popularity (the k-th most popular pin is held and wanted ~1/k as often; one
+popularity order for every size); collectors hold 10 to 11,000 pins and want 5 to
+1,000, heavy-tailed (Pareto), so most lists are short and a few are huge. Sizes
+grow in place: 10k, then 20k more (30k), then 70k more (100k). Rows are copied
+in (COPY), never ORM objects one by one. The private server runs with production
+durability (fsync, synchronous commit, full-page writes on).
 
     python benchmarks/synthetic_population.py                  # private server
     python benchmarks/synthetic_population.py --collectors 10000,30000 \\
         --database-url postgresql+psycopg://u@host/db         # existing database
 
-Refresh: a sampled collector's matches are refreshed once (cold), a Want is
-added by the list service, and the refresh the worker runs for the event it
-wrote (`refresh_after_change` with its payload) is timed (p50/p95/max). Solve: the capped global
-solve (--cap, --top-k, --solve-seconds per component) in a child process, so its
-peak memory (RSS) is its own. The closing table has one row per size.
+Refresh, in process (--samples collectors drawn uniformly): a full refresh (what
+the worker runs after an import or a bulk edit), then a Want for a pin drawn by
+want popularity (how many Wants name it), a Have drawn by have popularity, a
+Want and a Have for pins drawn uniformly; each change is made and committed by
+the list service, then its event is claimed and refreshed as the task does
+(`refresh_after_change` with the payload) and committed: p50/p95/max. Then full
+refreshes of the ten largest collections (--big-samples).
+
+Through the worker (--worker-samples; needs `redis-server`): a private Redis and
+a real Celery worker (`workers.worker`, --concurrency); the same changes, timed
+from the commit that queues the event (the relay publishes it, as after a
+request) to the worker's commit of the refresh — queue wait included. Then
+--imports staged 10,000-row Have imports (pins by have popularity) of
+collectors with Wants, timed from the commit that queues the import to the
+import committed and to the collector's matches being current (the refresh the
+import queued, committed).
+
+Solve: the capped global solve (--cap, --top-k, --solve-seconds per component)
+in a child process, so its peak memory (RSS) is its own. The closing tables
+have one section per size.
 
 Without --database-url a private PostgreSQL is started in a temporary folder
 (initdb, pg_ctl on a free port, createdb, as tests/run_suite.sh does) and
@@ -42,7 +59,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from benchmarks import catalogue_gen
@@ -82,8 +99,11 @@ class PrivatePostgres:
                   "-E", "UTF8", "--locale=C.UTF-8")  # fmt: skip
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c shared_buffers=1GB -c work_mem=64MB -c maintenance_work_mem=512MB"
+            # Production durability: every commit waits for its WAL flush, as the
+            # refreshes users wait for do.
+            "-c fsync=on -c synchronous_commit=on -c full_page_writes=on "
+            "-c shared_buffers=1GB -c work_mem=64MB -c maintenance_work_mem=512MB "
+            "-c max_wal_size=8GB"
         )
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l",
                   str(self.work / "pg.log"), "-w", "-o", options, "start")  # fmt: skip
@@ -118,17 +138,23 @@ def zipf_sample(rng: np.random.Generator, cdf: Any, k: int, exclude: set[int]) -
     return list(chosen)
 
 
-def add_collectors(session: Session, count: int, pins: list[tuple[int, str]], seed: int) -> None:
+def popularity(n_pins: int, seed: int) -> tuple[Any, Any]:
+    """The pins' popularity order (a permutation, the k-th most popular first)
+    and the Zipf cdf over ranks (weights 1/rank). One order for every size: each
+    size drawing its own would spread the popular pins and flatten the tail."""
+    order = np.random.default_rng(seed).permutation(n_pins)
+    weights = 1.0 / np.arange(1, n_pins + 1)
+    return order, np.cumsum(weights) / weights.sum()
+
+
+def add_collectors(
+    session: Session, count: int, pins: list[tuple[int, str]], seed: int, order: Any, cdf: Any
+) -> None:
     from marketplace.accounts.models import User
     from marketplace.core.models import utcnow
     from marketplace.lists.models import Have, Want
 
     rng = np.random.default_rng(seed)
-    n_pins = len(pins)
-    # Popularity order is a random permutation of the pins, weights 1/rank.
-    order = rng.permutation(n_pins)
-    weights = 1.0 / np.arange(1, n_pins + 1)
-    cdf = np.cumsum(weights) / weights.sum()
     have_sizes = list_sizes(rng, count, 10, 11_000, 1.2)
     want_sizes = list_sizes(rng, count, 5, 1_000, 1.2)
     first = (session.scalar(select(func.max(User.id))) or 0) + 1
@@ -149,10 +175,18 @@ def add_collectors(session: Session, count: int, pins: list[tuple[int, str]], se
     began = time.perf_counter()
 
     def flush() -> None:
-        if haves:
-            session.execute(insert(Have), haves)
-        if wants:
-            session.execute(insert(Want), wants)
+        # COPY in the session's transaction: inserting through SQLAlchemy held the
+        # build to ~15 collectors a second on a busy machine.
+        raw = session.connection().connection.dbapi_connection
+        assert raw is not None
+        with raw.cursor() as cursor:
+            for model, rows in ((Have, haves), (Want, wants)):
+                if not rows:
+                    continue
+                columns = ", ".join(rows[0])
+                with cursor.copy(f"COPY {model.__tablename__} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(tuple(row.values()))
         haves.clear()
         wants.clear()
 
@@ -196,68 +230,318 @@ def add_collectors(session: Session, count: int, pins: list[tuple[int, str]], se
 # -- measurements --------------------------------------------------------------------
 
 
-def measure_refresh(session: Session, samples: int, seed: int) -> dict[str, float]:
-    """p50/p95/max seconds to refresh one collector after a list change (a new
-    Want), on collectors whose matches were stored once before (warm rows).
+CHANGES = ("want_popular", "have_popular", "want_uniform", "have_uniform")
 
-    The Want is added by the list service, and the refresh is what the worker's
-    task runs for the event it wrote: `refresh_after_change` with the event's
-    payload (incremental when the payload says what changed, else full)."""
+
+def stats(seconds: list[float]) -> dict[str, float]:
+    """p50/p95/max in milliseconds, and how many samples."""
+    if not seconds:
+        return {"n": 0}
+    ms = 1000 * np.asarray(seconds)
+    return {
+        "n": len(ms),
+        "p50": round(float(np.percentile(ms, 50)), 1),
+        "p95": round(float(np.percentile(ms, 95)), 1),
+        "max": round(float(ms.max()), 1),
+    }
+
+
+class Draws:
+    """Pins drawn the way collectors list them: by how many Wants (or Haves) each
+    pin has now (its popularity), or uniformly; and collectors uniformly."""
+
+    def __init__(self, session: Session, seed: int) -> None:
+        from marketplace.accounts.models import User
+        from marketplace.catalogue.models import Pin
+        from marketplace.lists.models import Have, Want
+
+        self.rng = np.random.default_rng(seed)
+        self.pins = np.asarray(
+            session.scalars(select(Pin.id).where(Pin.is_synthetic.is_(True)).order_by(Pin.id)).all()
+        )
+        index = {int(p): n for n, p in enumerate(self.pins)}
+        self.weights: dict[str, Any] = {}
+        for kind, model in (("want", Want), ("have", Have)):
+            counts = np.zeros(len(self.pins))
+            query = select(model.pin_id, func.count()).group_by(model.pin_id)
+            for pin_id, n in session.execute(query):
+                if pin_id is not None and int(pin_id) in index:
+                    counts[index[int(pin_id)]] = n
+            self.weights[kind] = counts / counts.sum()
+        self.low = session.scalar(select(func.min(User.id))) or 1
+        self.high = session.scalar(select(func.max(User.id))) or 1
+
+    def collector(self) -> int:
+        return int(self.rng.integers(self.low, self.high + 1))
+
+    def pin(self, change: str) -> int:
+        kind, how = change.split("_")
+        p = self.weights[kind] if how == "popular" else None
+        return int(self.rng.choice(self.pins, p=p))
+
+
+def make_change(session: Session, user_id: int, change: str, draws: Draws) -> Any:
+    """Add a Want or a Have (by `change`) of a pin the collector neither wants nor
+    holds, through the list service; the refresh event it wrote (not yet
+    committed)."""
     from marketplace.accounts.models import User
-    from marketplace.catalogue.models import Pin
     from marketplace.core.outbox import OutboxMessage
-    from marketplace.lists.models import Want
+    from marketplace.lists.models import Have, Want
     from marketplace.lists.operations import REFRESH_TASK, Lists
+
+    while True:
+        pin_id = draws.pin(change)
+        listed = session.scalar(
+            select(func.count()).select_from(
+                select(Want.id)
+                .where(Want.user_id == user_id, Want.pin_id == pin_id)
+                .union_all(select(Have.id).where(Have.user_id == user_id, Have.pin_id == pin_id))
+                .subquery()
+            )
+        )
+        if not listed:
+            break
+    user = session.get(User, user_id)
+    assert user is not None
+    if change.startswith("want"):
+        Lists(session).add_want(user, pin_id=pin_id, priority=3)
+    else:
+        Lists(session).add_have(user, pin_id, tradeable=True)
+    return session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.task == REFRESH_TASK)
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    ).one()
+
+
+def measure_in_process(session: Session, samples: int, big: int, seed: int) -> dict[str, Any]:
+    """Milliseconds for what the refresh task runs, in this process: for each of
+    `samples` collectors drawn uniformly, a full refresh (the task for an import
+    or a bulk edit), then one of each list change in `CHANGES`, each committed by
+    the list service and then refreshed as the worker would (claim the event,
+    `refresh_after_change` with its payload, commit). Then `big` full refreshes
+    of the largest collections, in turn."""
+    from marketplace.core import outbox
+    from marketplace.lists.models import Have
     from marketplace.matches.refresh import refresh_after_change, refresh_collector
 
-    rng = np.random.default_rng(seed)
-    top = session.scalar(select(func.max(User.id))) or 1
-    low = session.scalar(select(func.min(User.id))) or 1
-    pin_ids = session.scalars(select(Pin.id).where(Pin.is_synthetic.is_(True))).all()
-    chosen = [int(x) for x in rng.integers(low, top + 1, samples)]
+    draws = Draws(session, seed)
     # As a worker's pool process does at start (workers/worker.py): what is loaded
     # by now stays, and full collections should not walk it during the refreshes.
     gc.freeze()
-    cold: list[float] = []
-    timings: list[float] = []
-    rows: list[int] = []
-    for user_id in chosen:
+    timings: dict[str, list[float]] = {"full": [], **{c: [] for c in CHANGES}}
+    for _ in range(samples):
+        user_id = draws.collector()
         began = time.perf_counter()
         refresh_collector(session, user_id)
         session.commit()
-        cold.append(time.perf_counter() - began)
-        while True:  # a pin the collector neither wants nor holds yet
-            pin_id = int(pin_ids[int(rng.integers(0, len(pin_ids)))])
-            exists = session.scalar(
-                select(Want.id).where(Want.user_id == user_id, Want.pin_id == pin_id)
+        timings["full"].append(time.perf_counter() - began)
+        for change in CHANGES:
+            event = make_change(session, user_id, change, draws)
+            session.commit()
+            changes = {k: v for k, v in event.payload.items() if k != "user_id"}
+            began = time.perf_counter()
+            outbox.claim(session, event.id)
+            refresh_after_change(session, user_id, **changes)
+            session.commit()
+            timings[change].append(time.perf_counter() - began)
+    largest = session.execute(
+        select(Have.user_id, func.count())
+        .group_by(Have.user_id)
+        .order_by(func.count().desc())
+        .limit(10)
+    ).all()
+    big_times: list[float] = []
+    for n in range(big if largest else 0):
+        began = time.perf_counter()
+        refresh_collector(session, int(largest[n % len(largest)][0]))
+        session.commit()
+        big_times.append(time.perf_counter() - began)
+    gc.unfreeze()
+    result: dict[str, Any] = {k: stats(v) for k, v in timings.items()}
+    result["full_largest"] = stats(big_times)
+    result["largest_haves"] = [int(n) for _, n in largest]
+    return result
+
+
+class PrivateRedis:
+    """A Redis on a free loopback port, without persistence, for the broker."""
+
+    def __init__(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        time.sleep(0.5)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def start_worker(env: dict[str, str], concurrency: int) -> subprocess.Popen[bytes]:
+    """A real Celery worker, as production runs it (`workers.worker`)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "workers.worker", "worker", "--loglevel=WARNING",
+         f"--concurrency={concurrency}", "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env={**os.environ, **env},
+    )  # fmt: skip
+
+
+def wait_consumed(session: Session, outbox_ids: list[int], limit: float = 300.0) -> None:
+    """Until the worker has committed the task of each of these outbox rows."""
+    from marketplace.core.outbox import OutboxMessage
+
+    deadline = time.perf_counter() + limit
+    while time.perf_counter() < deadline:
+        done = session.scalar(
+            select(func.count()).where(
+                OutboxMessage.id.in_(outbox_ids), OutboxMessage.consumed_at.is_not(None)
             )
-            if exists is None:
+        )
+        session.commit()
+        if done == len(outbox_ids):
+            return
+        time.sleep(0.003)
+    raise TimeoutError(f"outbox rows {outbox_ids} not consumed in {limit:.0f} s")
+
+
+def measure_worker(
+    app: Any, session: Session, samples: int, imports: int, seed: int, rows: int = 10_000
+) -> dict[str, Any]:
+    """Milliseconds from the commit of a list change to the collector's matches
+    being current, through the real worker (publish, queue wait, task, commit):
+    for each of `samples` collectors a full refresh event, then one of each
+    change in `CHANGES`. Then `imports` staged 10,000-row Have imports (by have
+    popularity) of collectors with Wants, from the commit that queues the import
+    to its refresh committed."""
+    from marketplace.accounts.models import User
+    from marketplace.catalogue.models import Pin
+    from marketplace.core import outbox
+    from marketplace.core.celery_app import after_commit
+    from marketplace.core.outbox import OutboxMessage
+    from marketplace.lists.csv_import import StagedImports
+    from marketplace.lists.models import Have, Want
+    from marketplace.lists.operations import REFRESH_TASK
+
+    draws = Draws(session, seed)
+    timings: dict[str, list[float]] = {"full": [], **{c: [] for c in CHANGES}}
+
+    def through_worker(event_id: int) -> float:
+        session.commit()
+        began = time.perf_counter()
+        after_commit(app)  # the relay a request runs after its commit
+        wait_consumed(session, [event_id])
+        return time.perf_counter() - began
+
+    # Untimed: the worker's processes have started and run a refresh each.
+    for _ in range(4):
+        event = outbox.enqueue(session, REFRESH_TASK, user_id=draws.collector(), full=True)
+        session.info["outbox_dirty"] = True
+        through_worker(event.id)
+    for _ in range(samples):
+        user_id = draws.collector()
+        event = outbox.enqueue(session, REFRESH_TASK, user_id=user_id, full=True)
+        session.info["outbox_dirty"] = True
+        timings["full"].append(through_worker(event.id))
+        for change in CHANGES:
+            event = make_change(session, user_id, change, draws)
+            timings[change].append(through_worker(event.id))
+
+    refs = dict(session.execute(select(Pin.id, Pin.ref).where(Pin.is_synthetic.is_(True))).all())
+    to_import: list[float] = []
+    import_only: list[float] = []
+    for _ in range(imports):
+        while True:  # a collector with Wants and a small collection
+            user_id = draws.collector()
+            wants = session.scalar(select(func.count()).where(Want.user_id == user_id)) or 0
+            held = set(session.scalars(select(Have.pin_id).where(Have.user_id == user_id)))
+            if wants >= 20 and len(held) < 1000:
                 break
+        chosen: dict[int, None] = {}
+        while len(chosen) < rows:
+            for pin_id in draws.rng.choice(draws.pins, 2000, p=draws.weights["have"]).tolist():
+                if pin_id not in held and len(chosen) < rows:
+                    chosen[int(pin_id)] = None
+        lines = ["ref;quantity;condition;tradeable"]
+        lines += [f"{refs[p]};1;Fine;yes" for p in chosen]
         user = session.get(User, user_id)
         assert user is not None
-        Lists(session).add_want(user, pin_id=pin_id, priority=3)
-        event = session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.task == REFRESH_TASK)
-            .order_by(OutboxMessage.id.desc())
-            .limit(1)
-        ).one()
+        staged = StagedImports(session)
+        job = staged.upload(user, "haves", "\n".join(lines).encode(), "haves.csv")
+        staged.start(user, job.id, "all_or_nothing", {})
+        last = session.scalar(select(func.max(OutboxMessage.id))) or 0
         session.commit()
-        changes = {k: v for k, v in event.payload.items() if k != "user_id"}
         began = time.perf_counter()
-        outcome = refresh_after_change(session, user_id, **changes)
-        session.commit()
-        timings.append(time.perf_counter() - began)
-        rows.append(len(outcome.new) + len(outcome.changed) + len(outcome.reactivated))
-    gc.unfreeze()
-    return {
-        "cold_p50_ms": 1000 * float(np.percentile(cold, 50)),
-        "cold_p95_ms": 1000 * float(np.percentile(cold, 95)),
-        "p50_ms": 1000 * float(np.percentile(timings, 50)),
-        "p95_ms": 1000 * float(np.percentile(timings, 95)),
-        "max_ms": 1000 * max(timings),
-        "rows_changed_p95": float(np.percentile(rows, 95)),
+        after_commit(app)
+        while True:
+            event = session.scalar(
+                select(OutboxMessage.id).where(
+                    OutboxMessage.id > last,
+                    OutboxMessage.task == REFRESH_TASK,
+                    OutboxMessage.payload["user_id"].as_integer() == user_id,
+                )
+            )
+            session.commit()
+            if event is not None:
+                break
+            if time.perf_counter() - began > 600:
+                raise TimeoutError("the import did not finish in 10 minutes")
+            time.sleep(0.01)
+        import_only.append(time.perf_counter() - began)
+        wait_consumed(session, [event])
+        to_import.append(time.perf_counter() - began)
+        created = session.scalar(select(func.count()).where(Have.user_id == user_id))
+        assert created == len(held) + rows, (created, len(held))
+    result: dict[str, Any] = {k: stats(v) for k, v in timings.items()}
+    result["import_committed"] = stats(import_only)
+    result["import_matches_current"] = stats(to_import)
+    return result
+
+
+def measure(url: str, session: Session, args: argparse.Namespace, seed: int) -> dict[str, Any]:
+    """In process, then (unless --no-worker) through a real worker."""
+    from marketplace import create_app
+    from marketplace.core.extensions import db
+    from marketplace.core.outbox import OutboxMessage
+
+    result: dict[str, Any] = {
+        "in_process": measure_in_process(session, args.samples, args.big_samples, seed)
     }
+    if args.worker_samples <= 0 and args.imports <= 0:
+        return result
+    # What the in-process part queued (mail for new matches) is not the worker's.
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.published_at.is_(None))
+        .values(published_at=func.now(), consumed_at=func.now())
+    )
+    session.commit()
+    redis = PrivateRedis()
+    env = {"ZNACHKI_ENV": "development", "DATABASE_URL": url, "REDIS_URL": redis.url,
+           "SECRET_KEY": "benchmark", "BROKER_DIR": tempfile.mkdtemp()}  # fmt: skip
+    worker = start_worker(env, args.concurrency)
+    try:
+        app = create_app(Settings.from_env(env))
+        with app.app_context():
+            time.sleep(5)  # the worker connects
+            result["worker"] = measure_worker(
+                app, db.session(), args.worker_samples, args.imports, seed + 1, args.import_rows
+            )
+    finally:
+        worker.terminate()
+        worker.wait(60)
+        redis.stop()
+    return result
 
 
 def solve_in_child(url: str, cap: int, time_limit: float, top_k: int) -> dict[str, Any]:
@@ -320,8 +604,32 @@ def main() -> None:
     )
     parser.add_argument("--pins", type=int, default=50_000, help="synthetic pins (%(default)s)")
     parser.add_argument(
-        "--samples", type=int, default=200, help="collectors refreshed per size (%(default)s)"
+        "--samples",
+        type=int,
+        default=500,
+        help="collectors per size refreshed in process, after each change (%(default)s)",
     )
+    parser.add_argument(
+        "--big-samples",
+        type=int,
+        default=100,
+        help="full refreshes of the ten largest collections, in turn (%(default)s)",
+    )
+    parser.add_argument(
+        "--worker-samples",
+        type=int,
+        default=500,
+        help="collectors per size refreshed through a real worker, after each change "
+        "(%(default)s; 0: no worker)",
+    )
+    parser.add_argument(
+        "--imports",
+        type=int,
+        default=5,
+        help="10,000-row imports through the worker, timed to matches current (%(default)s)",
+    )
+    parser.add_argument("--import-rows", type=int, default=10_000, help=argparse.SUPPRESS)
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes (%(default)s)")
     parser.add_argument("--cap", type=int, default=3, help="solve's cycle cap (%(default)s)")
     parser.add_argument(
         "--top-k",
@@ -338,6 +646,9 @@ def main() -> None:
     )
     parser.add_argument("--no-solve", action="store_true", help="measure refresh only")
     parser.add_argument("--seed", type=int, default=11, help="random seed (%(default)s)")
+    parser.add_argument(
+        "--load-only", action="store_true", help="build the population, measure nothing"
+    )
     parser.add_argument("--solve-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.solve_only:
@@ -378,11 +689,12 @@ def run(url: str, args: argparse.Namespace) -> None:
         pins = [(int(i), str(g)) for i, g in session.execute(
             select(Pin.id, Pin.variant_group).where(Pin.is_synthetic.is_(True)).order_by(Pin.id)
         )]  # fmt: skip
+        order, cdf = popularity(len(pins), args.seed)
         for number, size in enumerate(sizes):
             present = session.scalar(select(func.count(User.id))) or 0
             if present < size:
                 began = time.perf_counter()
-                add_collectors(session, size - present, pins, args.seed + number)
+                add_collectors(session, size - present, pins, args.seed + number, order, cdf)
                 load_s = time.perf_counter() - began
             else:
                 load_s = 0.0
@@ -393,44 +705,66 @@ def run(url: str, args: argparse.Namespace) -> None:
                 "wants": session.scalar(select(func.count(Want.id))),
             }
             row: dict[str, Any] = {"collectors": size, "load_s": round(load_s, 1), **counts}
-            row.update(measure_refresh(session, args.samples, args.seed + 100 + number))
+            if args.load_only:
+                print(json.dumps(row), flush=True)
+                continue
+            row.update(measure(url, session, args, args.seed + 100 + number))
             if not args.no_solve:
                 row["solve"] = solve_in_child(url, args.cap, args.solve_seconds, args.top_k)
             table.append(row)
             print(json.dumps(row), flush=True)
-    print_table(table, args)
+    if table:
+        print_table(table, args)
+
+
+LABELS = {
+    "want_popular": "a Want, pin by want popularity",
+    "have_popular": "a Have, pin by have popularity",
+    "want_uniform": "a Want, pin uniformly",
+    "have_uniform": "a Have, pin uniformly",
+    "full": "full refresh, any collector",
+    "full_largest": "full refresh, largest collections",
+    "import_committed": "10,000-row import: committed",
+    "import_matches_current": "10,000-row import: matches current",
+}
 
 
 def print_table(table: list[dict[str, Any]], args: argparse.Namespace) -> None:
-    print()
-    print(
-        f"Refresh after adding a Want ({args.samples} samples per size); global solve with "
-        f"cycle cap {args.cap}, top-K {args.top_k or 'off'}, {args.solve_seconds:g} s per "
-        "component"
-    )
-    header = (
-        f"{'collectors':>10} {'haves':>10} {'wants':>9} {'p50 ms':>8} {'p95 ms':>8} "
-        f"{'max ms':>8} {'solve s':>8} {'peak MB':>8} {'proposals':>9}  status"
-    )
-    print(header)
-    print("-" * len(header))
+    """Per size: each kind of change, in process and through the worker (ms from
+    the change's commit to the refresh's), then the solve."""
     for r in table:
+        print()
+        print(
+            f"{r['collectors']:,} collectors, {r['haves']:,} Haves, {r['wants']:,} Wants; "
+            f"largest collections {r['in_process'].get('largest_haves', [])[:3]} Haves"
+        )
+        header = (
+            f"{'refresh after':<38} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}"
+            f"   {'worker n':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}"
+        )
+        print(header)
+        print("-" * len(header))
+        worker = r.get("worker", {})
+        for key, label in LABELS.items():
+            mine, theirs = r["in_process"].get(key, {"n": 0}), worker.get(key, {"n": 0})
+            cells = []
+            for s in (mine, theirs):
+                if s["n"]:
+                    cells.append(f"{s['n']:>5} {s['p50']:>8.1f} {s['p95']:>8.1f} {s['max']:>8.1f}")
+                else:
+                    cells.append(f"{'-':>5} {'-':>8} {'-':>8} {'-':>8}")
+            print(f"{label:<38} {cells[0]}   {'':>3}{cells[1]}")
         solve = r.get("solve") or {}
         if "error" in solve:
-            seconds, peak, proposals, status = "-", "-", "-", f"error: {solve['error']}"
+            print(f"global solve: error: {solve['error']}")
         elif solve:
-            seconds = f"{solve['seconds']:.1f}"
-            peak = f"{solve['peak_rss_mb']:,}"
-            proposals = f"{solve['proposals']:,}"
             states = ", ".join(f"{n} {k}" for k, n in sorted(solve["statuses"].items()))
-            status = f"{states}; gap {solve['max_gap']:.4f}" if states else "no components"
-        else:
-            seconds, peak, proposals, status = "-", "-", "-", "not run"
-        print(
-            f"{r['collectors']:>10,} {r['haves']:>10,} {r['wants']:>9,} {r['p50_ms']:>8.1f} "
-            f"{r['p95_ms']:>8.1f} {r['max_ms']:>8.1f} {seconds:>8} {peak:>8} {proposals:>9}  "
-            f"{status}"
-        )
+            print(
+                f"global solve (cycle cap {args.cap}, top-K {args.top_k or 'off'}, "
+                f"{args.solve_seconds:g} s per component): {solve['seconds']:.1f} s, "
+                f"peak {solve['peak_rss_mb']:,} MB, {solve['proposals']:,} proposals; "
+                f"{states or 'no components'}; gap {solve['max_gap']:.4f}"
+            )
 
 
 if __name__ == "__main__":

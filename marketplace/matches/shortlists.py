@@ -20,7 +20,8 @@ from marketplace.matches.market import IdArray, chunks
 
 # The pins a collector wants, one row per (want, candidate pin): exact wants name
 # their pin, "any variant" wants every pin of their variant group; pins the
-# collector already holds (in any condition or status) are left out.
+# collector already holds (in any condition or status) are left out, each looked up
+# (NOT IN read the whole collection: 11,000 Haves, 10-25 ms).
 _WANTED_SQL = """
 wanted AS (
     SELECT w.id AS want_id, w.pin_id AS pin_id, w.priority AS stars,
@@ -34,51 +35,66 @@ wanted AS (
 ),
 wanted_new AS MATERIALIZED (
     SELECT * FROM wanted
-     WHERE pin_id NOT IN (SELECT h.pin_id FROM haves h WHERE h.user_id = :me)
+     WHERE NOT EXISTS (SELECT 1 FROM haves h WHERE h.user_id = :me AND h.pin_id = wanted.pin_id)
 )"""
 
 # Swap partners: collectors holding a tradeable copy (condition at or above my
 # minimum) of a pin I want AND wanting, without holding it, a pin I hold tradeable
 # in a condition they accept. Ranked by the upper bound of the engine's coverage
 # (every want of mine they can fill, weighted 16 for 5 stars … 1 for 1 star), then
-# by how many of my wants they fill. Index-only on haves(pin_id, condition, …) and
-# wants(pin_id, user_id, …) / wants(variant_group, user_id, …).
-_PARTNERS_SQL = text(
+# by how many of my wants they fill.
+# The holders are ranked first, and whether each wants a pin of mine is asked in
+# rank order until :limit are found (`_TAKES_FROM_ME`: the holder's own wants,
+# each probing my Haves): work bounded by the shortlist, where listing every
+# (wanter, pin) pair of my pins first took 4.2 s for a collection of 11,000
+# (427,509 pairs; its 100 partners in rank order: 24 ms). The subquery's order
+# carries to the outer ORDER BY (PostgreSQL keeps its sort, and OFFSET 0 keeps it
+# a subquery), so the holders are asked lazily, best first.
+_PARTNERS = (
     "WITH"  # noqa: S608 (constant text; the values are bound parameters)
     + _WANTED_SQL
     + """,
-giving AS (
-    SELECT h.pin_id AS pin_id, MAX(h.condition) AS cond
-      FROM haves h WHERE h.user_id = :me AND h.tradeable
-     GROUP BY h.pin_id
-),
-takers AS (
-    SELECT w.user_id AS partner, g.pin_id AS pin_id
-      FROM giving g JOIN wants w ON w.pin_id = g.pin_id
-     WHERE w.user_id <> :me AND g.cond >= COALESCE(w.min_condition, 1)
-    UNION
-    SELECT w.user_id, g.pin_id
-      FROM giving g JOIN pins p ON p.id = g.pin_id
-      JOIN wants w ON w.variant_group = p.variant_group
-     WHERE w.user_id <> :me AND g.cond >= COALESCE(w.min_condition, 1)
-),
-partners AS MATERIALIZED (
-    SELECT DISTINCT t.partner FROM takers t
-     WHERE NOT EXISTS (
-        SELECT 1 FROM haves x WHERE x.user_id = t.partner AND x.pin_id = t.pin_id
-     )
-),
 filled AS (
     SELECT h.user_id AS partner, wn.want_id AS want_id, MAX(wn.stars) AS stars
       FROM wanted_new wn JOIN haves h ON h.pin_id = wn.pin_id
      WHERE h.user_id <> :me AND h.tradeable AND h.condition >= wn.mc
      GROUP BY h.user_id, wn.want_id
+),
+ranked AS (
+    SELECT f.partner AS partner, SUM(1 << (f.stars - 1)) AS coverage, COUNT(*) AS filled
+      FROM filled f GROUP BY f.partner
+     ORDER BY coverage DESC, filled DESC, partner{offset}
 )
-SELECT f.partner FROM filled f JOIN partners p ON p.partner = f.partner
- GROUP BY f.partner
- ORDER BY SUM(1 << (f.stars - 1)) DESC, COUNT(*) DESC, f.partner
+SELECT r.partner FROM ranked r
+ WHERE {takes_from_me}
+ ORDER BY r.coverage DESC, r.filled DESC, r.partner
  LIMIT :limit"""
 )
+# r.partner wants a pin I hold tradeable in a condition they accept, and holds no
+# copy of it: from their wants (exact, or any variant), each probing my Haves,
+# then their copy of that pin. Scalar subqueries with LIMIT 1, so each is asked
+# per holder, stopping at the first pin: as EXISTS, the planner hashed every
+# (wanter, pin) pair of the variant groups of my pins (109,212 rows, 1.6 s) and
+# read each holder's whole collection for the NOT EXISTS (2 ms a holder).
+_TAKES_FROM_ME = """((
+    SELECT 1 FROM wants t JOIN haves g ON g.pin_id = t.pin_id
+     WHERE t.user_id = r.partner AND g.user_id = :me AND g.tradeable
+       AND g.condition >= COALESCE(t.min_condition, 1)
+       AND (SELECT 1 FROM haves x WHERE x.user_id = r.partner AND x.pin_id = g.pin_id
+             LIMIT 1) IS NULL
+     LIMIT 1) IS NOT NULL
+ OR (
+    SELECT 1 FROM wants t JOIN pins p ON p.variant_group = t.variant_group
+      JOIN haves g ON g.pin_id = p.id
+     WHERE t.user_id = r.partner AND g.user_id = :me AND g.tradeable
+       AND g.condition >= COALESCE(t.min_condition, 1)
+       AND (SELECT 1 FROM haves x WHERE x.user_id = r.partner AND x.pin_id = g.pin_id
+             LIMIT 1) IS NULL
+     LIMIT 1) IS NOT NULL)"""
+_PARTNERS_SQL = {
+    dialect: text(_PARTNERS.format(takes_from_me=_TAKES_FROM_ME, offset=offset))
+    for dialect, offset in (("postgresql", " OFFSET 0"), ("sqlite", ""))
+}
 
 # One-way offers: holders of a copy (tradeable, or for sale within my maximum
 # price) of a pin I want, ranked as the engine ranks them: most stars, then most
@@ -118,7 +134,8 @@ _PLAN_PER_CALL = text(
 
 def swap_partners(session: Session, user_id: int, limit: int) -> list[int]:
     """The best `limit` two-way partners of `user_id`, by coverage (upper bound)."""
-    return [int(p) for p in session.scalars(_PARTNERS_SQL, {"me": user_id, "limit": limit})]
+    statement = _PARTNERS_SQL[session.get_bind().dialect.name]
+    return [int(p) for p in session.scalars(statement, {"me": user_id, "limit": limit})]
 
 
 def offer_holders(session: Session, user_id: int, limit: int) -> list[int]:
@@ -133,15 +150,19 @@ def offer_holders(session: Session, user_id: int, limit: int) -> list[int]:
 # bring on the changed pins (my wants they fill: 16 for 5 stars … 1 for 1 star),
 # then how many (copy, want) pairs, then their best condition.
 # Whether a holder wants a pin of mine is asked only when more new holders than
-# :fresh compete for the shortlist (a popular pin); then per holder, as a scalar
-# subquery with LIMIT 1: as EXISTS, the planner hashed everyone who wants any pin
-# I hold instead (100k+ rows for popular pins, 30-40 ms). On PostgreSQL my
-# tradeable pins come as one array (:giving), and each holder's wants are read
-# index-only and filtered against it as a hash (`+ 0` keeps it a filter, not one
-# index probe per pin of mine); joining my Haves instead read them once per holder
-# (1,000 holders: 19 → 8 ms).
+# :fresh compete for the shortlist (a popular pin), and then lazily: the holders
+# come ranked without it (`_RANKED_HOLDERS`), and the first :fresh who want a pin
+# of mine are taken in that order (`_PARTNER_HOLDERS`); only when fewer are
+# found are the rest of the :fresh filled from the others, in order
+# (`_OTHER_HOLDERS`). Asking every holder before ranking them read each one's
+# wants: a pin held by tens of thousands, 100+ ms.
+# On PostgreSQL my tradeable pins come as one array (:giving), and a holder's
+# wants are read index-only and filtered against it as a hash (`+ 0` keeps it a
+# filter, not one index probe per pin of mine); joining my Haves instead read
+# them once per holder (1,000 holders: 19 → 8 ms). When I hold few pins, who
+# wants them is listed once instead (`_FEW_GIVING`).
 # Index-only on haves(pin_id, user_id, …) and wants(user_id, pin_id).
-_CHANGED_WANTS = """
+_RANKED_HOLDERS = """
 WITH wanted AS (
     SELECT w.id AS want_id, w.pin_id AS pin_id, w.priority AS stars,
            COALESCE(w.min_condition, 1) AS mc
@@ -166,31 +187,63 @@ grouped AS (
       FROM candidates
      GROUP BY c
     HAVING COUNT(want_id) > 0 OR c IN :existing
+),
+ranked AS (
+    SELECT c, known, coverage, pairs, cond FROM grouped
+     ORDER BY known DESC, coverage DESC, pairs DESC, cond DESC, c{offset}
+)"""
+_ORDER = " ORDER BY known DESC, coverage DESC, pairs DESC, cond DESC, c"
+# Everybody already matched, then the first :fresh new holders who want a pin of
+# mine; and the count of new holders (past :fresh, the shortlist must choose).
+_PARTNER_HOLDERS = (
+    _RANKED_HOLDERS  # noqa: S608 (constant text; the values are bound parameters)
+    + """
+SELECT c, known, (SELECT COUNT(*) FROM grouped n WHERE n.known = 0) AS competing
+  FROM ranked
+ WHERE known = 1 OR (SELECT COUNT(*) FROM grouped n WHERE n.known = 0) <= :fresh
+    OR {wants_a_pin_of_mine}"""
+    + _ORDER
+    + " LIMIT :limit"
 )
-SELECT c FROM grouped
- ORDER BY known DESC,
-          CASE WHEN (SELECT COUNT(*) FROM grouped n WHERE n.known = 0) > :fresh THEN
-               ({wants_a_pin_of_mine} LIMIT 1) IS NOT NULL
-          END DESC,
-          coverage DESC, pairs DESC, cond DESC, c
- LIMIT :limit"""
+# The first :limit new holders, in order (those found above among them).
+_OTHER_HOLDERS = (
+    _RANKED_HOLDERS + "\nSELECT c FROM ranked WHERE known = 0" + _ORDER + " LIMIT :limit"
+)
+_WANTS_A_PIN_OF_MINE = {
+    "postgresql": "EXISTS (SELECT 1 FROM wants t"
+    " WHERE t.user_id = ranked.c AND t.pin_id + 0 = ANY(:giving))",
+    "sqlite": "EXISTS (SELECT 1 FROM wants t JOIN haves g ON g.pin_id = t.pin_id"
+    " WHERE t.user_id = ranked.c AND g.user_id = :me AND g.tradeable)",
+}
+# PostgreSQL, when I hold at most FEW_PINS pins tradeable: the wanters of those
+# pins, listed once and hashed (most collections are small, and most holders of
+# a popular pin want none of their pins: asked one by one, all are asked).
+FEW_PINS = 200
+_FEW_GIVING = "ranked.c IN (SELECT t.user_id FROM wants t WHERE t.pin_id = ANY(:giving))"
+
+
+def _pg_offset(dialect: str) -> str:
+    return " OFFSET 0" if dialect == "postgresql" else ""
+
+
 _CHANGED_WANTS_SQL = {
-    "postgresql": text(
-        _CHANGED_WANTS.format(
-            wants_a_pin_of_mine="SELECT 1 FROM wants t"
-            " WHERE t.user_id = grouped.c AND t.pin_id + 0 = ANY(:giving)"
+    (dialect, few): text(
+        _PARTNER_HOLDERS.format(
+            wants_a_pin_of_mine=_FEW_GIVING if few else _WANTS_A_PIN_OF_MINE[dialect],
+            offset=_pg_offset(dialect),
         )
     ).bindparams(
         bindparam("pins", expanding=True),
         bindparam("existing", expanding=True),
-        bindparam("giving", type_=IdArray()),
-    ),
-    "sqlite": text(
-        _CHANGED_WANTS.format(
-            wants_a_pin_of_mine="SELECT 1 FROM wants t JOIN haves g ON g.pin_id = t.pin_id"
-            " WHERE t.user_id = grouped.c AND g.user_id = :me AND g.tradeable"
-        )
-    ).bindparams(bindparam("pins", expanding=True), bindparam("existing", expanding=True)),
+        *([bindparam("giving", type_=IdArray())] if dialect == "postgresql" else []),
+    )
+    for dialect, few in (("postgresql", False), ("postgresql", True), ("sqlite", False))
+}
+_OTHER_HOLDERS_SQL = {
+    dialect: text(_OTHER_HOLDERS.format(offset=_pg_offset(dialect))).bindparams(
+        bindparam("pins", expanding=True), bindparam("existing", expanding=True)
+    )
+    for dialect in ("postgresql", "sqlite")
 }
 
 # PostgreSQL: the pins I hold tradeable, as one array (`:giving` above), but only
@@ -257,15 +310,28 @@ def changed_candidates(
     affected: set[int] = set()
     if want_pins:
         dialect = conn.dialect.name
+        few = False
         if dialect == "postgresql":
             giving = conn.scalar(
                 _GIVING_SQL, {"me": user_id, "pins": sorted(want_pins), "fresh": fresh}
             )
             params["giving"] = giving or []
+            few = len(params["giving"]) <= FEW_PINS
         for batch in chunks(sorted(want_pins)):
-            statement = _CHANGED_WANTS_SQL[dialect]
-            found = conn.scalars(statement, {**params, "pins": batch, "fresh": fresh}).all()
-            affected.update(shortlist(found))
+            statement = _CHANGED_WANTS_SQL[dialect, few]
+            batch_params = {**params, "pins": batch, "fresh": fresh}
+            rows = conn.execute(statement, batch_params).all()
+            holders = [(int(c), known) for c, known, _ in rows]
+            new = [c for c, known in holders if not known]
+            competing = rows[0][2] if rows else None
+            if len(new) < fresh and (competing is None or competing > fresh):
+                # Fewer than :fresh new holders want a pin of mine (or fewer than
+                # :fresh new holders at all): the first of the others, in order.
+                batch_params["limit"] = fresh + len(new)
+                others = conn.scalars(_OTHER_HOLDERS_SQL[dialect], batch_params).all()
+                taken = set(new)
+                new += [int(c) for c in others if c not in taken][: fresh - len(new)]
+            affected.update(shortlist([c for c, known in holders if known] + new))
     for batch in chunks(sorted(have_pins)):
         found = conn.scalars(_CHANGED_HAVES_SQL, {**params, "pins": batch}).all()
         affected.update(shortlist(found))
