@@ -256,3 +256,13 @@ def test_every_catalogue_entry_is_translated(language: str) -> None:
             untranslated.append(message.id)
     assert len(catalogue) > 100
     assert untranslated == [] and fuzzy == [], (untranslated, fuzzy)
+
+
+def test_a_missing_page_is_explained_in_the_readers_language(client: FlaskClient) -> None:
+    english = client.get("/no/such/page")
+    russian = client.get("/no/such/page", headers={"Accept-Language": "ru"})
+    assert english.status_code == russian.status_code == 404
+    assert "404 — Not Found" in english.get_data(as_text=True)
+    shown = russian.get_data(as_text=True)
+    assert "404 — Страница не найдена" in shown and "Вернуться на главную" in shown
+    assert "Not Found" not in shown
