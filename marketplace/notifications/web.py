@@ -31,6 +31,7 @@ LABELS = {
 MODE_LABELS = {
     "instant": _l("instant"), "daily": _l("daily"), "weekly": _l("weekly"), "off": _l("off"),
 }  # fmt: skip
+STATUS_LABELS = {"pending": _l("waiting"), "sent": _l("sent"), "skipped": _l("not sent")}
 DAYS = [
     _l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
     _l("Saturday"), _l("Sunday"),
@@ -107,6 +108,8 @@ def settings() -> ResponseReturnValue:
         recent=recent,
         resume_form=EmptyForm(),
         pending=n.pending_count(current_user.id),
+        labels=LABELS,
+        statuses=STATUS_LABELS,
     ), (422 if form.errors or form.form_errors else 200)
 
 
