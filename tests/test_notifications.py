@@ -286,7 +286,8 @@ def test_settings_are_one_operation_for_page_and_api(client: FlaskClient) -> Non
     db.session.commit()
     login(client)
     page = client.get("/account/notifications").get_data(as_text=True)
-    assert "keep failing (550 no such user)" in page and "2026-11-22" in page
+    # Ivan chose Russian above, so the page speaks it.
+    assert "не доходят (550 no such user)" in page and "2026-11-22" in page
     from tests.support.web import bearer, token_for
 
     shown = client.get("/api/v1/me/notification-settings", headers=bearer(token_for(client))).json

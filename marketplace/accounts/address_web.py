@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from marketplace.accounts.addresses import MAX_ADDRESSES, AddressBook
@@ -80,7 +81,7 @@ def add() -> ResponseReturnValue:
         except DomainError as exc:
             attach_error(form, exc)
         else:
-            flash("Address saved.", "success")
+            flash(gettext("Address saved."), "success")
             return redirect(_next_url() or url_for(".index"))
     return _form_page(form, None)
 
@@ -98,7 +99,7 @@ def edit(address_id: int) -> ResponseReturnValue:
         except DomainError as exc:
             attach_error(form, exc)
         else:
-            flash("Address saved.", "success")
+            flash(gettext("Address saved."), "success")
             return redirect(_next_url() or url_for(".index"))
     return _form_page(form, address)
 
@@ -109,7 +110,7 @@ def make_default(address_id: int) -> ResponseReturnValue:
     if EmptyForm().validate_on_submit():
         _own(address_id)
         book().make_default(_user(), address_id)
-        flash("Parcels now come to this address unless you choose another.", "success")
+        flash(gettext("Parcels now come to this address unless you choose another."), "success")
     return redirect(url_for(".index"))
 
 
@@ -119,5 +120,5 @@ def delete(address_id: int) -> ResponseReturnValue:
     if EmptyForm().validate_on_submit():
         _own(address_id)
         book().delete(_user(), address_id)
-        flash("Address deleted. Orders already placed keep their own copy.", "info")
+        flash(gettext("Address deleted. Orders already placed keep their own copy."), "info")
     return redirect(url_for(".index"))

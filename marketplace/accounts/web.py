@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from marketplace.accounts import address_web
@@ -24,7 +25,7 @@ from marketplace.accounts.forms import (
     attach_error,
 )
 from marketplace.accounts.login_throttle import count_failure, login_limits, remember_device
-from marketplace.accounts.operations import CHECK_MAIL, Accounts
+from marketplace.accounts.operations import Accounts
 from marketplace.core.errors import DomainError, Unauthorized
 from marketplace.core.extensions import limiter
 from marketplace.core.registry import find_service
@@ -45,7 +46,7 @@ def signup() -> ResponseReturnValue:
         except DomainError as exc:
             attach_error(form, exc)
         else:
-            return render_template("accounts/check_mail.html", message=CHECK_MAIL)
+            return _check_mail()
     return render_template("accounts/signup.html", form=form), 200 if not form.errors else 422
 
 
@@ -55,9 +56,9 @@ def verify(secret: str) -> ResponseReturnValue:
         find_service(Accounts).verify_email(secret)
     except DomainError as exc:
         return render_template(
-            "accounts/message.html", title="Link not valid", message=exc.message
+            "accounts/message.html", title=gettext("Link not valid"), message=exc.message
         ), 400
-    flash("Your address is confirmed. Welcome! You can log in now.", "success")
+    flash(gettext("Your address is confirmed. Welcome! You can log in now."), "success")
     return redirect(url_for("accounts.login"))
 
 
@@ -88,7 +89,7 @@ def logout() -> ResponseReturnValue:
     if form.validate_on_submit() and current_user.is_authenticated:
         find_service(Accounts).end_login_session(current_user.get_id())
         logout_user()
-        flash("You are logged out.", "info")
+        flash(gettext("You are logged out."), "info")
     return redirect(url_for("main.home"))
 
 
@@ -98,7 +99,7 @@ def reset_request() -> ResponseReturnValue:
     form = ResetRequestForm()
     if form.validate_on_submit():
         find_service(Accounts).request_password_reset(form.email.data)
-        return render_template("accounts/check_mail.html", message=CHECK_MAIL)
+        return _check_mail()
     return render_template(
         "accounts/reset_request.html", form=form
     ), 200 if not form.errors else 422
@@ -111,7 +112,7 @@ def reset(secret: str) -> ResponseReturnValue:
         service.check_reset_token(secret)
     except DomainError as exc:
         return render_template(
-            "accounts/message.html", title="Link not valid", message=exc.message
+            "accounts/message.html", title=gettext("Link not valid"), message=exc.message
         ), 400
     form = ResetForm()
     if form.validate_on_submit():
@@ -120,7 +121,7 @@ def reset(secret: str) -> ResponseReturnValue:
         except DomainError as exc:
             attach_error(form, exc)
         else:
-            flash("Your password is changed. Log in with the new one.", "success")
+            flash(gettext("Your password is changed. Log in with the new one."), "success")
             return redirect(url_for("accounts.login"))
     return render_template("accounts/reset.html", form=form), 200 if not form.errors else 422
 
@@ -131,9 +132,9 @@ def confirm_email(secret: str) -> ResponseReturnValue:
         find_service(Accounts).confirm_email_change(secret)
     except DomainError as exc:
         return render_template(
-            "accounts/message.html", title="Link not valid", message=exc.message
+            "accounts/message.html", title=gettext("Link not valid"), message=exc.message
         ), 400
-    flash("Your new email address is confirmed.", "success")
+    flash(gettext("Your new email address is confirmed."), "success")
     return redirect(url_for("accounts.settings"))
 
 
@@ -170,7 +171,7 @@ def change_password() -> ResponseReturnValue:
         except DomainError as exc:
             attach_error(form, exc)
         else:
-            flash("Password changed. Other browsers were logged out.", "success")
+            flash(gettext("Password changed. Other browsers were logged out."), "success")
             return redirect(url_for("accounts.settings"))
     return _settings_page(422, password_form=form)
 
@@ -187,7 +188,7 @@ def change_email() -> ResponseReturnValue:
         except DomainError as exc:
             attach_error(form, exc)
         else:
-            flash("We sent a confirmation link to the new address.", "info")
+            flash(gettext("We sent a confirmation link to the new address."), "info")
             return redirect(url_for("accounts.settings"))
     return _settings_page(422, email_form=form)
 
@@ -216,7 +217,7 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
         except DomainError as exc:
             flash(exc.message, "error")
         else:
-            flash("Token revoked.", "info")
+            flash(gettext("Token revoked."), "info")
     return redirect(url_for("accounts.settings"))
 
 
@@ -231,9 +232,19 @@ def delete_account() -> ResponseReturnValue:
             attach_error(form, exc)
         else:
             logout_user()
-            flash("Your account and everything in it are deleted.", "info")
+            flash(gettext("Your account and everything in it are deleted."), "info")
             return redirect(url_for("main.home"))
     return _settings_page(422, delete_form=form)
+
+
+def _check_mail() -> ResponseReturnValue:
+    # The same words as `operations.CHECK_MAIL` (which the API answers with),
+    # in the reader's language.
+    message = gettext(
+        "Check your mail: we sent a message to that address. "
+        "If it doesn't arrive within a few minutes, look in the spam folder."
+    )
+    return render_template("accounts/check_mail.html", message=message)
 
 
 def client_user_agent() -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -85,9 +86,15 @@ def _show(thread: Thread, status: int = 200, draft: str = "") -> ResponseReturnV
     service().mark_read(me, thread.id)
     subject = None
     if thread.trade_id:
-        subject = ("Trade", f"#{thread.trade_id}", f"/trades/{thread.trade_id}")
+        subject = (
+            gettext("About trade #%(num)d", num=thread.trade_id),
+            f"/trades/{thread.trade_id}",
+        )
     elif thread.order_id:
-        subject = ("Order", f"#{thread.order_id}", f"/orders/{thread.order_id}")
+        subject = (
+            gettext("About order #%(num)d", num=thread.order_id),
+            f"/orders/{thread.order_id}",
+        )
     return render_template(
         "messages/thread.html",
         thread=thread,

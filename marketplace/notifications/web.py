@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -22,32 +24,42 @@ from marketplace.notifications.operations import Notifier
 bp = Blueprint("notifications", __name__)
 
 LABELS = {
-    "swap": "Two-way swaps", "offer": "Someone has what I want", "cycle": "Trade rings",
-    "trade": "My trades", "message": "Messages", "order": "Orders",
+    "swap": _l("Two-way swaps"), "offer": _l("Someone has what I want"),
+    "cycle": _l("Trade rings"), "trade": _l("My trades"), "message": _l("Messages"),
+    "order": _l("Orders"),
 }  # fmt: skip
-DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+MODE_LABELS = {
+    "instant": _l("instant"), "daily": _l("daily"), "weekly": _l("weekly"), "off": _l("off"),
+}  # fmt: skip
+STATUS_LABELS = {"pending": _l("waiting"), "sent": _l("sent"), "skipped": _l("not sent")}
+DAYS = [
+    _l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
+    _l("Saturday"), _l("Sunday"),
+]  # fmt: skip
 
 
 def settings_form() -> type[FlaskForm]:
     from wtforms import SelectChoice
 
     class SettingsForm(FlaskForm):
-        timezone = StringField("Time zone", [DataRequired()])
+        timezone = StringField(_l("Time zone"), [DataRequired()])
         locale = SelectField(
-            "Language of emails",
+            _l("Language of emails"),
             choices=[SelectChoice("en", "English"), SelectChoice("ru", "Русский")],
         )
-        digest_hour = IntegerField("Digests arrive at (local hour)", [NumberRange(0, 23)])
+        digest_hour = IntegerField(_l("Digests arrive at (local hour)"), [NumberRange(0, 23)])
         weekly_day = SelectField(
-            "Weekly digests on", choices=[SelectChoice(str(i), d) for i, d in enumerate(DAYS)]
+            _l("Weekly digests on"), choices=[SelectChoice(str(i), d) for i, d in enumerate(DAYS)]
         )
-        submit = SubmitField("Save")
+        submit = SubmitField(_l("Save"))
 
     for kind in NOTIFICATION_KINDS:
         setattr(
             SettingsForm,
             f"mode_{kind}",
-            SelectField(LABELS[kind], choices=[SelectChoice(m, m) for m in MODES]),
+            SelectField(
+                LABELS[kind], choices=[SelectChoice(m, MODE_LABELS.get(m, m)) for m in MODES]
+            ),
         )
     return SettingsForm
 
@@ -80,7 +92,7 @@ def settings() -> ResponseReturnValue:
         except DomainError as exc:
             attach_error(form, exc)
         else:
-            flash("Notification settings saved.", "success")
+            flash(gettext("Notification settings saved."), "success")
             return redirect(url_for("notifications.settings"))
     recent = db.session.scalars(
         select(Notification)
@@ -96,6 +108,8 @@ def settings() -> ResponseReturnValue:
         recent=recent,
         resume_form=EmptyForm(),
         pending=n.pending_count(current_user.id),
+        labels=LABELS,
+        statuses=STATUS_LABELS,
     ), (422 if form.errors or form.form_errors else 200)
 
 
@@ -104,7 +118,7 @@ def settings() -> ResponseReturnValue:
 def resume() -> ResponseReturnValue:
     if EmptyForm().validate_on_submit():
         find_service(Notifier).resume(current_user)
-        flash("Thanks — we will send to your address again.", "success")
+        flash(gettext("Thanks — we will send to your address again."), "success")
     return redirect(url_for("notifications.settings"))
 
 
@@ -116,15 +130,20 @@ def unsubscribe(token: str) -> ResponseReturnValue:
         _user_id, kind = n.links.read_token(token)
     except DomainError as exc:
         return render_template(
-            "accounts/message.html", title="Link not valid", message=exc.message
+            "accounts/message.html", title=gettext("Link not valid"), message=exc.message
         ), 400
     if request.method == "POST":
         n.unsubscribe(token)
-        what = "any notification emails" if kind == "all" else f"“{LABELS[kind]}” emails"
-        return render_template(
-            "accounts/message.html",
-            title="Unsubscribed",
-            message=f"You will not receive {what} any more. "
-            "You can change this in your notification settings.",
-        )
+        if kind == "all":
+            said = gettext(
+                "You will not receive any notification emails any more. "
+                "You can change this in your notification settings."
+            )
+        else:
+            said = gettext(
+                "You will not receive “%(label)s” emails any more. "
+                "You can change this in your notification settings.",
+                label=LABELS[kind],
+            )
+        return render_template("accounts/message.html", title=gettext("Unsubscribed"), message=said)
     return render_template("notifications/unsubscribe.html", kind=kind, label=LABELS.get(kind))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from marketplace.accounts.models import User
@@ -36,18 +37,24 @@ def index() -> ResponseReturnValue:
 def block() -> ResponseReturnValue:
     form = BlockForm()
     if not form.validate_on_submit():
-        abort(400, description="Choose a collector to block.")
+        abort(400, description=gettext("Choose a collector to block."))
     try:
         blocking.block_collector(db.session(), _me(), int(form.user_id.data))
     except DomainError as exc:
         abort(exc.status, description=exc.message)
     other = db.session.get(User, form.user_id.data)
-    name = other.display_name if other else "The collector"
-    flash(
-        f"You blocked {name}: neither of you can message the other, propose a trade "
-        "or see the other in matches.",
-        "success",
-    )
+    if other is None:
+        said = gettext(
+            "You blocked the collector: neither of you can message the other, "
+            "propose a trade or see the other in matches."
+        )
+    else:
+        said = gettext(
+            "You blocked %(name)s: neither of you can message the other, "
+            "propose a trade or see the other in matches.",
+            name=other.display_name,
+        )
+    flash(said, "success")
     return redirect(safe_target(form.next.data, url_for(".index")), 303)
 
 
@@ -55,10 +62,10 @@ def block() -> ResponseReturnValue:
 @login_required
 def unblock(user_id: int) -> ResponseReturnValue:
     if not ButtonForm().validate_on_submit():
-        abort(400, description="The form has expired; try again.")
+        abort(400, description=gettext("The form has expired; try again."))
     try:
         blocking.unblock_collector(db.session(), _me(), user_id)
     except DomainError as exc:
         abort(exc.status, description=exc.message)
-    flash("Unblocked. Your matches with this collector come back shortly.", "success")
+    flash(gettext("Unblocked. Your matches with this collector come back shortly."), "success")
     return redirect(url_for(".index"), 303)

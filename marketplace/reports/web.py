@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from marketplace.accounts.models import User
@@ -16,7 +17,10 @@ from marketplace.core.errors import DomainError, InvalidInput
 from marketplace.core.registry import find_service
 from marketplace.reports.forms import (
     ACTION_LABELS,
+    KIND_LABELS,
     REASON_LABELS,
+    REPORT_TITLES,
+    STATUS_LABELS,
     ButtonForm,
     ReportForm,
     ResolveForm,
@@ -77,22 +81,28 @@ def new() -> ResponseReturnValue:
             status = 422
         else:
             flash(
-                "Thank you: the moderators will look at it."
+                gettext("Thank you: the moderators will look at it.")
                 if made
-                else "You have already reported this; the moderators will look at it.",
+                else gettext("You have already reported this; the moderators will look at it."),
                 "success",
             )
             return redirect(url_for(".mine"), 303)
     elif form.errors:
         status = 422
-    return render_template("reports/new.html", target=target, form=form), status
+    return render_template(
+        "reports/new.html", target=target, form=form, kinds=KIND_LABELS, titles=REPORT_TITLES
+    ), status
 
 
 @bp.route("/reports")
 @login_required
 def mine() -> ResponseReturnValue:
     return render_template(
-        "reports/mine.html", reports=service().mine(_me()), reasons=REASON_LABELS
+        "reports/mine.html",
+        reports=service().mine(_me()),
+        reasons=REASON_LABELS,
+        kinds=KIND_LABELS,
+        statuses=STATUS_LABELS,
     )
 
 
@@ -108,6 +118,8 @@ def queue() -> ResponseReturnValue:
         button=ButtonForm(),
         reasons=REASON_LABELS,
         actions=ACTION_LABELS,
+        kinds=KIND_LABELS,
+        statuses=STATUS_LABELS,
     )
 
 
@@ -117,13 +129,14 @@ def resolve(report_id: int) -> ResponseReturnValue:
     _moderator()
     form = ResolveForm()
     if not form.validate_on_submit():
-        flash("Choose a decision.", "error")
+        flash(gettext("Choose a decision."), "error")
     else:
         try:
             report = service().resolve(_me(), report_id, form.action.data, form.note.data or "")
         except DomainError as exc:
             abort(exc.status, description=exc.message)
-        flash(f"Report #{report.id}: {report.status}.", "success")
+        status = STATUS_LABELS.get(report.status, report.status)
+        flash(gettext("Report #%(num)d: %(status)s.", num=report.id, status=status), "success")
     return redirect(url_for(".queue", page=request.args.get("page", 1, type=int)), 303)
 
 
@@ -132,10 +145,10 @@ def resolve(report_id: int) -> ResponseReturnValue:
 def unsuspend(user_id: int) -> ResponseReturnValue:
     _moderator()
     if not ButtonForm().validate_on_submit():
-        abort(400, description="The form has expired; try again.")
+        abort(400, description=gettext("The form has expired; try again."))
     try:
         member = service().lift_suspension(_me(), user_id)
     except DomainError as exc:
         abort(exc.status, description=exc.message)
-    flash(f"{member.display_name} can log in again.", "success")
+    flash(gettext("%(name)s can log in again.", name=member.display_name), "success")
     return redirect(url_for(".queue"), 303)
