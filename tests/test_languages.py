@@ -68,3 +68,32 @@ def test_languages_come_from_configuration() -> None:
     assert settings.languages == ("en", "ru", "uk", "et", "be")
     with pytest.raises(ConfigError, match="LANGUAGES"):
         Settings.from_env({"ZNACHKI_ENV": "development", "LANGUAGES": "en;ru"})
+
+
+def test_every_offered_language_can_be_kept_in_the_settings(
+    app_ctx: Flask, client: FlaskClient
+) -> None:
+    from tests.support.web import bearer, post_form, token_for
+
+    user = make_user()
+    login(client)
+    form = {
+        "mode_swap": "instant", "mode_offer": "instant", "mode_cycle": "instant",
+        "mode_trade": "instant", "mode_message": "instant", "mode_order": "instant",
+        "timezone": "Europe/Kyiv", "locale": "uk", "digest_hour": "8", "weekly_day": "0",
+    }  # fmt: skip
+    assert post_form(client, "/account/notifications", form).status_code == 302
+    db.session.refresh(user)
+    assert user.locale == "uk"
+    auth = bearer(token_for(client))
+    settings = client.get("/api/v1/me/notification-settings", headers=auth).json
+    for key in ("suspended", "last_failure"):
+        settings.pop(key)
+    put = client.put(
+        "/api/v1/me/notification-settings", json={**settings, "locale": "et"}, headers=auth
+    )
+    assert put.status_code == 200 and put.json["locale"] == "et"
+    wrong = client.put(
+        "/api/v1/me/notification-settings", json={**settings, "locale": "xx"}, headers=auth
+    )
+    assert wrong.status_code == 422 and "locale" in wrong.json["errors"]

@@ -29,6 +29,11 @@ def languages() -> tuple[str, ...]:
     return tuple(current_app.config["LANGUAGES"])
 
 
+def language_names() -> dict[str, str]:
+    """Each offered language by its code, named in itself."""
+    return {code: NAMES.get(code, code) for code in languages()}
+
+
 def select_locale() -> str:
     offered = languages()
     if not has_request_context():
@@ -86,6 +91,6 @@ def init_i18n(app: Flask, translations: str) -> None:
     @app.context_processor
     def language_switch() -> dict[str, object]:
         return {
-            "language_names": {code: NAMES.get(code, code) for code in languages()},
+            "language_names": language_names(),
             "current_language": str(get_locale() or languages()[0]),
         }

@@ -6,11 +6,12 @@ from typing import Any
 
 from flask import g
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from marketplace.core.api import BEARER, token_required
 from marketplace.core.extensions import db
+from marketplace.core.i18n import languages
 from marketplace.core.registry import find_service
 from marketplace.notifications.models import MODES, NOTIFICATION_KINDS, Notification
 from marketplace.notifications.notification_settings import (
@@ -32,10 +33,19 @@ class ModesSchema(Schema):
     order = fields.String(validate=validate.OneOf(MODES))
 
 
+def offered_language(code: str) -> None:
+    if code not in languages():
+        raise ValidationError(f"Must be one of: {', '.join(languages())}.")
+
+
 class SettingsSchema(Schema):
     modes = fields.Nested(ModesSchema, required=True)
     timezone = fields.String(required=True, metadata={"example": "Europe/Tallinn"})
-    locale = fields.String(required=True, validate=validate.OneOf(("en", "ru")))
+    locale = fields.String(
+        required=True,
+        validate=offered_language,
+        metadata={"description": "A language the site offers (en, ru, uk, et by default)"},
+    )
     digest_hour = fields.Integer(required=True, validate=validate.Range(0, 23))
     weekly_day = fields.Integer(
         required=True, validate=validate.Range(0, 6), metadata={"description": "0 = Monday"}

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from marketplace.accounts.models import User
 from marketplace.catalogue.models import Pin, Series
 from marketplace.core.errors import DomainError
+from marketplace.core.i18n import languages
 from marketplace.core.models import utcnow
 from marketplace.lists.models import Have
 from marketplace.mail import delivery as mail
@@ -45,7 +46,6 @@ DEFAULT_MODES = {
     "trade": "instant", "message": "instant", "order": "instant",
 }  # fmt: skip
 MATCH_KINDS = ("swap", "offer", "cycle")
-LANGUAGES = ("en", "ru")
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
@@ -178,8 +178,11 @@ class Notifier:
             raise DomainError(
                 "Unknown time zone; use a name like Europe/Tallinn.", field="timezone"
             ) from None
-        if locale not in LANGUAGES:
-            raise DomainError("Choose English or Russian.", field="locale")
+        if locale not in languages():
+            raise DomainError(
+                "Choose one of the languages offered: " + ", ".join(languages()) + ".",
+                field="locale",
+            )
         if not 0 <= digest_hour <= 23:
             raise DomainError("An hour from 0 to 23.", field="digest_hour")
         if not 0 <= weekly_day <= 6:

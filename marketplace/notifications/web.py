@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, NumberRange
 from marketplace.accounts.forms import EmptyForm, attach_error
 from marketplace.core.errors import DomainError
 from marketplace.core.extensions import csrf, db
+from marketplace.core.i18n import language_names
 from marketplace.core.registry import find_service
 from marketplace.notifications.models import MODES, NOTIFICATION_KINDS, Notification
 from marketplace.notifications.notification_settings import read_settings, update_settings
@@ -45,7 +46,7 @@ def settings_form() -> type[FlaskForm]:
         timezone = StringField(_l("Time zone"), [DataRequired()])
         locale = SelectField(
             _l("Language of emails"),
-            choices=[SelectChoice("en", "English"), SelectChoice("ru", "Русский")],
+            choices=[SelectChoice(code, name) for code, name in language_names().items()],
         )
         digest_hour = IntegerField(_l("Digests arrive at (local hour)"), [NumberRange(0, 23)])
         weekly_day = SelectField(
