@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Packing", "Relaxation", "relax"]
+__all__ = ["Packing", "Relaxation", "dive", "relax"]
 
 _EPS = 1e-6
 
@@ -113,6 +113,8 @@ def relax(
     rounds = 0
     converged = False
     fresh = np.asarray(sorted(set(start)), dtype=np.int64)
+    if not len(fresh):  # nothing to start from: the best columns at no price
+        fresh = _entering(packing, packing.weight.copy(), per_round)
     while True:
         if len(fresh):
             _add(highs, packing, fresh)
@@ -147,6 +149,57 @@ def relax(
         converged=converged,
         seconds=time.process_time() - began,
     )
+
+
+def dive(
+    packing: Packing,
+    relaxation: Relaxation,
+    *,
+    max_steps: int = 12,
+    per_step: int = 20,
+    threshold: float = 0.5,
+    deadline: float | None = None,
+) -> list[int]:
+    """A packing by diving on the relaxation: fix the columns at one half
+    or more (at most one through a row, so they fit together; when none is,
+    the ``per_step`` largest that fit), take their rows out, relax what is
+    left again (with pricing: the columns the dive needs next were seldom
+    worth generating before), until nothing is left to gain; then fill
+    greedily by reduced weight."""
+    n_rows = packing.num_rows
+    chosen: list[int] = []
+    used = np.zeros(n_rows + 1, dtype=bool)
+    here = np.arange(len(packing.weight))  # the current sub-packing's columns
+    master, values = relaxation.master, relaxation.values
+    for _ in range(max_steps):
+        ranked = np.lexsort((master, -values))
+        ranked = ranked[values[ranked] > _EPS]
+        if not len(ranked):
+            break
+        half = ranked[values[ranked] >= threshold - _EPS]
+        for i in (half if len(half) else ranked[:per_step]).tolist():
+            j = int(here[master[i]])
+            rows = packing.rows[j]
+            rows = rows[rows < n_rows]
+            if not used[rows].any():
+                used[rows] = True
+                chosen.append(j)
+        here = np.nonzero(~used[packing.rows].any(axis=1))[0]
+        if not len(here) or (deadline is not None and time.monotonic() > deadline):
+            break
+        sub = Packing(packing.rows[here], packing.weight[here], n_rows)
+        step = relax(sub, [], deadline=deadline)
+        if step.bound < 1 - _EPS:
+            break
+        master, values = step.master, step.values
+    # Fill: every column by reduced weight (near zero: fits the relaxation).
+    for j in np.argsort(-relaxation.reduced, kind="stable").tolist():
+        rows = packing.rows[j]
+        rows = rows[rows < n_rows]
+        if not used[rows].any():
+            used[rows] = True
+            chosen.append(j)
+    return sorted(chosen)
 
 
 def _entering(packing: Packing, reduced: np.ndarray, per_round: int) -> np.ndarray:
@@ -222,6 +275,10 @@ def _add(highs: Any, packing: Packing, columns: np.ndarray) -> None:
 
 
 def _highspy_inf() -> float:
+    return float(_highspy().kHighsInf)
+
+
+def _highspy() -> Any:
     from marketplace.matching.rings import _highspy
 
-    return float(_highspy().kHighsInf)
+    return _highspy()

@@ -63,6 +63,7 @@ class RingLimits:
     # (:mod:`~marketplace.matching.colgen`) before any branch and bound.
     direct_columns: int = 20_000
     max_rounds: int = 40  # column-generation rounds
+    dive_steps: int = 12  # relaxations solved again while diving for a packing
     max_fixed: int = 60_000  # columns a proof by reduced-cost fixing may keep
 
 
@@ -198,14 +199,14 @@ def _narrow(
     Returns the columns kept, the incumbent among them, whether they hold
     every packing at least as good as it (so a branch and bound over them
     proves every tier), the relaxation's bound on items, and notes. The
-    relaxation is solved by column generation and its solution rounded to
-    an incumbent; reduced-cost fixing against it then keeps only the columns
+    relaxation is solved by column generation and a dive on it finds the
+    incumbent; reduced-cost fixing against it then keeps only the columns
     a packing as good may use, when they are few enough; otherwise the
     branch and bound searches the relaxation's columns, for a better
     packing but no proof."""
     import numpy as np
 
-    from marketplace.matching.colgen import Packing, relax
+    from marketplace.matching.colgen import Packing, dive, relax
 
     num_rows = 1 + max(max(c.rows) for c in columns)
     packing = Packing.build([c.rows for c in columns], [c.items for c in columns], num_rows)
@@ -214,12 +215,7 @@ def _narrow(
     notes = []
     if not relaxation.converged:
         notes.append(f"column generation stopped after {relaxation.rounds} rounds")
-    # Rounding: the relaxation's columns by value, then every column by
-    # reduced weight (those near zero fit the relaxation's solution).
-    master = relaxation.master
-    ranked = master[np.lexsort((master, -relaxation.reduced[master], -relaxation.values))]
-    rest = np.argsort(-relaxation.reduced, kind="stable")
-    incumbent = _pack(columns, [*ranked.tolist(), *rest.tolist()])
+    incumbent = dive(packing, relaxation, max_steps=limits.dive_steps, deadline=deadline)
     if sum(columns[j].items for j in start) > sum(columns[j].items for j in incumbent):
         incumbent = start
     items = sum(columns[j].items for j in incumbent)
@@ -232,7 +228,7 @@ def _narrow(
             f"reduced-cost fixing at {items} items against the bound {bound}"
             f" keeps {len(kept):,} columns, more than {limits.max_fixed:,}"
         )
-        pool = sorted(set(master.tolist()) | set(incumbent))
+        pool = sorted(set(relaxation.master.tolist()) | set(incumbent))
     local = {j: i for i, j in enumerate(pool)}
     return [columns[j] for j in pool], [local[j] for j in incumbent], exact, bound, notes
 

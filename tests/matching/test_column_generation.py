@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from marketplace.matching.colgen import Packing, relax
+from marketplace.matching.colgen import Packing, dive, relax
 from marketplace.matching.exchange import ExchangeGraph
 from marketplace.matching.rings import RingLimits, _highs, _highspy, solve_rings
 from tests.matching.test_short_rings import brute_force, check_feasible, item_trades
@@ -107,3 +107,15 @@ def test_narrowed_programs_keep_the_optimum_and_its_certificate(
     assert solution.bound == solution.items
     assert solution.cost_bound == solution.cost
     assert solution.owners_bound == solution.owners_trading
+
+
+@settings(PROFILE, max_examples=80, derandomize=True)
+@given(packings())
+def test_a_dive_packs_within_the_bound_and_leaves_no_column_that_fits(packing: Packing) -> None:
+    relaxation = relax(packing, [])
+    chosen = dive(packing, relaxation)
+    rows = [set(r[r < packing.num_rows].tolist()) for r in packing.rows]
+    used = [x for j in chosen for x in rows[j]]
+    assert len(used) == len(set(used))
+    assert sum(packing.weight[j] for j in chosen) <= relaxation.bound + 1e-9
+    assert all(rows[j] & set(used) for j in range(len(rows)) if j not in chosen)
