@@ -9,7 +9,7 @@ one of the kidney-exchange literature: on real want-list files branch and
 bound closes at the root. A large program (a dense market of 3,000 items
 and 280,000 wants has 300,000 cycles of three) is first relaxed by column
 generation (:mod:`~marketplace.matching.colgen`): the relaxation bounds items
-well below the unbounded optimum, its rounded solution is the incumbent, and
+well below the unbounded optimum, a dive on it finds the incumbent, and
 reduced-cost fixing against it keeps the columns a packing as good may use.
 When they are few, branch and bound over them proves every tier; otherwise it
 searches the relaxation's columns and the answer states the relaxation's
