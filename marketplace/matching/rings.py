@@ -111,9 +111,13 @@ def solve_rings(
     start = _greedy(columns)
     exact = listed.complete  # the program holds every packing that may be optimal
     relaxed: int | None = None
-    if listed.complete and len(columns) > limits.direct_columns:
-        columns, start, exact, relaxed, said = _narrow(columns, start, deadline - margin, limits)
-        notes += said
+    if len(columns) > limits.direct_columns:
+        columns, start, narrowed, bound, said = _narrow(columns, start, deadline - margin, limits)
+        # Over a cut list of cycles the relaxation proves nothing, but its
+        # dive still finds the packing to start from.
+        if listed.complete:
+            exact, relaxed = narrowed, bound
+            notes += said
     program = _Program(columns, deadline - margin, limits.max_nodes)
     chosen, _, bound = program.solve_tier("items", start)
     items = program.score("items", chosen)
