@@ -6,10 +6,14 @@ problem is a set packing over the short cycles: ``x_c = 1`` when cycle ``c``
 (one way of realising it through dummies) is used, and every item and every
 dummy lies on one chosen cycle at most. Its linear relaxation is the tight
 one of the kidney-exchange literature: on real want-list files branch and
-bound closes at the root. (A dense synthetic market of 3,000 items and
-280,000 wants is another matter: its cap-3 relaxation alone, 300,000 cycles,
-takes minutes, so within a short limit the answer there is the best packing
-found and the gap to the unbounded optimum.)
+bound closes at the root. A large program (a dense market of 3,000 items
+and 280,000 wants has 300,000 cycles of three) is first relaxed by column
+generation (:mod:`~marketplace.matching.colgen`): the relaxation bounds items
+well below the unbounded optimum, a dive on it finds the incumbent, and
+reduced-cost fixing against it keeps the columns a packing as good may use.
+When they are few, branch and bound over them proves every tier; otherwise it
+searches the relaxation's columns and the answer states the relaxation's
+bound and the gap.
 
 The objective is lexicographic and solved tier by tier, each tier keeping the
 optimum of the one before as a constraint:
@@ -34,6 +38,7 @@ an answer cut by it says so, since it may differ on a busier machine.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import product
 from typing import Any
@@ -54,6 +59,12 @@ class RingLimits:
     time_limit: float = 30.0  # seconds for the whole run (a safety net)
     max_cycles: int = 400_000  # candidate cycles in the program
     max_nodes: int = 5_000  # branch-and-bound nodes per tier
+    # Programs with more columns than this are first relaxed and narrowed
+    # (:mod:`~marketplace.matching.colgen`) before any branch and bound.
+    direct_columns: int = 20_000
+    max_rounds: int = 40  # column-generation rounds
+    dive_steps: int = 12  # relaxations solved again while diving for a packing
+    max_fixed: int = 60_000  # columns a proof by reduced-cost fixing may keep
 
 
 @dataclass(slots=True)
@@ -97,10 +108,25 @@ def solve_rings(
     # HiGHS answers an interrupt only between steps, up to a second or so
     # later inside a large root node: keep that margin inside the limit.
     margin = min(1.5, 0.15 * limits.time_limit)
+    start = _greedy(columns)
+    exact = listed.complete  # the program holds every packing that may be optimal
+    relaxed: int | None = None
+    if len(columns) > limits.direct_columns:
+        columns, start, narrowed, bound, said = _narrow(columns, start, deadline - margin, limits)
+        # Over a cut list of cycles the relaxation proves nothing, but its
+        # dive still finds the packing to start from.
+        if listed.complete:
+            exact, relaxed = narrowed, bound
+            notes += said
     program = _Program(columns, deadline - margin, limits.max_nodes)
-    chosen, _, bound = program.solve_tier("items", program.start())
+    chosen, _, bound = program.solve_tier("items", start)
     items = program.score("items", chosen)
-    items_bound = min(unbounded.items, bound) if listed.complete else unbounded.items
+    items_bound = min(unbounded.items, bound) if exact else unbounded.items
+    if relaxed is not None:
+        # No packing beats the relaxation (and, when the program holds
+        # every column a packing as good as the incumbent may use, none beats
+        # the program's bound either).
+        items_bound = min(items_bound, relaxed)
     if items < items_bound:
         return _result(graph, program.pick(chosen), items_bound, None, None, notes + program.notes)
     # Tiers 2 and 3 keep the tier above at its proven optimum.
@@ -112,7 +138,7 @@ def solve_rings(
         chosen, _, bound = program.solve_tier("cost", chosen)
         cost = -program.score("cost", chosen)
     cost_bound = unbounded.cost if items == unbounded.items else 0
-    if listed.complete:
+    if exact:
         cost_bound = max(cost_bound, bound)
     if cost > cost_bound or not spread_owners:
         if not spread_owners:
@@ -130,11 +156,85 @@ def solve_rings(
         chosen, _, bound = program.solve_tier("owners", chosen)
     else:
         bound = owners_bound
-    if listed.complete:
+    if exact:
         owners_bound = min(owners_bound, bound)
     return _result(
         graph, program.pick(chosen), items_bound, cost_bound, owners_bound, notes + program.notes
     )
+
+
+def _greedy(columns: list[_Column]) -> list[int]:
+    """A greedy packing, an incumbent from the first second on: longest
+    cycles first, among them those through items that few cycles reach
+    (they are the easiest to strand), then the cheapest."""
+    reach: dict[int, int] = {}
+    for column in columns:
+        for r in column.rows:
+            reach[r] = reach.get(r, 0) + 1
+    order = sorted(
+        range(len(columns)),
+        key=lambda j: (
+            -columns[j].items,
+            sum(reach[r] for r in columns[j].rows),
+            columns[j].cost,
+            j,
+        ),
+    )
+    return _pack(columns, order)
+
+
+def _pack(columns: list[_Column], order: Iterable[int]) -> list[int]:
+    """Columns taken in ``order`` while they fit."""
+    used: set[int] = set()
+    chosen = []
+    for j in order:
+        rows = columns[j].rows
+        if used.isdisjoint(rows):
+            used.update(rows)
+            chosen.append(j)
+    return sorted(chosen)
+
+
+def _narrow(
+    columns: list[_Column], start: list[int], deadline: float, limits: RingLimits
+) -> tuple[list[_Column], list[int], bool, int, list[str]]:
+    """A large program cut down to the columns worth branching over.
+
+    Returns the columns kept, the incumbent among them, whether they hold
+    every packing at least as good as it (so a branch and bound over them
+    proves every tier), the relaxation's bound on items, and notes. The
+    relaxation is solved by column generation and a dive on it finds the
+    incumbent; reduced-cost fixing against it then keeps only the columns
+    a packing as good may use, when they are few enough; otherwise the
+    branch and bound searches the relaxation's columns, for a better
+    packing but no proof."""
+    import numpy as np
+
+    from marketplace.matching.colgen import Packing, dive, relax
+
+    num_rows = 1 + max(max(c.rows) for c in columns)
+    packing = Packing.build([c.rows for c in columns], [c.items for c in columns], num_rows)
+    relaxation = relax(packing, start, max_rounds=limits.max_rounds, deadline=deadline)
+    bound = int(np.floor(relaxation.bound + _EPS))
+    notes = []
+    if not relaxation.converged:
+        notes.append(f"column generation stopped after {relaxation.rounds} rounds")
+    incumbent = dive(packing, relaxation, max_steps=limits.dive_steps, deadline=deadline)
+    if sum(columns[j].items for j in start) > sum(columns[j].items for j in incumbent):
+        incumbent = start
+    items = sum(columns[j].items for j in incumbent)
+    kept = relaxation.survivors(items)
+    exact = len(kept) <= limits.max_fixed
+    if exact:
+        pool = sorted(set(kept.tolist()) | set(incumbent))
+    else:
+        notes.append(
+            f"reduced-cost fixing at {items} items against the bound {bound}"
+            f" keeps {len(kept):,} columns, more than {limits.max_fixed:,}"
+        )
+        pool = sorted(set(relaxation.master.tolist()) | set(incumbent))
+    local = {j: i for i, j in enumerate(pool)}
+    return [columns[j] for j in pool], [local[j] for j in incumbent], exact, bound, notes
 
 
 def _columns(
@@ -205,32 +305,6 @@ class _Program:
             n, np.arange(n, dtype=np.int32), np.array([hs.HighsVarType.kInteger] * n)
         )
         self.width = n  # columns that are cycles (owner columns come after)
-
-    def start(self) -> list[int]:
-        """A greedy packing, an incumbent from the first second on: longest
-        cycles first, among them those through items that few cycles reach
-        (they are the easiest to strand), then the cheapest."""
-        reach: dict[int, int] = {}
-        for column in self.columns:
-            for r in column.rows:
-                reach[r] = reach.get(r, 0) + 1
-        used: set[int] = set()
-        chosen = []
-        order = sorted(
-            range(len(self.columns)),
-            key=lambda j: (
-                -self.columns[j].items,
-                sum(reach[r] for r in self.columns[j].rows),
-                self.columns[j].cost,
-                j,
-            ),
-        )
-        for j in order:
-            rows = self.columns[j].rows
-            if used.isdisjoint(rows):
-                used.update(rows)
-                chosen.append(j)
-        return sorted(chosen)
 
     def _values(self, tier: str) -> list[float]:
         if tier == "items":
