@@ -32,6 +32,10 @@ collectors with Wants, timed from the commit that queues the import to the
 import committed and to the collector's matches being current (the refresh the
 import queued, committed).
 
+Rings (--ring-samples; benchmarks/ring_freshness.py): a Want that closes a ring of
+three through a collector drawn uniformly; the ring search in process, and through
+the worker the time from its commit to the ring stored and to its mail built.
+
 Solve: the capped global solve (--cap, --top-k, --solve-seconds per component)
 in a child process, so its peak memory (RSS) is its own. The closing tables
 have one section per size.
@@ -62,7 +66,7 @@ import numpy as np
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from benchmarks import catalogue_gen
+from benchmarks import catalogue_gen, ring_freshness
 from marketplace.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -517,7 +521,11 @@ def measure(url: str, session: Session, args: argparse.Namespace, seed: int) -> 
     result: dict[str, Any] = {
         "in_process": measure_in_process(session, args.samples, args.big_samples, seed)
     }
-    if args.worker_samples <= 0 and args.imports <= 0:
+    draws = Draws(session, seed + 7)
+    rings = ring_freshness.in_process(session, draws, args.ring_samples, args.cap)
+    result["in_process"]["ring_search"] = stats(rings["ring_search"])
+    result["in_process"]["ring_found"] = rings["ring_found"]
+    if args.worker_samples <= 0 and args.imports <= 0 and args.ring_samples <= 0:
         return result
     # What the in-process part queued (mail for new matches) is not the worker's.
     session.execute(
@@ -537,6 +545,12 @@ def measure(url: str, session: Session, args: argparse.Namespace, seed: int) -> 
             result["worker"] = measure_worker(
                 app, db.session(), args.worker_samples, args.imports, seed + 1, args.import_rows
             )
+            rings = ring_freshness.through_worker(
+                app, db.session(), Draws(db.session(), seed + 8), args.ring_samples
+            )
+            result["worker"]["ring_shown"] = stats(rings["ring_shown"])
+            result["worker"]["ring_mailed"] = stats(rings["ring_mailed"])
+            result["worker"]["ring_found"] = rings["ring_found"]
     finally:
         worker.terminate()
         worker.wait(60)
@@ -629,6 +643,13 @@ def main() -> None:
         help="10,000-row imports through the worker, timed to matches current (%(default)s)",
     )
     parser.add_argument("--import-rows", type=int, default=10_000, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--ring-samples",
+        type=int,
+        default=100,
+        help="Wants that close a ring of three, in process and through the worker, timed "
+        "to the ring shown and its mail built (%(default)s)",
+    )
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes (%(default)s)")
     parser.add_argument("--cap", type=int, default=3, help="solve's cycle cap (%(default)s)")
     parser.add_argument(
@@ -726,6 +747,9 @@ LABELS = {
     "full_largest": "full refresh, largest collections",
     "import_committed": "10,000-row import: committed",
     "import_matches_current": "10,000-row import: matches current",
+    "ring_search": "closing Want: ring search (in process)",
+    "ring_shown": "closing Want: ring shown (worker)",
+    "ring_mailed": "closing Want: ring's mail built (worker)",
 }
 
 
@@ -754,6 +778,12 @@ def print_table(table: list[dict[str, Any]], args: argparse.Namespace) -> None:
                 else:
                     cells.append(f"{'-':>5} {'-':>8} {'-':>8} {'-':>8}")
             print(f"{label:<38} {cells[0]}   {'':>3}{cells[1]}")
+        searched = r["in_process"].get("ring_search", {}).get("n", 0)
+        shown = worker.get("ring_shown", {}).get("n", 0)
+        print(
+            f"the closed ring among those stored: {r['in_process'].get('ring_found', 0)} of "
+            f"{searched} in process, {worker.get('ring_found', 0)} of {shown} through the worker"
+        )
         solve = r.get("solve") or {}
         if "error" in solve:
             print(f"global solve: error: {solve['error']}")

@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 
 from marketplace.core.extensions import db
-from tests.support.factories import PASSWORD
+from tests.support.browser import fits_a_phone, log_in
 from tests.support.feedback import completed_swap
 from tests.support.trades import trader
 
@@ -23,18 +23,6 @@ PAYLOADS = (
     '<script>alert("comment")</script>',
     '<img src=x onerror=alert("reply")>',
 )
-
-
-def log_in(page: Any, server: str, email: str) -> None:
-    page.goto(f"{server}/account/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(lambda url: "/account/login" not in url)
-
-
-def fits_a_phone(page: Any) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390, page.url
 
 
 def test_scripts_in_feedback_never_run(live: Flask, server: str, phones: Callable[[], Any]) -> None:

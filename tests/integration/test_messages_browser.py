@@ -15,7 +15,7 @@ from flask import Flask
 
 from marketplace.accounts.models import Reputation
 from marketplace.core.extensions import db
-from tests.support.factories import PASSWORD
+from tests.support.browser import fits_a_phone, log_in
 from tests.support.trades import trader
 
 pytestmark = pytest.mark.integration
@@ -30,18 +30,6 @@ PAYLOADS = (
     "'><iframe src=javascript:alert(1)></iframe>",
     "{{ 7*7 }} ${alert(1)}",
 )
-
-
-def log_in(page: Any, server: str, email: str) -> None:
-    page.goto(f"{server}/account/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(lambda url: "/account/login" not in url)
-
-
-def fits_a_phone(page: Any) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390, page.url
 
 
 def watch(page: Any, seen: list[str]) -> None:

@@ -14,7 +14,7 @@ from flask import Flask
 
 from marketplace.core.extensions import db
 from marketplace.reports.operations import Reports
-from tests.support.factories import PASSWORD
+from tests.support.browser import log_in
 from tests.support.reports import completed_trade_feedback, direct_thread, listing_of
 from tests.support.trades import trader
 
@@ -25,14 +25,6 @@ PAYLOADS = (
     "<img src=x onerror=alert(1)>",
     '"><svg onload=alert(1)>',
 )
-
-
-def log_in(page: Any, server: str, email: str) -> None:
-    page.goto(f"{server}/account/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(lambda url: "/account/login" not in url)
 
 
 def watch_dialogs(page: Any) -> list[str]:

@@ -19,22 +19,11 @@ from marketplace.core.extensions import db
 from marketplace.matches import refresh
 from marketplace.matches.refresh import MatchLimits
 from marketplace.trades.models import Trade
-from tests.support.factories import PASSWORD, HaveFactory, PinFactory, WantFactory
+from tests.support.browser import fits_a_phone, log_in
+from tests.support.factories import HaveFactory, PinFactory, WantFactory
 from tests.support.trades import proposed_ring, trader
 
 pytestmark = pytest.mark.integration
-
-
-def log_in(page: Any, server: str, email: str) -> None:
-    page.goto(f"{server}/account/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(lambda url: "/account/login" not in url)
-
-
-def fits_a_phone(page: Any) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390, page.url
 
 
 def press(page: Any, label: str) -> str:
