@@ -82,16 +82,23 @@ def add_closing_want(session: Session, closing: Closing) -> Any:
 
 
 def found_it(session: Session, closing: Closing) -> bool:
-    """Whether the collector now has an active ring with exactly these three."""
-    from marketplace.matches.models import Match, TradeProposal
+    """Whether the collector now has an active ring in which they receive the pin
+    of the closing Want (from this holder or another: any ring it closed)."""
+    from marketplace.matches.models import Match, TradeLeg
 
-    members = session.scalars(
-        select(TradeProposal.members)
-        .join(Match, Match.proposal_id == TradeProposal.id)
-        .where(Match.user_id == closing.collector, Match.kind == "cycle", Match.active)
-    ).all()
-    wanted = {closing.collector, closing.taker, closing.holder}
-    return any(set(m) == wanted for m in members)
+    leg = session.scalar(
+        select(TradeLeg.id)
+        .join(Match, Match.proposal_id == TradeLeg.proposal_id)
+        .where(
+            Match.user_id == closing.collector,
+            Match.kind == "cycle",
+            Match.active.is_(True),
+            TradeLeg.receiver_id == closing.collector,
+            TradeLeg.pin_id == closing.pin_id,
+        )
+        .limit(1)
+    )
+    return leg is not None
 
 
 def in_process(session: Session, draws: Any, samples: int, cap: int) -> dict[str, Any]:

@@ -781,7 +781,7 @@ def print_table(table: list[dict[str, Any]], args: argparse.Namespace) -> None:
         searched = r["in_process"].get("ring_search", {}).get("n", 0)
         shown = worker.get("ring_shown", {}).get("n", 0)
         print(
-            f"the closed ring among those stored: {r['in_process'].get('ring_found', 0)} of "
+            f"a ring the Want closed among those stored: {r['in_process'].get('ring_found', 0)} of "
             f"{searched} in process, {worker.get('ring_found', 0)} of {shown} through the worker"
         )
         solve = r.get("solve") or {}

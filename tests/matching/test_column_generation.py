@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from marketplace.matching.colgen import Packing, dive, relax
 from marketplace.matching.exchange import ExchangeGraph
 from marketplace.matching.rings import RingLimits, _highs, _highspy, solve_rings
-from tests.matching.test_short_rings import brute_force, check_feasible, item_trades
+from tests.support.rings import brute_force, check_feasible, item_trades
 
 PROFILE = settings.get_profile("matching")
 # Every program goes through column generation and reduced-cost fixing.

@@ -109,7 +109,8 @@ class CataloguePinFactory(ModelFactory):
     class Meta:
         model = Pin
 
-    ref = factory.Sequence(lambda n: f"T-{n:05d}")
+    # Its own prefix: PinFactory counts separately, and one test may use both.
+    ref = factory.Sequence(lambda n: f"C-{n:05d}")
     title_en = factory.Sequence(lambda n: f"Test pin {n}")
 
     @classmethod
