@@ -131,10 +131,10 @@ def test_a_pin_page_shows_new_haves_at_once(cached_app: Flask) -> None:
     client = cached_app.test_client()
     pin = make_pin(ref="C-1", title_en="Sputnik jubilee")
     db.session.commit()
-    assert "<strong>0</strong> collectors have it" in client.get(f"/pins/{pin.id}").text
+    assert "0 collectors have it" in client.get(f"/pins/{pin.id}").text
     HaveFactory(pin=pin)
     db.session.commit()
-    assert "<strong>1</strong> collectors have it" in client.get(f"/pins/{pin.id}").text
+    assert "1 collector has it" in client.get(f"/pins/{pin.id}").text
 
 
 def test_a_visitor_gets_an_etag_and_a_304(cached_app: Flask) -> None:
@@ -235,17 +235,17 @@ def test_a_pin_page_shows_new_wants_and_a_deleted_account_at_once(cached_app: Fl
     def wants() -> str:
         return client.get(f"/pins/{pin.id}").get_data(as_text=True)
 
-    assert "<strong>0</strong> want it" in wants()
+    assert "0 want it" in wants()
     WantFactory(wanted=pin)
     db.session.commit()
-    assert "<strong>1</strong> want it" in wants()
+    assert "1 wants it" in wants()
     collector = UserFactory()
     WantFactory(user=collector, wanted=pin, any_variant=True)
     db.session.commit()
-    assert "<strong>2</strong> want it" in wants()
+    assert "2 want it" in wants()
     db.session.delete(collector)  # the database deletes the Want with it
     db.session.commit()
-    assert "<strong>1</strong> want it" in wants()
+    assert "1 wants it" in wants()
 
 
 def test_a_visitors_cached_page_is_in_their_own_language(cached_app: Flask) -> None:

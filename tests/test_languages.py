@@ -97,3 +97,18 @@ def test_every_offered_language_can_be_kept_in_the_settings(
         "/api/v1/me/notification-settings", json={**settings, "locale": "xx"}, headers=auth
     )
     assert wrong.status_code == 422 and "locale" in wrong.json["errors"]
+
+
+def test_the_pin_page_counts_collectors_in_the_readers_plural(app_ctx: Flask) -> None:
+    from tests.support.factories import HaveFactory, PinFactory, WantFactory
+
+    pin = PinFactory()
+    HaveFactory(pin=pin)
+    WantFactory(pin=pin)
+    WantFactory(pin=pin)
+    db.session.commit()
+    client = app_ctx.test_client()
+    english = client.get(f"/pins/{pin.id}").get_data(as_text=True)
+    assert "1 collector has it · 2 want it" in english
+    russian = client.get(f"/pins/{pin.id}", headers={"Accept-Language": "ru"})
+    assert "Есть у 1 коллекционера · 2 ищут" in russian.get_data(as_text=True)
