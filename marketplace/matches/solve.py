@@ -18,6 +18,7 @@ from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.blocks import any_blocked
+from marketplace.accounts.models import User
 from marketplace.accounts.reputation import standings
 from marketplace.catalogue.models import Pin
 from marketplace.core import outbox
@@ -166,6 +167,15 @@ def propose_ring(
     change (`run_id` None) leaves an open proposal as it is."""
     signature = _signature(cycle)
     expires = now + timedelta(days=days)
+    if run_id is None:
+        # Two fresh searches (one per member whose lists changed) may find the same
+        # ring at once: its members' rows, locked in id order, make the second
+        # wait for the first's commit and then find its proposal instead of
+        # adding another. (SQLite writers are serialised already.)
+        members = sorted({int(c) for c in cycle.collectors})
+        session.execute(
+            select(User.id).where(User.id.in_(members)).order_by(User.id).with_for_update()
+        )
     found = session.scalar(
         select(TradeProposal)
         .where(
