@@ -15,10 +15,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from marketplace.catalogue import caching
+from marketplace.catalogue.browse import FACET_VALUES
 from marketplace.catalogue.models import Pin
 from marketplace.catalogue.moderation import Moderation
 from marketplace.catalogue.operations import Catalogue
-from marketplace.catalogue.search import FACET_VALUES, SearchQuery, search
+from marketplace.catalogue.search import SearchQuery, search
 from marketplace.core.extensions import db
 from tests.support.catalogue import make_pin
 from tests.support.factories import HaveFactory, UserFactory, WantFactory, make_user

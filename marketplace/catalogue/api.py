@@ -10,7 +10,7 @@ from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from marketplace.catalogue import caching
+from marketplace.catalogue import browse, caching
 from marketplace.catalogue import search as search_service
 from marketplace.catalogue.media import catalogue_photo_dir
 from marketplace.catalogue.models import (
@@ -334,7 +334,7 @@ def list_themes() -> list[dict[str, Any]]:
     """The theme tree, parents before children."""
     return [
         {"path": t.path, "name": t.name, "name_ru": t.name_ru}
-        for t, _count in search_service.theme_counts(db.session())
+        for t, _count in browse.theme_counts(db.session())
     ]
 
 
@@ -353,7 +353,7 @@ def get_series(series_id: int) -> dict[str, Any]:
     series = db.session.get(Series, series_id)
     if series is None:
         raise NotFound("No such series.")
-    members, missing = search_service.series_members(db.session(), series)
+    members, missing = browse.series_members(db.session(), series)
     return {
         "id": series.id, "name": series.name, "set_size": series.set_size,
         "members": [_summary(p) | {"series_number": p.series_number} for p in members],

@@ -36,7 +36,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from marketplace.accounts.forms import EmptyForm, attach_error
-from marketplace.catalogue import caching
+from marketplace.catalogue import browse, caching
 from marketplace.catalogue import search as search_service
 from marketplace.catalogue.caching import CATALOGUE, PIN_ACTIVITY
 from marketplace.catalogue.media import catalogue_photo_dir, pin_image
@@ -234,7 +234,7 @@ def pin(pin_id: int) -> ResponseReturnValue:
             abort(404)
         siblings: list[Any] = []
         if item.series is not None:
-            siblings, _missing = search_service.series_members(session, item.series)
+            siblings, _missing = browse.series_members(session, item.series)
         return render_template(
             "catalogue/pin.html",
             pin=item,
@@ -316,22 +316,18 @@ def media(name: str) -> ResponseReturnValue:
 
 @bp.route("/themes")
 def themes() -> ResponseReturnValue:
-    return render_template(
-        "catalogue/themes.html", themes=search_service.theme_counts(db.session())
-    )
+    return render_template("catalogue/themes.html", themes=browse.theme_counts(db.session()))
 
 
 @bp.route("/places")
 def places() -> ResponseReturnValue:
-    return render_template(
-        "catalogue/places.html", places=search_service.place_counts(db.session())
-    )
+    return render_template("catalogue/places.html", places=browse.place_counts(db.session()))
 
 
 @bp.route("/series")
 def series_list() -> ResponseReturnValue:
     return render_template(
-        "catalogue/series_list.html", series=search_service.series_overview(db.session())
+        "catalogue/series_list.html", series=browse.series_overview(db.session())
     )
 
 
@@ -340,7 +336,7 @@ def series(series_id: int) -> ResponseReturnValue:
     item = db.session.get(Series, series_id)
     if item is None:
         abort(404)
-    members, missing = search_service.series_members(db.session(), item)
+    members, missing = browse.series_members(db.session(), item)
     return render_template("catalogue/series.html", series=item, members=members, missing=missing)
 
 

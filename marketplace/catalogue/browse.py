@@ -1,0 +1,175 @@
+"""Browsing the catalogue by counts: the facet counts beside search results, the
+option lists of the filters, and the theme, place and series overviews.
+
+Everything is counted by the database (`GROUP BY`, one pass), never by loading
+pins.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, String, cast, func, literal, null, select, union_all
+from sqlalchemy.orm import Session, selectinload
+
+from marketplace.catalogue.models import Pin, Series, Theme, pin_themes
+
+FACETS = ("theme", "republic", "city", "material", "pin_type", "series", "maker", "decade")
+FACET_VALUES = 30  # values listed per attribute facet, most pins first
+
+
+def facet_counts(session: Session, match_ids: Select[Any]) -> dict[str, list[tuple[str, int]]]:
+    """Counts per filter value over everything the query matched, counted by the
+    database: the matched pins' attributes are read once (a materialised CTE)
+    and grouped per facet, so what comes back is one row per value, never one
+    per pin. Attribute lists keep the FACET_VALUES most frequent values; decades
+    and themes are listed whole."""
+    attributes = [
+        getattr(Pin, name) for name in ("republic", "city", "material", "pin_type", "maker")
+    ]
+    matched = (
+        match_ids.with_only_columns(
+            Pin.id, *attributes, Pin.series_id, (Pin.year_from // 10 * 10).label("decade")
+        )
+        .cte("matched")
+        .prefix_with("MATERIALIZED")
+    )
+
+    def grouped(name: str, column: Any) -> Select[Any]:
+        return (
+            select(
+                literal(name).label("facet"),
+                cast(column, String).label("value"),
+                null_text().label("label"),
+                func.count().label("n"),
+            )
+            .where(column.is_not(None))
+            .group_by(column)
+        )
+
+    parts: list[Any] = [grouped(c.key, matched.c[c.key]) for c in attributes]
+    parts.append(grouped("decade", matched.c.decade))
+    parts.append(
+        select(literal("series"), cast(Series.id, String), Series.name, func.count())
+        .select_from(matched)
+        .join(Series, Series.id == matched.c.series_id)
+        .group_by(Series.id, Series.name)
+    )
+    parts.append(
+        select(literal("theme"), Theme.path, null_text(), func.count())
+        .select_from(matched)
+        .join(pin_themes, pin_themes.c.pin_id == matched.c.id)
+        .join(Theme, Theme.id == pin_themes.c.theme_id)
+        .group_by(Theme.path)
+    )
+    counted: dict[str, list[tuple[str, str, int]]] = {name: [] for name in FACETS}
+    for facet, value, label, count in session.execute(union_all(*parts)):
+        counted[facet].append((str(value), label or "", int(count)))
+    facets: dict[str, list[tuple[str, int]]] = {}
+    for name in ("republic", "city", "material", "pin_type", "maker"):
+        top = sorted(counted[name], key=lambda item: (-item[2], item[0]))[:FACET_VALUES]
+        facets[name] = [(value, count) for value, _label, count in top]
+    series = sorted(counted["series"], key=lambda item: (-item[2], item[1]))[:FACET_VALUES]
+    facets["series"] = [(f"{sid}:{name}", count) for sid, name, count in series]
+    facets["decade"] = [(d, n) for d, _l, n in sorted(counted["decade"], key=lambda i: int(i[0]))]
+    themes = sorted(counted["theme"], key=lambda item: (-item[2], item[0]))
+    facets["theme"] = [(path, count) for path, _label, count in themes]
+    return facets
+
+
+def null_text() -> Any:
+    return cast(null(), String)
+
+
+FACET_COLUMNS = ("republic", "city", "material", "pin_type", "maker", "series", "decade")
+
+
+# -- browsing ----------------------------------------------------------------------
+
+
+def theme_counts(session: Session) -> list[tuple[Theme, int]]:
+    """Every theme with the number of pins in it or beneath it."""
+    themes = list(session.scalars(select(Theme).order_by(Theme.path)))
+    direct: dict[int, int] = dict(
+        session.execute(
+            select(pin_themes.c.theme_id, func.count(func.distinct(pin_themes.c.pin_id))).group_by(
+                pin_themes.c.theme_id
+            )
+        ).all()
+    )
+    result = []
+    for theme in themes:
+        if "/" in theme.path:
+            count = direct.get(theme.id, 0)
+        else:
+            below = [
+                t.id for t in themes if t.path == theme.path or t.path.startswith(theme.path + "/")
+            ]
+            count = (
+                session.scalar(
+                    select(func.count(func.distinct(pin_themes.c.pin_id))).where(
+                        pin_themes.c.theme_id.in_(below)
+                    )
+                )
+                or 0
+            )
+        result.append((theme, int(count)))
+    return result
+
+
+def place_counts(session: Session) -> list[tuple[str, list[tuple[str, int]], int]]:
+    """Republics, each with its cities and counts, most pins first."""
+    rows = session.execute(
+        select(Pin.republic, Pin.city, func.count())
+        .where(Pin.republic.is_not(None))
+        .group_by(Pin.republic, Pin.city)
+    ).all()
+    republics: dict[str, dict[str, int]] = {}
+    for republic, city, count in rows:
+        republics.setdefault(str(republic), {})[city or ""] = int(count)
+    out = []
+    for republic, cities in republics.items():
+        named = sorted(((c, n) for c, n in cities.items() if c), key=lambda x: (-x[1], x[0]))
+        out.append((republic, named, sum(cities.values())))
+    out.sort(key=lambda item: (-item[2], item[0]))
+    return out
+
+
+def series_overview(session: Session) -> list[tuple[Series, int]]:
+    rows = session.execute(
+        select(Series, func.count(Pin.id))
+        .join(Pin, Pin.series_id == Series.id, isouter=True)
+        .group_by(Series.id)
+        .order_by(Series.name)
+    ).all()
+    return [(series, int(count)) for series, count in rows]
+
+
+def series_members(session: Session, series: Series) -> tuple[list[Pin], list[int]]:
+    """Members in number order, and the numbers this catalogue has no pin for."""
+    members = list(
+        session.scalars(
+            select(Pin)
+            .where(Pin.series_id == series.id)
+            .order_by(Pin.series_number.is_(None), Pin.series_number, Pin.ref)
+            .options(selectinload(Pin.photos))
+        )
+    )
+    numbers = {p.series_number for p in members if p.series_number}
+    size = series.set_size or max(numbers, default=0)
+    return members, [n for n in range(1, size + 1) if n not in numbers]
+
+
+def filter_options(session: Session) -> dict[str, list[str]]:
+    """Values for the filter drop-downs."""
+    options: dict[str, list[str]] = {}
+    for name in ("republic", "material", "pin_type"):
+        column = getattr(Pin, name)
+        options[name] = [
+            v
+            for v in session.scalars(
+                select(column).where(column.is_not(None)).distinct().order_by(column)
+            )
+        ]
+    options["theme"] = list(session.scalars(select(Theme.path).order_by(Theme.path)))
+    return options
