@@ -161,12 +161,14 @@ def short_cycles(
         # rounds, until the room is used up.
         taken = dict.fromkeys(starts, 0)
         active = list(starts)
-        while active and len(cycles) < max_cycles:
+        late = False
+        while active and len(cycles) < max_cycles and not late:
             quota = max(1, (max_cycles - len(cycles)) // len(active))
             still = []
             for s in active:
                 want = min(quota, max_cycles - len(cycles))
-                if want <= 0:
+                late = deadline is not None and time.monotonic() > deadline
+                if want <= 0 or late:
                     break
                 more = _cycles_from(ring, s, length, taken[s] + want)[taken[s] :]
                 cycles.extend(more)
@@ -174,6 +176,8 @@ def short_cycles(
                 if len(more) == want:
                     still.append(s)
             active = still
+        if late:
+            return CycleList(cycles, False, "the time limit ran out while listing cycles")
         return CycleList(
             cycles, False, f"more than {max_cycles:,} cycles of at most {length} items"
         )

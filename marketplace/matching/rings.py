@@ -44,7 +44,7 @@ from itertools import product
 from typing import Any
 
 from marketplace.matching.exchange import Circulation, ExchangeGraph, measure
-from marketplace.matching.ringgraph import Hop, collapse, short_cycles
+from marketplace.matching.ringgraph import CycleList, Hop, collapse, short_cycles
 
 __all__ = ["RingLimits", "solve_rings"]
 
@@ -94,8 +94,17 @@ def solve_rings(
     # that many items no lower cost.
     unbounded = solve_unbounded(graph, spread_owners=False)
     ring = collapse(graph)
-    listed = short_cycles(ring, cap, max_cycles=limits.max_cycles, deadline=deadline)
-    columns = _columns(graph, ring.hops, listed.cycles)
+    # Listing and expanding cycles run in pure Python and answer no
+    # interrupt: they stop at a quarter and at under half of the time, so
+    # the program is left the rest (a cap-8 list of 400,000 cycles would
+    # otherwise eat 8 seconds on its own).
+    began = deadline - limits.time_limit
+    listed = short_cycles(
+        ring, cap, max_cycles=limits.max_cycles, deadline=began + 0.25 * limits.time_limit
+    )
+    columns, expanded = _columns(graph, ring.hops, listed.cycles, began + 0.45 * limits.time_limit)
+    if not expanded:
+        listed = CycleList(listed.cycles, False, "the time limit ran out while listing cycles")
     notes = [] if listed.complete else [listed.reason or "the cycle list is incomplete"]
     # Nobody trades without receiving along some hop.
     owner, counts = graph.agent_owner, graph.agent_counts
@@ -238,12 +247,18 @@ def _narrow(
 
 
 def _columns(
-    graph: ExchangeGraph, hops: dict[tuple[int, int], list[Hop]], cycles: list[tuple[int, ...]]
-) -> list[_Column]:
-    """Every realisation of every cycle whose hops share no dummy."""
+    graph: ExchangeGraph,
+    hops: dict[tuple[int, int], list[Hop]],
+    cycles: list[tuple[int, ...]],
+    deadline: float,
+) -> tuple[list[_Column], bool]:
+    """Every realisation of every cycle whose hops share no dummy, and
+    whether every cycle was expanded before ``deadline``."""
     owner, counts = graph.agent_owner, graph.agent_counts
     columns: list[_Column] = []
-    for cycle in cycles:
+    for count, cycle in enumerate(cycles):
+        if count % 1024 == 0 and time.monotonic() > deadline:
+            return columns, False
         pairs = [(cycle[i], cycle[(i + 1) % len(cycle)]) for i in range(len(cycle))]
         owners = frozenset(owner[r] for _, r in pairs if counts[r])
         for ways in product(*(hops[p] for p in pairs)):
@@ -259,7 +274,7 @@ def _columns(
                     owners=owners,
                 )
             )
-    return columns
+    return columns, True
 
 
 class _Program:
