@@ -277,6 +277,7 @@ class Moderation:
             self.session,
             to=member.email,
             template="submission_reviewed",
+            locale=member.locale,
             user_id=member.id,
             name=member.display_name,
             approved=approved,

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -55,12 +57,19 @@ class OrderJobs:
     """The state every order job works with; the jobs are mixed into `Orders`."""
 
     def __init__(
-        self, session: Session, payments: PaymentProvider, *, base_url: str, fee_percent: float
+        self,
+        session: Session,
+        payments: PaymentProvider,
+        *,
+        base_url: str,
+        fee_percent: float,
+        checkout_minutes: int = 35,
     ) -> None:
         self.session = session
         self.payments = payments
         self.links = Links(base_url)
         self.fee_percent = fee_percent
+        self.checkout_lifetime = timedelta(minutes=checkout_minutes)
 
     def _provider(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Call the provider, turning its refusals into errors a user can read."""
@@ -119,17 +128,20 @@ class OrderJobs:
         if user is None:
             return
         pin = order.pin or (self.session.get(Pin, order.pin_id) if order.pin_id else None)
-        mail.queue(
-            self.session,
-            to=user.email,
-            template=template,
-            user_id=user.id,
-            name=user.display_name,
-            order=order,
-            pin_title=pin.title_en if pin else "a pin",
-            pin_ref=pin.ref if pin else "",
-            amount=format_money(order.amount, order.currency),
-            payout=format_money(order.amount - order.platform_fee, order.currency),
-            url=self.links.order(order.id),
-            **context,
-        )
+        # The buyer's or seller's own language, the amounts written as they write money.
+        with mail.language(user.locale) as locale:
+            mail.queue(
+                self.session,
+                to=user.email,
+                template=template,
+                locale=locale,
+                user_id=user.id,
+                name=user.display_name,
+                order=order,
+                pin_title=pin.title_en if pin else gettext("a pin"),
+                pin_ref=pin.ref if pin else "",
+                amount=format_money(order.amount, order.currency),
+                payout=format_money(order.amount - order.platform_fee, order.currency),
+                url=self.links.order(order.id),
+                **context,
+            )

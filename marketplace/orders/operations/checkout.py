@@ -26,11 +26,9 @@ from marketplace.orders.operations.money import platform_fee, to_minor
 from marketplace.orders.operations.sellers import SellerAccounts
 from marketplace.payments import CheckoutRequest
 
-CHECKOUT_LIFETIME = timedelta(minutes=35)  # Stripe needs at least 30; margin for clock skew
+# The checkout's own lifetime is configured (CHECKOUT_MINUTES, 35 by default:
+# Stripe needs at least 30, the rest is margin for clock skew).
 RESERVATION_GRACE = timedelta(minutes=10)  # let Stripe's own expiry event arrive first
-# How long a copy is held for a buyer who started paying: what the listing page
-# promises, from the same figures the reservation is written with.
-PRICE_HOLD = CHECKOUT_LIFETIME + RESERVATION_GRACE
 
 
 @dataclass(frozen=True)
@@ -44,6 +42,13 @@ class Offer:
 
 class Checkout(SellerAccounts):
     """Listings for sale, and buying one copy of one."""
+
+    @property
+    def price_hold(self) -> timedelta:
+        """How long a copy is held for a buyer who started paying: what the
+        listing page promises, from the same figures the reservation is written
+        with."""
+        return self.checkout_lifetime + RESERVATION_GRACE
 
     # -- listings -----------------------------------------------------------------------
 
@@ -135,7 +140,7 @@ class Checkout(SellerAccounts):
                 field="have_id",
             )
         now = utcnow()
-        expires = now + CHECKOUT_LIFETIME
+        expires = now + self.checkout_lifetime
         order = Order(
             token=secrets.token_hex(8),
             buyer_id=buyer.id,
@@ -149,7 +154,7 @@ class Checkout(SellerAccounts):
             platform_fee=platform_fee(amount, self.fee_percent),
             status="pending",
             holds_reservation=True,
-            reserved_until=now + PRICE_HOLD,
+            reserved_until=now + self.price_hold,
             stripe_account_id=seller.stripe_account_id,
             ship_to=ship_to,
         )
