@@ -269,3 +269,20 @@ def test_tokens_from_the_settings_page(client: FlaskClient) -> None:
         ]
         == "ivan@example.org"
     )
+
+
+def test_account_mail_is_in_the_members_language_not_the_askers(client: FlaskClient) -> None:
+    mari = make_user("mari@example.org", name="Mari")
+    mari.locale = "et"
+    db.session.commit()
+    # Someone with a Russian browser signs up with Mari's address: she reads Estonian.
+    client.set_cookie("lang", "ru")
+    page = signup(client, "mari@example.org")
+    assert "Проверьте почту" in page
+    told = last_mail("mari@example.org")
+    assert told.subject == "Keegi püüdis sinu aadressiga registreeruda"
+    assert told.body_text.startswith("Tere, Mari!")
+    assert ">Logi sisse</a>" in told.body_html and "Hello" not in told.body_html
+    # A new member has English until they choose (their setting, not the browser, speaks).
+    signup(client, "new@example.org")
+    assert last_mail("new@example.org").subject == "Confirm your email for Znachki Exchange"

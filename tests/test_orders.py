@@ -666,3 +666,31 @@ def test_the_listing_and_order_speak_the_readers_language_and_money(
     page = client.get(f"/orders/{order.id}").get_data(as_text=True)
     assert f"Заказ №{order.id}: " in page and "Ждёт оплаты" in page
     assert "Отменить оплату" in page and "UTC" not in page
+
+
+def test_order_mail_is_in_the_buyers_and_the_sellers_own_language(
+    client: FlaskClient, stripe_app: Flask, fake: FakeStripe
+) -> None:
+    seller = make_seller(stripe_app, fake)
+    seller.locale = "et"
+    have = make_listing(seller, price="12.50", title_en="Gagarin 1961")
+    buyer = make_user("buyer@example.org", name="Покупатель")
+    buyer.locale = "ru"
+    db.session.commit()
+    order = orders(stripe_app).buy(buyer, have.id)
+    db.session.commit()
+    fake.complete_session(order.checkout_session_id)  # type: ignore[arg-type]
+    session = fake.get_session({}, order.checkout_session_id)  # type: ignore[arg-type]
+    assert deliver(client, stripe_app, "checkout.session.completed", session) == "paid"
+
+    paid = mails("order_paid")[0]
+    assert paid.subject == "Платёж получен: Gagarin 1961"
+    assert paid.body_text.startswith("Здравствуйте, Покупатель!")
+    assert "Ваш платёж 12,50\u00a0€ за Gagarin 1961" in paid.body_text
+    assert (
+        '<html lang="ru">' in paid.body_html and "<strong>12,50\u00a0€</strong>" in paid.body_html
+    )
+    sold = mails("order_sold")[0]
+    assert sold.subject == "Müüdud: Gagarin 1961 — palun saada teele"
+    assert "saad Stripe'i kaudu 11,50\u00a0€" in sold.body_text
+    assert "Hello" not in sold.body_text + paid.body_text
