@@ -438,3 +438,15 @@ def test_ukrainian_and_estonian_collectors_get_their_own_mail(app_ctx: Flask) ->
     assert et.subject == "2 uut vastet Znachki Exchange'is"
     assert "Vahetus: " in et.body_text and "Loobu nendest kirjadest" in et.body_text
     assert "Unsubscribe" not in uk.body_text + et.body_text
+
+
+def test_trade_steps_are_told_in_each_partys_language(app_ctx: Flask) -> None:
+    from marketplace.trades.operations.base import notice
+
+    assert notice("uk", "proposed", who="Ivan", id=7) == "Ivan пропонує обмін"
+    assert notice("et", "agreed", who="Ivan", id=7) == (
+        "Vahetus nr 7 on kokku lepitud: aeg pakk teele saata"
+    )
+    assert notice("ru", "ring", n=21) == "Цепочка обмена из 21 коллекционера ждёт вашего ответа"
+    assert notice("uk", "ring", n=3) == "Ланцюжок обміну з 3 колекціонерів чекає на вашу відповідь"
+    assert notice(None, "completed", who="", id=7) == "Trade #7 is complete"

@@ -16,11 +16,7 @@ from typing import Any
 from flask_babel import gettext
 from werkzeug.http import HTTP_STATUS_CODES
 
-
-def N_(message: str) -> str:
-    """Marks a message for `make messages`; it is translated where it is shown."""
-    return message
-
+from marketplace.core.i18n import N_
 
 TITLES = {
     400: N_("Bad Request"),

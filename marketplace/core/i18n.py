@@ -31,6 +31,12 @@ bp = Blueprint("i18n", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def N_(message: str) -> str:
+    """Marks a message for `make messages` where it is defined; it is translated
+    (gettext) where it is said, in the language of that moment."""
+    return message
+
+
 def languages() -> tuple[str, ...]:
     return tuple(current_app.config["LANGUAGES"])
 
