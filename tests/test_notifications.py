@@ -435,7 +435,7 @@ def test_ukrainian_and_estonian_collectors_get_their_own_mail(app_ctx: Flask) ->
     assert uk.subject == "2 нові збіги на Znachki Exchange"
     assert "Обмін з " in uk.body_text and "Відписатися від цих листів" in uk.body_text
     assert '<html lang="uk">' in uk.body_html
-    assert et.subject == "2 uut vastet Znachki Exchange'is"
+    assert et.subject == "2 uut sobivust Znachki Exchange'is"
     assert "Vahetus: " in et.body_text and "Loobu nendest kirjadest" in et.body_text
     assert "Unsubscribe" not in uk.body_text + et.body_text
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -20,6 +21,7 @@ from marketplace.accounts.models import User
 from marketplace.core.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.core.models import utcnow
 from marketplace.lists.models import Have
+from marketplace.mail import delivery as mail
 from marketplace.orders.models import Order, SellerAccount
 from marketplace.orders.operations import reservations
 from marketplace.orders.operations.money import platform_fee, to_minor
@@ -161,6 +163,11 @@ class Checkout(SellerAccounts):
         self.session.add(order)
         self.session.flush()
         pin = have.pin
+        # Stripe's page shows this to the buyer: in their language.
+        with mail.language(buyer.locale):
+            description = gettext(
+                "Condition: %(condition)s. One copy, sent by post.", condition=have.condition.label
+            )
         session = self._provider(
             self.payments.create_checkout_session,
             CheckoutRequest(
@@ -170,7 +177,7 @@ class Checkout(SellerAccounts):
                 application_fee=order.platform_fee,
                 destination=seller.stripe_account_id,
                 product_name=f"{pin.title_en} ({pin.ref})"[:250],
-                description=f"Condition: {have.condition.label}. One copy, sent by post.",
+                description=description,
                 success_url=self.links.success(order.id),
                 cancel_url=self.links.cancel(order.id),
                 expires_at=int(expires.timestamp()),
