@@ -666,6 +666,11 @@ def test_the_listing_and_order_speak_the_readers_language_and_money(
     page = client.get(f"/orders/{order.id}").get_data(as_text=True)
     assert f"Заказ №{order.id}: " in page and "Ждёт оплаты" in page
     assert "Отменить оплату" in page and "UTC" not in page
+    cancel = f"/orders/{order.id}/cancel"
+    done = post_form(client, cancel, {}, page=f"/orders/{order.id}", follow_redirects=True)
+    assert "Оплата отменена; экземпляр снова свободен." in done.get_data(as_text=True)
+    again = post_form(client, cancel, {}, page=f"/orders/{order.id}", follow_redirects=True)
+    assert "Заказ в состоянии «отменён» нельзя отменить." in again.get_data(as_text=True)
 
 
 def test_order_mail_is_in_the_buyers_and_the_sellers_own_language(

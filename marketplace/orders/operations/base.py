@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from marketplace.accounts.models import User
 from marketplace.catalogue.models import Pin
 from marketplace.core.errors import DomainError, NotFound
+from marketplace.core.i18n import N_
 from marketplace.mail import delivery as mail
 from marketplace.orders.models import Order
 from marketplace.orders.operations.money import format_money
@@ -26,6 +27,23 @@ from marketplace.payments import PaymentError, PaymentProvider, PaymentsDisabled
 class PaymentsUnavailable(DomainError):
     status = 503
     code = "payments_unavailable"
+
+
+# An order's state as a refusal names it ("A paid order cannot be cancelled.").
+STATES = {
+    "pending": N_("pending"),
+    "paid": N_("paid"),
+    "shipped": N_("shipped"),
+    "delivered": N_("delivered"),
+    "expired": N_("expired"),
+    "refunded": N_("refunded"),
+    "cancelled": N_("cancelled"),
+}
+
+
+def state(status: str) -> str:
+    """An order's state in the reader's language."""
+    return gettext(STATES[status]) if status in STATES else status
 
 
 @dataclass(frozen=True)
@@ -79,10 +97,12 @@ class OrderJobs:
             raise PaymentsUnavailable(exc.message) from exc
         except PaymentUnavailable as exc:
             raise PaymentsUnavailable(
-                "The payment service is not answering; please try again in a minute."
+                gettext("The payment service is not answering; please try again in a minute.")
             ) from exc
         except PaymentError as exc:
-            raise DomainError(f"The payment service refused: {exc.message}") from exc
+            raise DomainError(
+                gettext("The payment service refused: %(reason)s", reason=exc.message)
+            ) from exc
 
     @staticmethod
     def idempotency_key(order: Order, purpose: str) -> str:
@@ -95,7 +115,7 @@ class OrderJobs:
     def get(self, user: User, order_id: int) -> Order:
         order = self.session.get(Order, order_id)
         if order is None or not (user.id in (order.buyer_id, order.seller_id) or user.is_moderator):
-            raise NotFound("There is no such order of yours.")
+            raise NotFound(gettext("There is no such order of yours."))
         return order
 
     def for_user(self, user: User, role: str = "all", limit: int = 200) -> list[Order]:

@@ -24,6 +24,7 @@ from marketplace.lists.models import Have
 from marketplace.mail import delivery as mail
 from marketplace.orders.models import Order, SellerAccount
 from marketplace.orders.operations import reservations
+from marketplace.orders.operations.base import state
 from marketplace.orders.operations.money import platform_fee, to_minor
 from marketplace.orders.operations.sellers import SellerAccounts
 from marketplace.payments import CheckoutRequest
@@ -92,7 +93,7 @@ class Checkout(SellerAccounts):
             select(Have).where(Have.id == have_id).options(selectinload(Have.photos))
         )
         if have is None or have.price is None:
-            raise NotFound("That listing does not exist or is no longer for sale.")
+            raise NotFound(gettext("That listing does not exist or is no longer for sale."))
         return have
 
     # -- buying ---------------------------------------------------------------------------
@@ -107,7 +108,7 @@ class Checkout(SellerAccounts):
         and is told to add one where it does not (the test provider)."""
         have = self.listing(have_id)
         if have.user_id == buyer.id:
-            raise DomainError("This is your own listing.", field="have_id")
+            raise DomainError(gettext("This is your own listing."), field="have_id")
         existing = self.session.scalar(
             select(Order).where(
                 Order.buyer_id == buyer.id,
@@ -125,20 +126,24 @@ class Checkout(SellerAccounts):
             return existing
         seller = self.seller_account(have.user_id)
         if seller is None or not seller.can_be_paid:
-            raise Conflict("This seller cannot take payments yet.", field="have_id")
+            raise Conflict(gettext("This seller cannot take payments yet."), field="have_id")
         ship_to = self._ship_to(buyer, address_id)
         assert have.price is not None and have.currency is not None
         price, currency = have.price, have.currency
         amount = to_minor(price, currency)
         if amount <= 0:
-            raise DomainError("A listing without a price cannot be bought.", field="have_id")
+            raise DomainError(
+                gettext("A listing without a price cannot be bought."), field="have_id"
+            )
 
         # The reservation: one statement that succeeds only while a copy is free
         # and the price is still the one the buyer saw.
         reserved = reservations.reserve_copy(self.session, have_id, price, currency)
         if not reserved:
             raise Conflict(
-                "The last free copy is being bought, was just sold or is promised in a trade.",
+                gettext(
+                    "The last free copy is being bought, was just sold or is promised in a trade."
+                ),
                 field="have_id",
             )
         now = utcnow()
@@ -205,13 +210,17 @@ class Checkout(SellerAccounts):
         first, so it can no longer be paid, and the copy is released."""
         order = self._locked_for(buyer, order_id)
         if order.buyer_id != buyer.id:
-            raise Forbidden("Only the buyer can cancel a checkout.")
+            raise Forbidden(gettext("Only the buyer can cancel a checkout."))
         if order.status != "pending":
-            raise Conflict(f"A {order.status} order cannot be cancelled.")
+            raise Conflict(
+                gettext("A %(status)s order cannot be cancelled.", status=state(order.status))
+            )
         if order.checkout_session_id:
             session = self._provider(self.payments.retrieve_session, order.checkout_session_id)
             if session.status == "complete":
-                raise Conflict("The payment has already gone through; wait for it to settle.")
+                raise Conflict(
+                    gettext("The payment has already gone through; wait for it to settle.")
+                )
             if session.status == "open":
                 self._provider(self.payments.expire_session, order.checkout_session_id)
         reservations.close(self.session, order, "cancelled", "cancelled by the buyer")

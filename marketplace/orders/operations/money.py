@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from babel.numbers import format_currency
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 
 from marketplace.core.errors import DomainError
 
@@ -27,8 +27,13 @@ def to_minor(amount: Decimal, currency: str) -> int:
     scaled = amount.scaleb(exponent(currency))
     if scaled != scaled.to_integral_value():
         raise DomainError(
-            f"{amount} {currency} cannot be charged: {currency} has "
-            f"{exponent(currency)} decimal places.",
+            gettext(
+                "%(amount)s %(currency)s cannot be charged: %(currency)s has %(places)d "
+                "decimal places.",
+                amount=amount,
+                currency=currency,
+                places=exponent(currency),
+            ),
             field="price",
         )
     return int(scaled)
