@@ -699,3 +699,19 @@ def test_order_mail_is_in_the_buyers_and_the_sellers_own_language(
     assert sold.subject == "Müüdud: Gagarin 1961 — palun saada teele"
     assert "saad Stripe'i kaudu 11,50\u00a0€" in sold.body_text
     assert "Hello" not in sold.body_text + paid.body_text
+
+
+def test_the_price_chart_speaks_the_readers_language(app_ctx: Flask) -> None:
+    from flask_babel import force_locale
+
+    from marketplace.orders.operations.price_guide import CurrencyGuide, Sale, price_chart
+
+    sales = [Sale(at=utcnow() - timedelta(days=3), amount=Decimal("12.00")),
+             Sale(at=utcnow(), amount=Decimal("16.00"))]  # fmt: skip
+    guide = CurrencyGuide(
+        "EUR", 2, Decimal("14.00"), Decimal("12.00"), Decimal("16.00"), sales=sales
+    )
+    with force_locale("ru"):
+        chart = str(price_chart(guide))
+    assert 'aria-label="Цены продаж по времени, EUR"' in chart
+    assert "<title>медиана</title>" in chart and "\u202fг.</text>" in chart
