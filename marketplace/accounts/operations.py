@@ -84,10 +84,13 @@ class Accounts:
 
     # -- sign-up and verification -------------------------------------------------
 
-    def sign_up(self, email: str, password: str, display_name: str) -> User | None:
+    def sign_up(
+        self, email: str, password: str, display_name: str, *, locale: str = "en"
+    ) -> User | None:
         """Create an unverified account and mail a verification link. If the
         address is taken, mail its owner instead and return None; the caller
-        answers both cases the same way."""
+        answers both cases the same way. ``locale`` is the language the
+        sign-up was made in: the new member's pages and mail stay in it."""
         email = normalise_email(email)
         display_name = clean_display_name(display_name)
         password = normalise_password(password)
@@ -108,7 +111,9 @@ class Accounts:
                 reset_url=self.links.base_url + "/account/reset",
             )
             return None
-        user = User(email=email, display_name=display_name, password_hash=password_hash)
+        user = User(
+            email=email, display_name=display_name, password_hash=password_hash, locale=locale
+        )
         self.session.add(user)
         self.session.flush()
         self._send_verification(user)
