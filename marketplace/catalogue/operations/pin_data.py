@@ -18,6 +18,7 @@ from marketplace.catalogue.models import (
     PIN_TYPES,
     REPUBLICS,
     TECHNIQUES,
+    TITLE_LANGUAGES,
 )
 from marketplace.catalogue.operations.themes import THEMES
 from marketplace.core.errors import InvalidInput
@@ -35,10 +36,12 @@ CHOICE_FIELDS: dict[str, tuple[str, ...]] = {
     "attachment": ATTACHMENTS,
     "republic": REPUBLICS,
 }
+# The pin's title in each reader's language (PinTitle rows), as flat fields.
+TITLE_FIELDS = tuple(f"title_{language}" for language in TITLE_LANGUAGES)
 NUMBER_FIELDS = ("height_mm", "width_mm", "thickness_mm", "weight_g")
 BOOL_FIELDS = ("awarded_with_document", "known_copies")
 EXPORT_COLUMNS = (
-    "ref", "variant_group", "printed_refs", "title_en", "legend", "legend_lang",
+    "ref", "variant_group", "printed_refs", "title_en", *TITLE_FIELDS, "legend", "legend_lang",
     "translation_en", "issuer", "occasion", "themes", "pin_type", "series_name",
     "series_number", "series_size", "year_from", "year_to", "city", "republic", "maker",
     "maker_mark", "material", "finish", "hallmark", "technique", "attachment", "height_mm",
@@ -79,7 +82,7 @@ def clean_pin_data(raw: Mapping[str, Any], *, partial: bool = False) -> dict[str
         data["variant_group"] = group or ref
     if ("title_en" in raw or not partial) and _blank(raw.get("title_en")):
         fail("title_en", "Give a short English title collectors would search for.")
-    for field in TEXT_FIELDS:
+    for field in (*TEXT_FIELDS, *TITLE_FIELDS):
         if field in raw:
             value = raw[field]
             data[field] = None if _blank(value) else str(value).strip()
@@ -157,7 +160,9 @@ def clean_pin_data(raw: Mapping[str, Any], *, partial: bool = False) -> dict[str
         data["series_name"] = name
     if data.get("legend") and not data.get("legend_lang"):
         data["legend_lang"] = "ru" if tr.has_cyrillic(data["legend"]) else None
-    for field, limit in (("title_en", 200), ("issuer", 300), ("occasion", 300), ("city", 100)):
+    limits = (("title_en", 200), *((f, 300) for f in TITLE_FIELDS), ("issuer", 300),
+              ("occasion", 300), ("city", 100))  # fmt: skip
+    for field, limit in limits:
         if data.get(field) and len(data[field]) > limit:
             fail(field, f"At most {limit} characters.")
     if errors:

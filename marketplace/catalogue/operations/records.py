@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from marketplace.accounts.models import User
 from marketplace.catalogue import transliteration as tr
-from marketplace.catalogue.models import Pin, PinRevision, Series, Theme
+from marketplace.catalogue.models import Pin, PinRevision, PinTitle, Series, Theme
 from marketplace.catalogue.operations.pin_data import (
     BOOL_FIELDS,
     CHOICE_FIELDS,
     EXPORT_COLUMNS,
     NUMBER_FIELDS,
     TEXT_FIELDS,
+    TITLE_FIELDS,
     clean_pin_data,
 )
 from marketplace.catalogue.operations.search_terms import index_pin
@@ -39,7 +40,12 @@ class CatalogueRecords:
         pin = self.session.scalar(
             select(Pin)
             .where(Pin.id == pin_id)
-            .options(selectinload(Pin.themes), selectinload(Pin.photos), selectinload(Pin.series))
+            .options(
+                selectinload(Pin.themes),
+                selectinload(Pin.photos),
+                selectinload(Pin.series),
+                selectinload(Pin.titles),
+            )
         )
         if pin is None:
             raise NotFound("No pin with that number.")
@@ -54,6 +60,7 @@ class CatalogueRecords:
                 select(Pin)
                 .where(Pin.variant_group == pin.variant_group, Pin.id != pin.id)
                 .order_by(Pin.ref)
+                .options(selectinload(Pin.titles))
             )
         )
 
@@ -75,7 +82,8 @@ class CatalogueRecords:
         clean = clean_pin_data(data)
         if self.by_ref(clean["ref"]) is not None:
             raise InvalidInput({"ref": [f"Catalogue number {clean['ref']} is already taken."]})
-        pin = Pin(ref=clean["ref"], variant_group=clean["variant_group"], title_en="")
+        # A new pin has no titles yet: saying so spares a query for them.
+        pin = Pin(ref=clean["ref"], variant_group=clean["variant_group"], title_en="", titles=[])
         self.session.add(pin)
         self._apply(pin, clean)
         self.session.flush()
@@ -119,6 +127,9 @@ class CatalogueRecords:
         ):  # fmt: skip
             if field in clean:
                 setattr(pin, field, clean[field])
+        for field in TITLE_FIELDS:
+            if field in clean:
+                _set_title(pin, field.removeprefix("title_"), clean[field])
         if "themes" in clean:
             pin.themes = self._themes(clean["themes"])
         if "series_name" in clean:
@@ -175,9 +186,22 @@ class CatalogueRecords:
         )
 
 
+def _set_title(pin: Pin, language: str, title: str | None) -> None:
+    existing = next((t for t in pin.titles if t.language == language), None)
+    if title is None:
+        if existing is not None:
+            pin.titles.remove(existing)
+    elif existing is not None:
+        existing.title = title
+    else:
+        pin.titles.append(PinTitle(language=language, title=title))
+
+
 def record_of(pin: Pin) -> dict[str, Any]:
     """A pin as one flat record (the import/export format)."""
     record = {column: getattr(pin, column, None) for column in EXPORT_COLUMNS}
+    for field in TITLE_FIELDS:
+        record[field] = pin.title_in(field.removeprefix("title_"))
     record["themes"] = [t.path for t in pin.themes]
     record["series_name"] = pin.series.name if pin.series else None
     record["series_size"] = pin.series.set_size if pin.series else None
