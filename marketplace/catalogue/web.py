@@ -418,6 +418,14 @@ def choice_label(kind: str, value: str | None) -> str:
     return label(kind, value)
 
 
+@bp.app_template_global()
+def field_label(name: str) -> str:
+    """A pin field ("title_en") as the form labels it, in the reader's language;
+    a field the form does not offer by its name."""
+    args = getattr(getattr(PinForm, name, None), "args", None)
+    return str(args[0]) if args else name
+
+
 @bp.app_template_filter("number")
 def number(value: Any) -> str:
     """A size or weight as the reader's language writes numbers (24,5 in Russian)."""
