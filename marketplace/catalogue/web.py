@@ -339,7 +339,9 @@ def review(submission_id: int) -> ResponseReturnValue:
             return redirect(url_for("catalogue.moderation_queue"))
         except InvalidInput as exc:
             # The review form has no pin fields: name each one in the message.
-            form.form_errors.extend(f"{f}: {'; '.join(m)}" for f, m in exc.errors.items())
+            form.form_errors.extend(
+                f"{field_label(f)}: {'; '.join(m)}" for f, m in exc.errors.items()
+            )
         except DomainError as exc:
             attach_error(form, exc)
     return render_template(
