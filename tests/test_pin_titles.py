@@ -108,6 +108,17 @@ def test_a_pin_is_found_by_its_title_in_any_language(app_ctx: Flask) -> None:
     assert refs("strilets") == ["ZN-0002"]  # the Ukrainian title romanised
 
 
+def test_an_inflected_word_in_one_title_does_not_hide_other_forms(app_ctx: Flask) -> None:
+    """«Терешковой» in one pin's Russian title is a whole indexed word; the pin
+    that only says «Терешкова» is still found by it (both stem to терешков)."""
+    make_pin(ref="ZN-0044", title_en="Valentina Tereshkova, Vostok-6", legend="ВОСТОК-6")
+    make_pin(
+        ref="ZN-0045", title_en="Valentina Tereshkova portrait", legend="В. ТЕРЕШКОВА",
+        title_ru="Портрет Валентины Терешковой",
+    )  # fmt: skip
+    assert sorted(refs("Терешковой")) == ["ZN-0044", "ZN-0045"]
+
+
 def test_a_title_changed_is_searched_under_its_new_words_only(app_ctx: Flask) -> None:
     pin = marksman()
     Catalogue(db.session()).update(pin, {"title_et": "Täpsuslaskja märk"}, None)
