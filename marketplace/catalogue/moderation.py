@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from rapidfuzz import fuzz
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from marketplace.accounts.models import User
 from marketplace.catalogue import transliteration as tr
+from marketplace.catalogue.labels import label
 from marketplace.catalogue.models import Pin, PinPhoto, Submission
 from marketplace.catalogue.operations import Catalogue, clean_pin_data
 from marketplace.catalogue.search import SearchQuery, search
@@ -93,13 +95,15 @@ class Moderation:
                 errors = dict(exc.errors)
             ref = str(data.get("ref") or "").strip()
             if ref and Catalogue(self.session).by_ref(ref) is not None:
-                errors.setdefault("ref", []).append(f"Catalogue number {ref} is already taken.")
+                errors.setdefault("ref", []).append(
+                    _("Catalogue number %(ref)s is already taken.", ref=ref)
+                )
             if errors:
                 raise InvalidInput(errors)
         else:
             clean_pin_data(data, partial=True)
             if not data:
-                raise DomainError("Change at least one field.")
+                raise DomainError(_("Change at least one field."))
         submission = Submission(
             kind="correction" if pin else "new",
             pin_id=pin.id if pin else None,
@@ -114,7 +118,7 @@ class Moderation:
     def add_photo(self, submission: Submission, side: str, stored: StoredImage, user: User) -> None:
         if side not in ("obverse", "reverse", "other"):
             raise DomainError(
-                "Say whether the photo shows the obverse or the reverse.", field="side"
+                _("Say whether the photo shows the obverse or the reverse."), field="side"
             )
         submission.photos.append(
             PinPhoto(
@@ -137,7 +141,7 @@ class Moderation:
             .options(selectinload(Submission.photos))
         )
         if submission is None:
-            raise NotFound("No such submission.")
+            raise NotFound(_("No such submission."))
         return submission
 
     def queue(self, status: str = "pending", user: User | None = None) -> list[Submission]:
@@ -254,7 +258,7 @@ class Moderation:
     def reject(self, submission: Submission, moderator: User, reason: str) -> None:
         self._check(submission, moderator)
         if not reason.strip():
-            raise DomainError("Tell the member why, so they can fix it.", field="reason")
+            raise DomainError(_("Tell the member why, so they can fix it."), field="reason")
         submission.status = "rejected"
         submission.reason = reason.strip()
         submission.reviewed_by_id = moderator.id
@@ -295,9 +299,14 @@ class Moderation:
     @staticmethod
     def _check(submission: Submission, moderator: User) -> None:
         if not moderator.is_moderator:
-            raise Forbidden("Only moderators review submissions.")
+            raise Forbidden(_("Only moderators review submissions."))
         if submission.status != "pending":
-            raise DomainError(f"This submission was already {submission.status}.")
+            raise DomainError(
+                _(
+                    "This submission was already %(status)s.",
+                    status=label("status", submission.status),
+                )
+            )
 
 
 def _json(data: dict[str, Any]) -> dict[str, Any]:

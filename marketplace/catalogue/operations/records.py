@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -48,7 +49,7 @@ class CatalogueRecords:
             )
         )
         if pin is None:
-            raise NotFound("No pin with that number.")
+            raise NotFound(_("No pin with that number."))
         return pin
 
     def by_ref(self, ref: str) -> Pin | None:
@@ -81,7 +82,7 @@ class CatalogueRecords:
     ) -> Pin:  # fmt: skip
         clean = clean_pin_data(data)
         if self.by_ref(clean["ref"]) is not None:
-            raise InvalidInput({"ref": [f"Catalogue number {clean['ref']} is already taken."]})
+            raise InvalidInput({"ref": [_taken(clean["ref"])]})
         # A new pin has no titles yet: saying so spares a query for them.
         pin = Pin(ref=clean["ref"], variant_group=clean["variant_group"], title_en="", titles=[])
         self.session.add(pin)
@@ -97,7 +98,7 @@ class CatalogueRecords:
         clean = clean_pin_data(data, partial=True)
         renamed = "ref" in clean and clean["ref"].lower() != pin.ref.lower()
         if renamed and self.by_ref(clean["ref"]) is not None:
-            raise InvalidInput({"ref": [f"Catalogue number {clean['ref']} is already taken."]})
+            raise InvalidInput({"ref": [_taken(clean["ref"])]})
         before = snapshot(pin)
         self._apply(pin, clean)
         self.session.flush()
@@ -110,12 +111,12 @@ class CatalogueRecords:
 
     def revert(self, pin: Pin, number: int, user: User) -> Pin:
         if not user.is_moderator:
-            raise Forbidden("Only moderators can revert a pin.")
+            raise Forbidden(_("Only moderators can revert a pin."))
         revision = self.session.scalar(
             select(PinRevision).where(PinRevision.pin_id == pin.id, PinRevision.number == number)
         )
         if revision is None:
-            raise NotFound("No such revision of this pin.")
+            raise NotFound(_("No such revision of this pin."))
         return self.update(
             pin, revision.snapshot, user, action="revert", comment=f"Reverted to revision {number}"
         )
@@ -184,6 +185,10 @@ class CatalogueRecords:
                 comment=comment,
             )
         )
+
+
+def _taken(ref: str) -> str:
+    return _("Catalogue number %(ref)s is already taken.", ref=ref)
 
 
 def _set_title(pin: Pin, language: str, title: str | None) -> None:
