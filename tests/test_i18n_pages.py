@@ -322,3 +322,21 @@ def test_a_pin_page_reads_in_russian_with_its_title_values_and_numbers(
         assert english_words not in shown, english_words
     # Ukrainian readers have no Ukrainian title for it here: the legend transliterated.
     assert "KYIV — MISTO-HEROI" in page(client, f"/pins/{pin.id}", "uk")
+
+
+def test_a_refused_submission_says_why_in_the_members_language(app_ctx: Flask) -> None:
+    member = make_user()
+    member.locale = "uk"
+    db.session.commit()
+    client = signed_in(app_ctx, member)
+    html = page(client, "/pins/submit")
+    assert "Напис точно як на значку" in html and "Надіслати на перевірку" in html
+    response = client.post(
+        "/pins/submit",
+        data={"csrf_token": csrf_from(html), "ref": "ZN-9001", "title_en": "Old pin",
+              "year_from": "1700"},
+    )  # fmt: skip
+    shown = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Вкажіть рік від 1850 до" in shown
+    assert "A year between" not in shown
