@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from flask_babel import force_locale, ngettext
 
 from marketplace.core.extensions import db
-from tests.support.factories import UserFactory, make_user
+from tests.support.factories import PinFactory, UserFactory, make_user
 from tests.support.messages import messages, signed_in
 from tests.support.web import csrf_from
 
@@ -340,3 +340,15 @@ def test_a_refused_submission_says_why_in_the_members_language(app_ctx: Flask) -
     assert response.status_code == 422
     assert "Вкажіть рік від 1850 до" in shown
     assert "A year between" not in shown
+
+
+def test_the_drawing_for_a_pin_without_a_photo_is_captioned_in_the_readers_language(
+    client: FlaskClient,
+) -> None:
+    pin = PinFactory()
+    db.session.commit()
+    client.set_cookie("lang", "et")
+    svg = client.get(f"/pins/{pin.id}/stand-in.svg")
+    assert "JOONIS — MITTE FOTO" in svg.get_data(as_text=True)
+    # Caches keep one drawing per language.
+    assert {"Accept-Language", "Cookie"} <= set(svg.vary)

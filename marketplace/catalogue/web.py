@@ -179,6 +179,8 @@ def stand_in(pin_id: int) -> ResponseReturnValue:
     svg = render_template("catalogue/stand_in.svg", pin=item)
     response = Response(svg, mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "public, max-age=3600"
+    # Its caption is in the reader's language, chosen by cookie or browser.
+    response.vary.update(("Accept-Language", "Cookie"))
     return response
 
 
