@@ -155,7 +155,7 @@ class StagedImports:
             select(ListImport).where(ListImport.id == import_id, ListImport.user_id == user.id)
         )
         if job is None:
-            raise NotFound("No such import.")
+            raise NotFound(_("No such import."))
         return job
 
     @staticmethod
@@ -176,7 +176,7 @@ class StagedImports:
     def _editable(self, user: User, import_id: int) -> ListImport:
         job = self.get(user, import_id)
         if job.status != "uploaded":
-            raise DomainError("This import has already been started.")
+            raise DomainError(_("This import has already been started."))
         return job
 
     def preview(self, user: User, import_id: int, mode: str = "all_or_nothing") -> ImportResult:
@@ -186,7 +186,7 @@ class StagedImports:
     def start(self, user: User, import_id: int, mode: str, choices: dict[int, int]) -> ListImport:
         job = self._editable(user, import_id)
         if mode not in MODES:
-            raise DomainError("Choose all_or_nothing or good_rows.", field="mode")
+            raise DomainError(_("Choose all_or_nothing or good_rows."), field="mode")
         job.mode = mode
         job.choices = {str(k): v for k, v in choices.items()}
         job.status = "queued"

@@ -95,7 +95,11 @@ HAVE_PAGES = KindPages(
     form=HaveForm,
     changes=_have_changes,
     context=_have_context,
-    added=lambda have: f"Added to your Haves ({have.quantity} in {have.condition.label}).",
+    added=lambda have: _(
+        "Added to your Haves (%(quantity)d in %(condition)s).",
+        quantity=have.quantity,
+        condition=have.condition.label,
+    ),
     merge_on_add=True,
     conflict_category="error",
 )
@@ -105,7 +109,7 @@ WANT_PAGES = KindPages(
     form=WantForm,
     changes=_want_changes,
     context=_want_context,
-    added=lambda want: "Added to your Wants.",
+    added=lambda want: _("Added to your Wants."),
     merge_on_add=False,
     conflict_category="info",
 )
@@ -174,7 +178,7 @@ def register_entry_pages(pages: KindPages) -> None:
             service().update(kind, signed_in(), entry_id, **pages.changes(form))
         except DomainError as exc:
             return refused(pages, entry_id, exc)
-        flash("Saved.", "success")
+        flash(_("Saved."), "success")
         return redirect(back(url_for(home)), 303)
 
     def delete(**ids: int) -> ResponseReturnValue:
@@ -184,7 +188,12 @@ def register_entry_pages(pages: KindPages) -> None:
             except DomainError as exc:
                 flash(exc.message, "error")
             else:
-                flash(f"Removed from your {kind.label}.", "info")
+                flash(
+                    _("Removed from your Haves.")
+                    if kind is HAVES
+                    else _("Removed from your Wants."),
+                    "info",
+                )
         return redirect(back(url_for(home)), 303)
 
     for rule, endpoint, view, methods in (
@@ -283,5 +292,5 @@ def move_want(want_id: int) -> ResponseReturnValue:
         )
     except DomainError as exc:
         return refused(WANT_PAGES, want_id, exc)
-    flash(f"Moved {have.pin.ref} to your Haves.", "success")
+    flash(_("Moved %(ref)s to your Haves.", ref=have.pin.ref), "success")
     return redirect(back(url_for("lists.wants")), 303)
