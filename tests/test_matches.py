@@ -5,7 +5,7 @@ the task bodies, and the page and API that show them."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -796,10 +796,15 @@ def test_the_matches_page_says_when_rings_were_last_and_will_next_be_looked_for(
     )  # fmt: skip
     db.session.flush()
     text = status()
-    finished = (started + timedelta(minutes=3)).strftime("%Y-%m-%d %H:%M")
-    due = (started + GLOBAL_SOLVE_EVERY).strftime("%Y-%m-%d %H:%M")
-    assert f"Last global solve: finished {finished} UTC, 4 trade loops proposed." in text
-    assert f"Next: about {due} UTC." in text
+    # In the member's locale and time zone (Ivan's is UTC): Babel's short form.
+    from babel.dates import format_datetime
+
+    def short(moment: datetime) -> str:
+        return " ".join(format_datetime(moment, "short", locale="en").split())
+
+    finished, due = short(started + timedelta(minutes=3)), short(started + GLOBAL_SOLVE_EVERY)
+    assert f"Last global solve: finished {finished}, 4 trade loops proposed." in text
+    assert f"Next: about {due}." in text
 
     db.session.add(
         SolveRun(status="running", cycle_cap=3, time_limit_s=60.0, components=5,
