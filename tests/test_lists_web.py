@@ -438,3 +438,35 @@ def test_a_refused_photo_speaks_russian(client: FlaskClient) -> None:
     page = refused.get_data(as_text=True)
     assert refused.status_code == 422 and "Загрузить" in page
     assert "не читается как изображение JPEG, PNG или WebP" in page
+
+
+def test_the_list_pages_speak_russian(client: FlaskClient) -> None:
+    user = make_user()
+    user.locale = "ru"
+    pin = make_pin("K-1", "Kremlin", themes=[theme("Space")])
+    db.session.add(Have(user_id=user.id, pin_id=pin.id, quantity=2, condition=Condition.FINE))
+    db.session.add(Want(user_id=user.id, pin_id=make_pin("K-2", "Kremlin 2").id))
+    db.session.commit()
+    login(client)
+    pages = {
+        "/lists/": (
+            "<h1>Есть / Ищу</h1>",
+            "<strong>1</strong> значок",
+            "<strong>2</strong> экземпляра",
+            "Импорт «Есть» (CSV)",
+        ),
+        "/lists/haves": ("Что у меня есть", "Доступен для обмена", "Фото вашего экземпляра"),
+        "/lists/wants": ("Что я ищу", "Пришёл: перенести в «Есть»", "любое состояние"),
+        "/lists/series": ("Заполнение серий",),
+        "/lists/haves/import": ("Импорт списка «Есть» из таблицы", "Файл CSV (не более 10 МБ)"),
+    }
+    for url, phrases in pages.items():
+        html = client.get(url).get_data(as_text=True)
+        for phrase in phrases:
+            assert phrase in html, (url, phrase)
+        for english in ("My Haves", "Available for trade", "Import Haves", "Remove from"):
+            assert english not in html, (url, english)
+    moved = post_form(client, "/lists/haves/add", {"pin_id": pin.id}, page="/lists/haves")
+    assert "Добавлено в «Есть» (3 шт., состояние: Fine)." in client.get(
+        moved.headers["Location"]
+    ).get_data(as_text=True)

@@ -439,6 +439,32 @@ def test_matches_page(client: FlaskClient) -> None:
     assert "Swap with" not in client.get("/matches").get_data(as_text=True)
 
 
+def test_the_matches_page_speaks_russian(client: FlaskClient) -> None:
+    anna, _boris, _gagarin, _vostok = swap_pair()
+    anna.locale = "ru"
+    refresh_collector(db.session(), anna.id)
+    db.session.commit()
+    login(client, "anna@example.org")
+    html = client.get("/matches").get_data(as_text=True)
+    assert "Мои совпадения" in html and "Обмен с Boris" in html and "Вы получаете" in html
+    assert "Предложить обмен" in html and "Кольца обмена" in html
+    assert "Пока вы не входите ни в одно кольцо обмена." in html
+    assert "Общий расчёт ещё не запускался." in html
+    assert "Swap with" not in html and "You receive" not in html
+
+
+def test_a_ring_on_the_matches_page_speaks_ukrainian(client: FlaskClient) -> None:
+    (anna, _boris, _clara), _pins = three_cycle()
+    anna.locale = "uk"
+    solve(3)
+    db.session.commit()
+    login(client, "anna@example.org")
+    html = client.get("/matches").get_data(as_text=True)
+    assert "Кільце з 3: Clara → Anna → Boris → Clara" in html and "Усі ланки" in html
+    assert "Останній загальний розрахунок" in html and "запропоновано 1 кільце обміну" in html
+    assert "Переглянути кільце" in html and "Loop of" not in html
+
+
 def test_matches_api(client: FlaskClient) -> None:
     anna, boris, _gagarin, vostok = swap_pair()
     refresh_collector(db.session(), anna.id)

@@ -136,7 +136,10 @@ def preview(import_id: int) -> ResponseReturnValue:
         form=StartImportForm(),
         labels=FIELD_LABELS,
         columns=columns,
-        rows=[(p, pins.get(p.pin_id), _cells(p, columns)) for p in result.preview],
+        rows=[
+            (p, pins.get(p.pin_id) if p.pin_id is not None else None, _cells(p, columns))
+            for p in result.preview
+        ],
     )
 
 
