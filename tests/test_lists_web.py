@@ -467,6 +467,6 @@ def test_the_list_pages_speak_russian(client: FlaskClient) -> None:
         for english in ("My Haves", "Available for trade", "Import Haves", "Remove from"):
             assert english not in html, (url, english)
     moved = post_form(client, "/lists/haves/add", {"pin_id": pin.id}, page="/lists/haves")
-    assert "Добавлено в «Есть» (3 шт., состояние: Fine)." in client.get(
+    assert "Добавлено в «Есть» (3 шт., состояние: Хорошее)." in client.get(
         moved.headers["Location"]
     ).get_data(as_text=True)

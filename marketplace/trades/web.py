@@ -20,6 +20,7 @@ from marketplace.accounts.models import User
 from marketplace.core.errors import DomainError
 from marketplace.core.extensions import db
 from marketplace.core.registry import find_service
+from marketplace.lists.grades import defect_name
 from marketplace.lists.models import DEFECTS
 from marketplace.trades import pages, queries
 from marketplace.trades.forms import TermsForm, whole_number
@@ -62,7 +63,7 @@ def trade_helpers() -> dict[str, Any]:
 @bp.app_template_filter("defect_names")
 def defect_names(mask: int) -> list[str]:
     """A copy's recorded faults (the bit mask a trade item keeps), as words."""
-    return [d.label.lower() for d in DEFECTS if mask & d]
+    return [defect_name(d).lower() for d in DEFECTS if mask & d]
 
 
 def _trade(trade_id: int) -> Trade:

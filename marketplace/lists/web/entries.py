@@ -23,7 +23,8 @@ from marketplace.core.photos import PhotoTooLarge
 from marketplace.core.registry import find_service, has_service
 from marketplace.core.web import current_viewer
 from marketplace.lists.forms import AddToListForm, HaveForm, MoveForm, PhotoForm, WantForm
-from marketplace.lists.models import CONDITION_HELP, Condition
+from marketplace.lists.grades import CONDITION_HELP, condition_name, defect_name
+from marketplace.lists.models import DEFECTS, Condition
 from marketplace.lists.operations import HAVES, WANTS, ListKind, Lists
 from marketplace.lists.operations.values import CONDITION_ALIASES
 from marketplace.lists.photos import HaveShownTo, have_photo_dir, remove_have_photo_files
@@ -55,9 +56,9 @@ def _want_changes(form: Any) -> dict[str, Any]:
 
 def _have_context(lists: Lists, page: Page[Any]) -> dict[str, Any]:
     return {
-        "condition_help": CONDITION_HELP,
+        "condition_help": CONDITION_HELP,  # in the reader's language
         "condition_aliases": CONDITION_ALIASES,
-        "defects": [(c.value, c.label) for c in HaveForm().defects.choices],
+        "defects": [(d.slug, defect_name(d)) for d in DEFECTS],
         "photo_form": PhotoForm(),
     }
 
@@ -98,7 +99,7 @@ HAVE_PAGES = KindPages(
     added=lambda have: _(
         "Added to your Haves (%(quantity)d in %(condition)s).",
         quantity=have.quantity,
-        condition=have.condition.label,
+        condition=condition_name(have.condition),
     ),
     merge_on_add=True,
     conflict_category="error",

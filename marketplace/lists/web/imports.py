@@ -28,6 +28,7 @@ from marketplace.core.errors import DomainError
 from marketplace.core.extensions import db
 from marketplace.lists.csv_import import FIELD_LABELS, FIELDS, Parsed, export_csv
 from marketplace.lists.forms import StartImportForm, UploadForm
+from marketplace.lists.grades import condition_name, defect_name
 from marketplace.lists.import_progress import ImportProgress
 from marketplace.lists.models import DEFECTS, Condition, ListImport
 from marketplace.lists.operations import KINDS, ListKind
@@ -155,9 +156,9 @@ def _shown(name: str, value: Any) -> str:
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, Condition):
-        return value.label
+        return condition_name(value)
     if name == "defects":
-        return ", ".join(d.label for d in DEFECTS if int(value) & d)
+        return ", ".join(defect_name(d) for d in DEFECTS if int(value) & d)
     return str(value)
 
 
