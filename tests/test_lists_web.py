@@ -470,3 +470,25 @@ def test_the_list_pages_speak_russian(client: FlaskClient) -> None:
     assert "Добавлено в «Есть» (3 шт., состояние: Хорошее)." in client.get(
         moved.headers["Location"]
     ).get_data(as_text=True)
+
+
+def test_the_workers_report_of_an_import_is_in_the_collectors_language(
+    client: FlaskClient,
+) -> None:
+    user = make_user()
+    user.locale = "uk"
+    make_pin("A-1")
+    db.session.commit()
+    login(client)
+    job = _staged(client, "ref,quantity\nA-1,2\nNOPE-1,1\n")
+    post_form(
+        client, f"/lists/imports/{job.id}/start", {"mode": "all_or_nothing"},
+        page=f"/lists/imports/{job.id}/preview",
+    )  # fmt: skip
+    _run_queued(job)  # the worker has no request, so no browser to take a language from
+    db.session.refresh(job)
+    assert job.status == "refused"
+    assert job.errors[0]["message"] == "Невідомий каталожний номер «NOPE-1»."
+    page = client.get(f"/lists/imports/{job.id}").get_data(as_text=True)
+    assert "Імпортувати добрі рядки" in page
+    assert "Нічого не імпортовано: у 1 рядку є помилки." in page
