@@ -272,10 +272,13 @@ def test_the_digest_time_zone_is_chosen_from_a_list(client: FlaskClient) -> None
     select = re.search(r'<select[^>]*name="timezone"[^>]*>(.*?)</select>', page, re.S)
     assert select is not None and 'data-browser-zone="preselect"' in select.group(0)
     zones = select.group(1)
-    # Grouped by region, Europe first, places in words; legacy aliases left out.
+    # Grouped by region, Europe first, each zone named by its city; legacy aliases
+    # and old spellings of a city left out.
     assert zones.index('<optgroup label="Europe">') < zones.index('<optgroup label="Asia">')
     assert '<option value="Europe/Tallinn">Tallinn</option>' in zones
-    assert ">Argentina / Buenos Aires</option>" in zones
+    assert '<option value="America/Argentina/Buenos_Aires">Buenos Aires</option>' in zones
+    assert '<option value="Europe/Kyiv">Kyiv</option>' in zones
+    assert 'value="Europe/Kiev"' not in zones
     assert 'value="US/Eastern"' not in zones and 'value="Etc/GMT+3"' not in zones
     assert '<option selected value="UTC">UTC</option>' in zones
     assert '<script src="/static/time_zone.js" defer></script>' in page
@@ -301,7 +304,8 @@ def test_the_digest_time_zone_is_chosen_from_a_list(client: FlaskClient) -> None
     page = client.get("/account/notifications").get_data(as_text=True)
     assert "data-browser-zone" not in page
     assert '<optgroup label="Европа">' in page
-    assert '<option selected value="Europe/Tallinn">Tallinn</option>' in page
+    assert '<option selected value="Europe/Tallinn">Таллин</option>' in page
+    assert '<option value="Europe/Kyiv">Киев</option>' in page
     with pytest.raises(DomainError) as wrong:
         update_settings(notifier(), ivan, modes={}, timezone="Europe/Nowhere", locale="en",
                         digest_hour=8, weekly_day=0)  # fmt: skip
