@@ -492,3 +492,17 @@ def test_the_workers_report_of_an_import_is_in_the_collectors_language(
     page = client.get(f"/lists/imports/{job.id}").get_data(as_text=True)
     assert "Імпортувати добрі рядки" in page
     assert "Нічого не імпортовано: у 1 рядку є помилки." in page
+
+
+def test_the_lists_overview_speaks_estonian(client: FlaskClient) -> None:
+    user = make_user()
+    user.locale = "et"
+    pin = make_pin("K-1", "Kremlin", themes=[theme("Space")])
+    db.session.add(Have(user_id=user.id, pin_id=pin.id, quantity=2, condition=Condition.MINT))
+    db.session.commit()
+    login(client)
+    html = client.get("/lists/").get_data(as_text=True)
+    assert "<strong>1</strong> erinev märk" in html and "<strong>2</strong> eksemplari" in html
+    assert "Impordi „Olemas“ (CSV)" in html and "Purgid: kogu teemade kaupa" in html
+    haves = client.get("/lists/haves").get_data(as_text=True)
+    assert "Laitmatu (Mint)" in haves and "Vahetuseks saadaval" in haves
