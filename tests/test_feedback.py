@@ -245,3 +245,21 @@ def test_the_order_feedback_page_is_for_buyer_and_seller_once_delivered(
     assert signed_in(client, stranger.email).get(url).status_code == 404
     page = signed_in(client, seller.email).get(url).get_data(as_text=True)
     assert "Anna → you" in page and "Rate Anna" in page
+
+
+def test_the_feedback_pages_speak_russian(client: FlaskClient) -> None:
+    ivan, olga = trader("Ivan"), trader("Olga")
+    ivan.locale = "ru"
+    trade = completed_swap(ivan, olga)
+    db.session.commit()
+    url = f"/feedback/trade/{trade.id}"
+    client = signed_in(client, ivan.email)
+    page = client.get(url).get_data(as_text=True)
+    assert "Отзывы об обмене" in page and "Оцените: Olga" in page and "Положительный" in page
+    assert "Rate Olga" not in page and "Save feedback" not in page
+    saved = post_form(client, url, {"rated_id": olga.id, "rating": "positive"})
+    after = client.get(saved.headers["Location"]).get_data(as_text=True)
+    assert "Спасибо: ваш отзыв о Olga сохранён." in after and "Изменить мой отзыв…" in after
+    ratings = client.get(f"/collectors/{olga.id}/feedback").get_data(as_text=True)
+    assert "Оценки Olga" in ratings and "1 оценка" in ratings and "100% положительных" in ratings
+    assert "За последние 12 месяцев" in ratings and "Ratings of" not in ratings

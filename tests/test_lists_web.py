@@ -258,3 +258,251 @@ def test_another_collectors_or_a_missing_import_page_is_not_found(client: FlaskC
         for suffix in ("", "/map", "/preview"):
             response = client.get(f"/lists/imports/{import_id}{suffix}")
             assert response.status_code == 404, (import_id, suffix, response.status_code)
+
+
+def _staged(client: FlaskClient, csv: str, kind: str = "haves") -> ListImport:
+    """Upload `csv` through the pages and keep its guessed column mapping."""
+    uploaded = post_form(
+        client,
+        f"/lists/{kind}/import",
+        {"file": (io.BytesIO(csv.encode()), "mine.csv"), "encoding": ""},
+        content_type="multipart/form-data",
+    )
+    assert uploaded.status_code == 303, uploaded.get_data(as_text=True)
+    job = db.session.scalar(select(ListImport).order_by(ListImport.id.desc()))
+    assert job is not None
+    return job
+
+
+def _run_queued(job: ListImport) -> None:
+    from marketplace.lists.tasks import run_list_import
+
+    message = db.session.scalar(
+        select(OutboxMessage)
+        .where(OutboxMessage.task == RUN_TASK)
+        .order_by(OutboxMessage.id.desc())
+    )
+    assert message is not None
+    run_list_import.run(job.id, outbox_id=message.id)
+
+
+def test_the_preview_names_each_rows_pin_and_no_raw_values(client: FlaskClient) -> None:
+    make_user()
+    gagarin = make_pin("GAG-1", "Gagarin 1961", legend="Гагарин")
+    lenin = make_pin("LEN-1", "Lenin", legend="Ленин")
+    login(client)
+    job = _staged(
+        client,
+        "ref,legend,quantity,condition,defects,tradeable,price,currency,notes\n"
+        "GAG-1,,1,fine,,no,,,\n"
+        ",Ленин,2,mint,bent,yes,12.50,EUR,\n",
+    )
+    page = client.get(f"/lists/imports/{job.id}/preview").get_data(as_text=True)
+    assert "Problems" not in page, page
+    table = page[page.index('class="import-preview"') :]
+    table = table[: table.index("</table>")]
+    assert f'<a href="/pins/{gagarin.id}"><code>GAG-1</code> Gagarin 1961</a>' in table
+    assert f'<a href="/pins/{lenin.id}"><code>LEN-1</code> Lenin</a>' in table  # by legend
+    cells = re.findall(r"<td>([^<]*)</td>", table)
+    for raw in ("True", "False", "None", "0"):
+        assert raw not in cells, (raw, cells)
+    assert "yes" in cells and "no" in cells and "Bent" in cells and "12.50" in cells
+
+
+def test_the_preview_speaks_russian(client: FlaskClient) -> None:
+    user = make_user()
+    user.locale = "ru"
+    make_pin("GAG-1", "Gagarin")
+    db.session.commit()
+    login(client)
+    job = _staged(client, "ref,tradeable\nGAG-1,yes\nXX-9,no\n")
+    page = client.get(f"/lists/imports/{job.id}/preview").get_data(as_text=True)
+    assert "Предпросмотр" in page and "да" in page and "2 строки" in page
+    assert "Неизвестный каталожный номер «XX-9»." in page
+
+
+def test_a_refused_import_offers_to_import_the_good_rows(client: FlaskClient) -> None:
+    make_user()
+    make_pin("A-1")
+    make_pin("B-1")
+    login(client)
+    job = _staged(client, "ref,quantity\nA-1,2\nNOPE-1,1\nB-1,0\n")
+    started = post_form(
+        client, f"/lists/imports/{job.id}/start", {"mode": "all_or_nothing"},
+        page=f"/lists/imports/{job.id}/preview",
+    )  # fmt: skip
+    assert started.status_code == 303
+    _run_queued(job)
+    db.session.refresh(job)
+    assert job.status == "refused" and db.session.scalar(select(Have)) is None
+    page = client.get(f"/lists/imports/{job.id}").get_data(as_text=True)
+    button = f'action="/lists/imports/{job.id}/good-rows"'
+    assert button in page and "Import the good rows" in page
+    again = post_form(
+        client, f"/lists/imports/{job.id}/good-rows", {}, page=f"/lists/imports/{job.id}"
+    )
+    assert again.status_code == 303
+    db.session.refresh(job)
+    assert (job.status, job.mode) == ("queued", "good_rows")
+    assert db.session.scalar(select(Have)) is None  # nothing until the worker runs it
+    _run_queued(job)
+    db.session.refresh(job)
+    assert (job.status, job.created_rows, job.error_rows) == ("done", 1, 2)
+    [have] = db.session.scalars(select(Have)).all()
+    assert (have.pin.ref, have.quantity) == ("A-1", 2)
+    done = client.get(f"/lists/imports/{job.id}").get_data(as_text=True)
+    assert button not in done and "NOPE-1" in client.get(
+        f"/lists/imports/{job.id}/report"
+    ).get_data(as_text=True)
+    # Only a refused import has good rows to import: once done, the button is refused.
+    twice = post_form(
+        client, f"/lists/imports/{job.id}/good-rows", {}, page=f"/lists/imports/{job.id}"
+    )
+    assert twice.status_code == 303
+    assert len(db.session.scalars(select(Have)).all()) == 1
+    assert "Only a refused import" in client.get(f"/lists/imports/{job.id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("upload", "status", "why"),
+    [
+        (b"just some text", 422, "not a readable JPEG, PNG or WebP image"),
+        ("gif", 422, "GIF images are not accepted"),
+        ("big", 413, "larger than the 8 MB limit"),
+        (b"", 422, "This field is required."),
+    ],
+)
+def test_a_refused_photo_says_why_beside_the_field(
+    client: FlaskClient, upload: Any, status: int, why: str
+) -> None:
+    from tests.support.images import image_bytes
+
+    user = make_user()
+    pin = make_pin("K-1", "Kremlin")
+    have = Have(user_id=user.id, pin_id=pin.id, quantity=1, condition=Condition.FINE, notes="mine")
+    db.session.add(have)
+    db.session.flush()
+    login(client)
+    if upload == "gif":
+        upload = image_bytes("GIF")
+    if upload == "big":
+        # Built by hand: the test client would spool its own copy to an unclosed temp file.
+        token = csrf_from(client.get("/lists/haves").get_data(as_text=True))
+        body = (
+            (
+                f'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+                '--b\r\nContent-Disposition: form-data; name="next"\r\n\r\n'
+                "/lists/haves?sort=added\r\n"
+                '--b\r\nContent-Disposition: form-data; name="photo"; filename="copy.jpg"\r\n\r\n'
+            ).encode()
+            + b"\xff\xd8"
+            + b"x" * (9 * 1024 * 1024)
+            + b"\r\n--b--\r\n"
+        )
+        refused = client.post(
+            f"/lists/haves/{have.id}/photos", data=body,
+            content_type="multipart/form-data; boundary=b",
+        )  # fmt: skip
+    else:
+        files = {"photo": (io.BytesIO(upload), "copy.jpg")} if upload else {}
+        refused = post_form(
+            client, f"/lists/haves/{have.id}/photos", {**files, "next": "/lists/haves?sort=added"},
+            page="/lists/haves", content_type="multipart/form-data",
+        )  # fmt: skip
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == status
+    field = f"photo-{have.id}"
+    error = re.search(
+        rf'<input id="{field}"[^>]*aria-describedby="{field}-error"[^>]*>\s*'
+        rf'<p class="error" id="{field}-error" role="alert">([^<]*)</p>',
+        page,
+    )
+    assert error is not None and why in error.group(1), page
+    assert "<details open>" in page and "mine</textarea>" in page  # the entry is as it was
+    assert 'name="next" value="/lists/haves?sort=added"' in page
+    assert not have.photos
+
+
+def test_a_refused_photo_speaks_russian(client: FlaskClient) -> None:
+    user = make_user()
+    user.locale = "ru"
+    pin = make_pin("K-1", "Kremlin")
+    have = Have(user_id=user.id, pin_id=pin.id, quantity=1, condition=Condition.FINE)
+    db.session.add(have)
+    db.session.commit()
+    login(client)
+    refused = post_form(
+        client, f"/lists/haves/{have.id}/photos", {"photo": (io.BytesIO(b"text"), "a.jpg")},
+        page="/lists/haves", content_type="multipart/form-data",
+    )  # fmt: skip
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Загрузить" in page
+    assert "не читается как изображение JPEG, PNG или WebP" in page
+
+
+def test_the_list_pages_speak_russian(client: FlaskClient) -> None:
+    user = make_user()
+    user.locale = "ru"
+    pin = make_pin("K-1", "Kremlin", themes=[theme("Space")])
+    db.session.add(Have(user_id=user.id, pin_id=pin.id, quantity=2, condition=Condition.FINE))
+    db.session.add(Want(user_id=user.id, pin_id=make_pin("K-2", "Kremlin 2").id))
+    db.session.commit()
+    login(client)
+    pages = {
+        "/lists/": (
+            "<h1>Есть / Ищу</h1>",
+            "<strong>1</strong> значок",
+            "<strong>2</strong> экземпляра",
+            "Импорт «Есть» (CSV)",
+        ),
+        "/lists/haves": ("Что у меня есть", "Доступен для обмена", "Фото вашего экземпляра"),
+        "/lists/wants": ("Что я ищу", "Пришёл: перенести в «Есть»", "любое состояние"),
+        "/lists/series": ("Заполнение серий",),
+        "/lists/haves/import": ("Импорт списка «Есть» из таблицы", "Файл CSV (не более 10 МБ)"),
+    }
+    for url, phrases in pages.items():
+        html = client.get(url).get_data(as_text=True)
+        for phrase in phrases:
+            assert phrase in html, (url, phrase)
+        for english in ("My Haves", "Available for trade", "Import Haves", "Remove from"):
+            assert english not in html, (url, english)
+    moved = post_form(client, "/lists/haves/add", {"pin_id": pin.id}, page="/lists/haves")
+    assert "Добавлено в «Есть» (3 шт., состояние: Хорошее)." in client.get(
+        moved.headers["Location"]
+    ).get_data(as_text=True)
+
+
+def test_the_workers_report_of_an_import_is_in_the_collectors_language(
+    client: FlaskClient,
+) -> None:
+    user = make_user()
+    user.locale = "uk"
+    make_pin("A-1")
+    db.session.commit()
+    login(client)
+    job = _staged(client, "ref,quantity\nA-1,2\nNOPE-1,1\n")
+    post_form(
+        client, f"/lists/imports/{job.id}/start", {"mode": "all_or_nothing"},
+        page=f"/lists/imports/{job.id}/preview",
+    )  # fmt: skip
+    _run_queued(job)  # the worker has no request, so no browser to take a language from
+    db.session.refresh(job)
+    assert job.status == "refused"
+    assert job.errors[0]["message"] == "Невідомий каталожний номер «NOPE-1»."
+    page = client.get(f"/lists/imports/{job.id}").get_data(as_text=True)
+    assert "Імпортувати добрі рядки" in page
+    assert "Нічого не імпортовано: у 1 рядку є помилки." in page
+
+
+def test_the_lists_overview_speaks_estonian(client: FlaskClient) -> None:
+    user = make_user()
+    user.locale = "et"
+    pin = make_pin("K-1", "Kremlin", themes=[theme("Space")])
+    db.session.add(Have(user_id=user.id, pin_id=pin.id, quantity=2, condition=Condition.MINT))
+    db.session.commit()
+    login(client)
+    html = client.get("/lists/").get_data(as_text=True)
+    assert "<strong>1</strong> erinev märk" in html and "<strong>2</strong> eksemplari" in html
+    assert "Impordi „Olemas“ (CSV)" in html and "Purgid: kogu teemade kaupa" in html
+    haves = client.get("/lists/haves").get_data(as_text=True)
+    assert "Laitmatu (Mint)" in haves and "Vahetuseks saadaval" in haves

@@ -5,7 +5,7 @@ the task bodies, and the page and API that show them."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -439,6 +439,32 @@ def test_matches_page(client: FlaskClient) -> None:
     assert "Swap with" not in client.get("/matches").get_data(as_text=True)
 
 
+def test_the_matches_page_speaks_russian(client: FlaskClient) -> None:
+    anna, _boris, _gagarin, _vostok = swap_pair()
+    anna.locale = "ru"
+    refresh_collector(db.session(), anna.id)
+    db.session.commit()
+    login(client, "anna@example.org")
+    html = client.get("/matches").get_data(as_text=True)
+    assert "Мои совпадения" in html and "Обмен с Boris" in html and "Вы получаете" in html
+    assert "Предложить обмен" in html and "Кольца обмена" in html
+    assert "Пока вы не входите ни в одно кольцо обмена." in html
+    assert "Общий расчёт ещё не запускался." in html
+    assert "Swap with" not in html and "You receive" not in html
+
+
+def test_a_ring_on_the_matches_page_speaks_ukrainian(client: FlaskClient) -> None:
+    (anna, _boris, _clara), _pins = three_cycle()
+    anna.locale = "uk"
+    solve(3)
+    db.session.commit()
+    login(client, "anna@example.org")
+    html = client.get("/matches").get_data(as_text=True)
+    assert "Кільце з 3: Clara → Anna → Boris → Clara" in html and "Усі ланки" in html
+    assert "Останній загальний розрахунок" in html and "запропоновано 1 кільце обміну" in html
+    assert "Переглянути кільце" in html and "Loop of" not in html
+
+
 def test_matches_api(client: FlaskClient) -> None:
     anna, boris, _gagarin, vostok = swap_pair()
     refresh_collector(db.session(), anna.id)
@@ -796,10 +822,15 @@ def test_the_matches_page_says_when_rings_were_last_and_will_next_be_looked_for(
     )  # fmt: skip
     db.session.flush()
     text = status()
-    finished = (started + timedelta(minutes=3)).strftime("%Y-%m-%d %H:%M")
-    due = (started + GLOBAL_SOLVE_EVERY).strftime("%Y-%m-%d %H:%M")
-    assert f"Last global solve: finished {finished} UTC, 4 trade loops proposed." in text
-    assert f"Next: about {due} UTC." in text
+    # In the member's locale and time zone (Ivan's is UTC): Babel's short form.
+    from babel.dates import format_datetime
+
+    def short(moment: datetime) -> str:
+        return " ".join(format_datetime(moment, "short", locale="en").split())
+
+    finished, due = short(started + timedelta(minutes=3)), short(started + GLOBAL_SOLVE_EVERY)
+    assert f"Last global solve: finished {finished}, 4 trade loops proposed." in text
+    assert f"Next: about {due}." in text
 
     db.session.add(
         SolveRun(status="running", cycle_cap=3, time_limit_s=60.0, components=5,

@@ -394,3 +394,23 @@ def test_a_ring_of_three_opens_from_its_cycle_and_completes(app_ctx: Flask) -> N
     assert "the trade is complete" in html and trade(ring.id).status == "completed"
     owned = db.session.scalars(select(Have.pin_id).where(Have.user_id == anna.id)).all()
     assert owned == [veras_pin]  # Vera's copy came round to Anna
+
+
+def test_the_trade_pages_speak_russian(app_ctx: Flask) -> None:
+    ivan, olga = trader("Ivan"), trader("Olga")
+    ivan.locale = "ru"
+    _, _, asked = swap_of(olga, ivan)
+    client = signed_in(app_ctx, ivan)
+
+    html = page(client, "/trades")
+    assert "Ждут вас" in section(html, "act") and "Обмен с Olga" in section(html, "act")
+    assert "Ждёт ответов" in html and "Ответить до" in html
+    assert "Swap with" not in html and "Waiting for you" not in html
+    one = page(client, f"/trades/{asked.id}")
+    assert f"Обмен №{asked.id}" in one and "Принять эти условия" in one
+    assert "Вы отдаёте" in one and "История" in one and "предложил(а) обмен" in one
+    assert "Accept these terms" not in one and "History" not in one
+    terms = page(client, f"/trades/{asked.id}/counter")
+    assert f"Изменить условия обмена №{asked.id}" in terms and "Отправить новые условия" in terms
+    declined = act(client, asked.id, "decline", reason="")
+    assert "Вы отказались; все участники обмена уведомлены." in declined

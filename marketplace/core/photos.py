@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import imagehash
+from flask_babel import format_decimal
+from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from marketplace.core.errors import DomainError
@@ -45,11 +47,14 @@ def store_photo(data: bytes, *, storage_dir: Path) -> StoredImage:
     """Validate, re-encode and store an uploaded image; raise DomainError (field
     "photo") saying what is wrong."""
     if not data:
-        raise DomainError("The file is empty.", field="photo")
+        raise DomainError(_("The file is empty."), field="photo")
     if len(data) > MAX_BYTES:
         raise PhotoTooLarge(
-            f"The photo is {len(data) / 1_048_576:.1f} MB; the limit is "
-            f"{MAX_BYTES // 1_048_576} MB.",
+            _(
+                "The photo is %(size)s MB; the limit is %(limit)d MB.",
+                size=format_decimal(round(len(data) / 1_048_576, 1)),
+                limit=MAX_BYTES // 1_048_576,
+            ),
             field="photo",
         )
     image = _decode(data)
@@ -76,7 +81,10 @@ def store_photo(data: bytes, *, storage_dir: Path) -> StoredImage:
 
 def _decode(data: bytes) -> Image.Image:
     too_many = DomainError(
-        f"The image has too many pixels (limit {MAX_PIXELS // 1_000_000} megapixels).",
+        _(
+            "The image has too many pixels (limit %(limit)d megapixels).",
+            limit=MAX_PIXELS // 1_000_000,
+        ),
         field="photo",
     )
     with warnings.catch_warnings():
@@ -87,7 +95,12 @@ def _decode(data: bytes) -> Image.Image:
             image = Image.open(io.BytesIO(data))
             if image.format not in ACCEPTED:
                 raise DomainError(
-                    f"{image.format or 'This'} images are not accepted; use JPEG, PNG or WebP.",
+                    _(
+                        "%(format)s images are not accepted; use JPEG, PNG or WebP.",
+                        format=image.format,
+                    )
+                    if image.format
+                    else _("This image format is not accepted; use JPEG, PNG or WebP."),
                     field="photo",
                 )
             if image.width * image.height > MAX_PIXELS:
@@ -97,7 +110,7 @@ def _decode(data: bytes) -> Image.Image:
             raise too_many from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
             raise DomainError(
-                "This file is not a readable JPEG, PNG or WebP image.", field="photo"
+                _("This file is not a readable JPEG, PNG or WebP image."), field="photo"
             ) from None
     return image
 

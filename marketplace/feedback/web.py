@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from marketplace.accounts.models import User
@@ -66,7 +67,13 @@ def _give(subject: Subject) -> ResponseReturnValue:
         db.session.rollback()
         flash(exc.message, "error")
     else:
-        flash(f"Thank you: your feedback for {given.rated.display_name} is saved.", "success")
+        flash(
+            _(
+                "Thank you: your feedback for %(name)s is saved.",
+                name=given.rated.display_name,
+            ),
+            "success",
+        )
     return _back(subject)
 
 
@@ -97,7 +104,7 @@ def _own(feedback_id: int) -> tuple[Feedback, Subject]:
 @bp.route("/feedback/<int:feedback_id>/edit", methods=["POST"])
 @login_required
 def edit(feedback_id: int) -> ResponseReturnValue:
-    _, subject = _own(feedback_id)
+    _feedback, subject = _own(feedback_id)
     try:
         service().edit(
             _user(), feedback_id, rating=request.form.get("rating"),
@@ -107,21 +114,21 @@ def edit(feedback_id: int) -> ResponseReturnValue:
         db.session.rollback()
         flash(exc.message, "error")
     else:
-        flash("Your feedback is changed.", "success")
+        flash(_("Your feedback is changed."), "success")
     return _back(subject)
 
 
 @bp.route("/feedback/<int:feedback_id>/reply", methods=["POST"])
 @login_required
 def reply(feedback_id: int) -> ResponseReturnValue:
-    _, subject = _own(feedback_id)
+    _feedback, subject = _own(feedback_id)
     try:
         service().reply(_user(), feedback_id, request.form.get("reply", ""))
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "error")
     else:
-        flash("Your reply is posted.", "success")
+        flash(_("Your reply is posted."), "success")
     return _back(subject)
 
 

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -29,7 +32,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def _choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
+def _choices(pairs: list[tuple[str, Any]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
@@ -40,85 +43,87 @@ def _conditions() -> list[SelectChoice]:
 class AddToListForm(FlaskForm):
     """The one-click buttons on pin pages and search results."""
 
-    pin_id = IntegerField("Pin", [DataRequired()])
+    pin_id = IntegerField(_l("Pin"), [DataRequired()])
     next = HiddenField()
 
 
 class HaveForm(FlaskForm):
-    quantity = IntegerField("Quantity", [DataRequired(), NumberRange(min=1, max=MAX_QUANTITY)])
-    condition = SelectField("Condition", choices=_conditions(), default="fine")
-    defects = MultiCheckboxField("Defects", choices=_choices([(d.slug, d.label) for d in DEFECTS]))
-    tradeable = BooleanField("Available for trade", default=True)
-    price = StringField("Asking price", [Optional(), Length(max=14)])
-    currency = StringField("Currency", [Optional(), Length(min=3, max=3)])
-    notes = TextAreaField("Notes", [Optional(), Length(max=MAX_NOTES)])
-    submit = SubmitField("Save")
+    quantity = IntegerField(_l("Quantity"), [DataRequired(), NumberRange(min=1, max=MAX_QUANTITY)])
+    condition = SelectField(_l("Condition"), choices=_conditions(), default="fine")
+    defects = MultiCheckboxField(
+        _l("Defects"), choices=_choices([(d.slug, d.label) for d in DEFECTS])
+    )
+    tradeable = BooleanField(_l("Available for trade"), default=True)
+    price = StringField(_l("Asking price"), [Optional(), Length(max=14)])
+    currency = StringField(_l("Currency"), [Optional(), Length(min=3, max=3)])
+    notes = TextAreaField(_l("Notes"), [Optional(), Length(max=MAX_NOTES)])
+    submit = SubmitField(_l("Save"))
 
 
 class WantForm(FlaskForm):
     priority = SelectField(
-        "Priority", choices=_choices([(str(n), str(n)) for n in range(5, 0, -1)]), default="3"
+        _l("Priority"), choices=_choices([(str(n), str(n)) for n in range(5, 0, -1)]), default="3"
     )
     min_condition = SelectField(
-        "Minimum condition", choices=[SelectChoice("", "Any"), *_conditions()]
+        _l("Minimum condition"), choices=[SelectChoice("", _l("Any")), *_conditions()]
     )
-    max_price = StringField("Maximum price", [Optional(), Length(max=14)])
-    currency = StringField("Currency", [Optional(), Length(min=3, max=3)])
-    notes = TextAreaField("Notes", [Optional(), Length(max=MAX_NOTES)])
-    submit = SubmitField("Save")
+    max_price = StringField(_l("Maximum price"), [Optional(), Length(max=14)])
+    currency = StringField(_l("Currency"), [Optional(), Length(min=3, max=3)])
+    notes = TextAreaField(_l("Notes"), [Optional(), Length(max=MAX_NOTES)])
+    submit = SubmitField(_l("Save"))
 
 
 class MoveForm(FlaskForm):
-    condition = SelectField("Condition it arrived in", choices=_conditions(), default="fine")
-    pin_id = IntegerField("Variant", [Optional()])
-    submit = SubmitField("Arrived: move to Haves")
+    condition = SelectField(_l("Condition it arrived in"), choices=_conditions(), default="fine")
+    pin_id = IntegerField(_l("Variant"), [Optional()])
+    submit = SubmitField(_l("Arrived: move to Haves"))
 
 
 class PhotoForm(FlaskForm):
-    photo = FileField("Photo (JPEG, PNG or WebP)", [FileRequired()])
-    submit = SubmitField("Upload")
+    photo = FileField(_l("Photo (JPEG, PNG or WebP)"), [FileRequired()])
+    submit = SubmitField(_l("Upload"))
 
 
 class UploadForm(FlaskForm):
-    file = FileField("CSV file (at most 10 MB)", [FileRequired()])
+    file = FileField(_l("CSV file (at most 10 MB)"), [FileRequired()])
     encoding = SelectField(
-        "Encoding",
+        _l("Encoding"),
         choices=_choices(
             [
-                ("", "Detect (UTF-8 or Windows-1251)"),
+                ("", _l("Detect (UTF-8 or Windows-1251)")),
                 ("utf-8", "UTF-8"),
-                ("cp1251", "Windows-1251 (Cyrillic Excel)"),
+                ("cp1251", _l("Windows-1251 (Cyrillic Excel)")),
             ]
         ),
         default="",
     )
-    submit = SubmitField("Upload and map columns")
+    submit = SubmitField(_l("Upload and map columns"))
 
 
 class StartImportForm(FlaskForm):
     mode = RadioField(
-        "If some rows have problems",
+        _l("If some rows have problems"),
         choices=_choices(
             [
-                ("all_or_nothing", "Import nothing (fix the file and try again)"),
-                ("good_rows", "Import the good rows and give me a report of the rest"),
+                ("all_or_nothing", _l("Import nothing (fix the file and try again)")),
+                ("good_rows", _l("Import the good rows and give me a report of the rest")),
             ]
         ),
         default="all_or_nothing",
     )
-    submit = SubmitField("Import")
+    submit = SubmitField(_l("Import"))
 
 
 class PublicPageForm(FlaskForm):
     shows = SelectField(
-        "Public collection page",
+        _l("Public collection page"),
         choices=_choices(
             [
-                ("none", "Off: my lists are private"),
-                ("haves", "Show my Haves"),
-                ("wants", "Show my Wants"),
-                ("both", "Show Haves and Wants"),
+                ("none", _l("Off: my lists are private")),
+                ("haves", _l("Show my Haves")),
+                ("wants", _l("Show my Wants")),
+                ("both", _l("Show Haves and Wants")),
             ]
         ),
     )
-    submit = SubmitField("Save")
+    submit = SubmitField(_l("Save"))

@@ -6,6 +6,8 @@ encodings a CSV may be in."""
 from __future__ import annotations
 
 from flask import request
+from flask_babel import format_decimal
+from flask_babel import gettext as _
 
 from marketplace.core.errors import DomainError
 
@@ -24,7 +26,9 @@ def refuse_declared_oversize(limit: int = MAX_IMPORT_BYTES) -> None:
     and let Werkzeug read no more than that (a body that lies about its length)."""
     request.max_content_length = limit + ENVELOPE_BYTES
     if (request.content_length or 0) > request.max_content_length:
-        raise FileTooLarge(f"The file is larger than the {limit // 1_048_576} MB limit.")
+        raise FileTooLarge(
+            _("The file is larger than the %(limit)d MB limit.", limit=limit // 1_048_576)
+        )
 
 
 def read_upload(field: str, *, what: str, body_allowed: bool) -> bytes:
@@ -34,7 +38,10 @@ def read_upload(field: str, *, what: str, body_allowed: bool) -> bytes:
         return request.get_data()
     upload = request.files.get(field)
     if upload is None:
-        raise DomainError(f"Send {what} as the multipart field '{field}'.", field=field)
+        raise DomainError(
+            _("Send %(what)s as the multipart field '%(field)s'.", what=what, field=field),
+            field=field,
+        )
     return upload.read()
 
 
@@ -45,16 +52,21 @@ def decode_upload(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     and binary (or UTF-16) ones."""
     if len(data) > MAX_IMPORT_BYTES:
         raise FileTooLarge(
-            f"The file is {len(data) / 1_048_576:.1f} MB; the limit is "
-            f"{MAX_IMPORT_BYTES // 1_048_576} MB. Split it into smaller files.",
+            _(
+                "The file is %(size)s MB; the limit is %(limit)d MB. Split it into smaller files.",
+                size=format_decimal(round(len(data) / 1_048_576, 1)),
+                limit=MAX_IMPORT_BYTES // 1_048_576,
+            ),
             field="file",
         )
     if not data.strip():
-        raise DomainError("The file is empty.", field="file")
+        raise DomainError(_("The file is empty."), field="file")
     if b"\x00" in data[:4096]:
         raise DomainError(
-            "This is not a text CSV file (it looks binary or UTF-16); save it as "
-            "CSV in UTF-8 or Windows-1251.",
+            _(
+                "This is not a text CSV file (it looks binary or UTF-16); save it as "
+                "CSV in UTF-8 or Windows-1251."
+            ),
             field="file",
         )
     if encoding:
@@ -62,13 +74,20 @@ def decode_upload(data: bytes, encoding: str | None = None) -> tuple[str, str]:
             return data.decode(encoding), encoding
         except (LookupError, UnicodeDecodeError) as exc:
             raise DomainError(
-                f"The file cannot be read as {encoding}: {exc}.", field="file"
+                _(
+                    "The file cannot be read as %(encoding)s: %(error)s.",
+                    encoding=encoding,
+                    error=exc,
+                ),
+                field="file",
             ) from None
     if data.startswith(b"\xef\xbb\xbf"):
         try:
             return data.decode("utf-8-sig"), "utf-8-sig"
         except UnicodeDecodeError as exc:
-            raise DomainError(f"The file is not valid UTF-8: {exc}.", field="file") from None
+            raise DomainError(
+                _("The file is not valid UTF-8: %(error)s.", error=exc), field="file"
+            ) from None
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -77,5 +96,6 @@ def decode_upload(data: bytes, encoding: str | None = None) -> tuple[str, str]:
         return data.decode("cp1251"), "cp1251"
     except UnicodeDecodeError:
         raise DomainError(
-            "The file is neither UTF-8 nor Windows-1251; choose its encoding.", field="encoding"
+            _("The file is neither UTF-8 nor Windows-1251; choose its encoding."),
+            field="encoding",
         ) from None

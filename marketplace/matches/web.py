@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from marketplace.core.celery_app import GLOBAL_SOLVE_EVERY
@@ -17,7 +18,9 @@ from marketplace.matches.models import MATCH_KINDS
 
 bp = Blueprint("matches", __name__)
 
-TITLES = {"swap": "Two-way swaps", "offer": "Who has what you want", "cycle": "Trade loops"}
+TITLES = {
+    "swap": _l("Two-way swaps"), "offer": _l("Who has what you want"), "cycle": _l("Trade loops"),
+}  # fmt: skip
 PREVIEW = 10
 
 

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask_babel import gettext
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -38,6 +39,7 @@ from marketplace.notifications.models import (
     Notification,
     NotificationPreference,
 )
+from marketplace.notifications.time_zones import is_offered
 
 COOLING = timedelta(days=14)
 DEFAULT_MODES = {
@@ -118,12 +120,11 @@ class Notifier:
         self, user: User, *, modes: dict[str, str], timezone: str, locale: str,
         digest_hour: int, weekly_day: int,
     ) -> None:  # fmt: skip
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+        if not is_offered(timezone):
             raise DomainError(
-                "Unknown time zone; use a name like Europe/Tallinn.", field="timezone"
-            ) from None
+                gettext("Choose a time zone from the list, such as Europe/Tallinn."),
+                field="timezone",
+            )
         if locale not in languages():
             raise DomainError(
                 "Choose one of the languages offered: " + ", ".join(languages()) + ".",

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import IntegerField, SelectField, StringField, SubmitField
+from wtforms import IntegerField, SelectField, SubmitField
 from wtforms.validators import DataRequired, NumberRange
 
 from marketplace.accounts.forms import EmptyForm, attach_error
@@ -21,6 +21,8 @@ from marketplace.core.registry import find_service
 from marketplace.notifications.models import MODES, NOTIFICATION_KINDS, Notification
 from marketplace.notifications.notification_settings import read_settings, update_settings
 from marketplace.notifications.operations import Notifier
+from marketplace.notifications.time_zones import DEFAULT as DEFAULT_ZONE
+from marketplace.notifications.time_zones import zone_choices
 
 bp = Blueprint("notifications", __name__)
 
@@ -39,11 +41,19 @@ DAYS = [
 ]  # fmt: skip
 
 
-def settings_form() -> type[FlaskForm]:
+def settings_form(current_zone: str | None = None) -> type[FlaskForm]:
     from wtforms import SelectChoice
 
     class SettingsForm(FlaskForm):
-        timezone = StringField(_l("Time zone"), [DataRequired()])
+        timezone = SelectField(
+            _l("Time zone"),
+            [DataRequired()],
+            choices=[
+                SelectChoice(zone, name, optgroup=region)
+                for region, zones in zone_choices(current_zone).items()
+                for zone, name in zones
+            ],
+        )
         locale = SelectField(
             _l("Language of emails"),
             choices=[SelectChoice(code, name) for code, name in language_names().items()],
@@ -70,7 +80,7 @@ def settings_form() -> type[FlaskForm]:
 def settings() -> ResponseReturnValue:
     n = find_service(Notifier)
     current = read_settings(n, current_user)
-    form = settings_form()(
+    form = settings_form(current.timezone)(
         data={
             "timezone": current.timezone,
             "locale": current.locale,
@@ -111,6 +121,8 @@ def settings() -> ResponseReturnValue:
         pending=n.pending_count(current_user.id),
         labels=LABELS,
         statuses=STATUS_LABELS,
+        # Until a member chooses, the page preselects the browser's zone.
+        zone_unchosen=current.timezone == DEFAULT_ZONE,
     ), (422 if form.errors or form.form_errors else 200)
 
 

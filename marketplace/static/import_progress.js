@@ -1,6 +1,8 @@
 /* The import page follows a running import: it asks the status URL named on
    #import every second, moves the bar, and reloads once the import has finished
-   (the page then shows the outcome). Loaded only while the import runs. */
+   (the page then shows the outcome). Loaded only while the import runs. What it
+   says comes from #import's data-importing, in the reader's language, with
+   {percent} where the number goes. */
 (function () {
   "use strict";
   var box = document.getElementById("import"),
@@ -15,7 +17,8 @@
         if (s.of) {
           bar.max = s.of;
           bar.value = s.done;
-          state.textContent = "Importing… " + Math.round(100 * s.done / s.of) + "%";
+          state.textContent = (box.dataset.importing || "Importing… {percent}%")
+            .replace("{percent}", String(Math.round(100 * s.done / s.of)));
         }
         setTimeout(poll, 1000);
       })

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -19,6 +20,7 @@ from marketplace.accounts.models import User
 from marketplace.core.errors import DomainError
 from marketplace.core.extensions import db
 from marketplace.core.registry import find_service
+from marketplace.lists.grades import defect_name
 from marketplace.lists.models import DEFECTS
 from marketplace.trades import pages, queries
 from marketplace.trades.forms import TermsForm, whole_number
@@ -61,7 +63,7 @@ def trade_helpers() -> dict[str, Any]:
 @bp.app_template_filter("defect_names")
 def defect_names(mask: int) -> list[str]:
     """A copy's recorded faults (the bit mask a trade item keeps), as words."""
-    return [d.label.lower() for d in DEFECTS if mask & d]
+    return [defect_name(d).lower() for d in DEFECTS if mask & d]
 
 
 def _trade(trade_id: int) -> Trade:
@@ -129,9 +131,9 @@ def accept(trade_id: int) -> ResponseReturnValue:
         trade_id,
         lambda user, t: service().accept(user, t.id, address_id),
         lambda t: (
-            "Everyone has accepted: the copies are held and it is time to post your parcel."
+            _("Everyone has accepted: the copies are held and it is time to post your parcel.")
             if t.status == "accepted"
-            else "You accepted these terms; the others are asked to answer."
+            else _("You accepted these terms; the others are asked to answer.")
         ),
     )
 
@@ -143,7 +145,7 @@ def decline(trade_id: int) -> ResponseReturnValue:
     return _act(
         trade_id,
         lambda user, t: service().decline(user, t.id, reason),
-        lambda t: "You declined; everyone in the trade has been told.",
+        lambda t: _("You declined; everyone in the trade has been told."),
     )
 
 
@@ -159,7 +161,15 @@ def cancel(trade_id: int) -> ResponseReturnValue:
             return service().withdraw(user, found.id, reason)
         return service().cancel(user, found.id, reason)
 
-    return _act(trade_id, call, lambda t: f"Trade #{t.id} is {t.status}; the others are told.")
+    return _act(
+        trade_id,
+        call,
+        lambda t: (
+            _("Trade #%(id)d is withdrawn; the others are told.", id=t.id)
+            if t.status == "cancelled" and t.accepted_at is None
+            else _("Trade #%(id)d is called off; the others are told.", id=t.id)
+        ),
+    )
 
 
 @bp.route("/trades/<int:trade_id>/ship", methods=["POST"])
@@ -170,7 +180,7 @@ def ship(trade_id: int) -> ResponseReturnValue:
     return _act(
         trade_id,
         lambda user, t: service().ship(user, t.id, to=to, tracking=tracking),
-        lambda t: "Marked posted; the receiver has been told.",
+        lambda t: _("Marked posted; the receiver has been told."),
     )
 
 
@@ -182,9 +192,9 @@ def receive(trade_id: int) -> ResponseReturnValue:
         trade_id,
         lambda user, t: service().receive(user, t.id, sender=sender),
         lambda t: (
-            "Every parcel has arrived: the trade is complete and your lists are updated."
+            _("Every parcel has arrived: the trade is complete and your lists are updated.")
             if t.status == "completed"
-            else "Marked received; thank you."
+            else _("Marked received; thank you.")
         ),
     )
 
@@ -196,7 +206,7 @@ def dispute(trade_id: int) -> ResponseReturnValue:
     return _act(
         trade_id,
         lambda user, t: service().dispute(user, t.id, reason),
-        lambda t: "The trade is frozen and a moderator has been asked to look.",
+        lambda t: _("The trade is frozen and a moderator has been asked to look."),
     )
 
 
@@ -262,7 +272,10 @@ def new() -> ResponseReturnValue:
         except DomainError as exc:
             db.session.rollback()
             return _terms_page(other, form, action=action, error=exc.message, status=exc.status)
-        flash(f"Your proposal is sent; {other.display_name} is asked to answer.", "success")
+        flash(
+            _("Your proposal is sent; %(name)s is asked to answer.", name=other.display_name),
+            "success",
+        )
         return _to_trade(made.id)
     form = TermsForm()
     if match_id is not None:
@@ -279,7 +292,7 @@ def counter(trade_id: int) -> ResponseReturnValue:
     found = _trade(trade_id)
     me = _user()
     if "counter" not in queries.actions_for(found, me.id):
-        flash("The terms of this trade cannot be changed now.", "error")
+        flash(_("The terms of this trade cannot be changed now."), "error")
         return _to_trade(trade_id)
     other = next(p.user for p in found.parties if p.user_id != me.id)
     action = url_for("trades.counter", trade_id=trade_id)
@@ -304,7 +317,10 @@ def counter(trade_id: int) -> ResponseReturnValue:
                 error=exc.message,
                 status=exc.status,
             )
-        flash(f"Your new terms are sent; {other.display_name} is asked to answer.", "success")
+        flash(
+            _("Your new terms are sent; %(name)s is asked to answer.", name=other.display_name),
+            "success",
+        )
         return _to_trade(trade_id)
     current = [(i.giver_id, i.have_id, i.quantity) for i in found.current_items()]
     form = TermsForm.prefilled(

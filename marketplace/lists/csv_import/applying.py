@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
@@ -78,7 +79,11 @@ class ImportResult:
                 RowError(
                     amb.row,
                     amb.column,
-                    f"Several pins match '{amb.text}': {names}. Add the catalogue number.",
+                    _(
+                        "Several pins match '%(text)s': %(pins)s. Add the catalogue number.",
+                        text=amb.text,
+                        pins=names,
+                    ),
                 )
             )
         return sorted(found, key=lambda e: e.row)
@@ -104,7 +109,7 @@ class Importer:
     ) -> ImportResult:
         kind = list_kind(kind, verb="Import into")
         if mode not in MODES:
-            raise DomainError("Choose all_or_nothing or good_rows.", field="mode")
+            raise DomainError(_("Choose all_or_nothing or good_rows."), field="mode")
         mapping = check_mapping(mapping, csv_file.header, kind.name)
         result = ImportResult(
             kind=kind.name,

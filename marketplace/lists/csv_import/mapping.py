@@ -8,6 +8,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,20 +20,20 @@ from marketplace.lists.operations import KINDS
 
 FIELDS: dict[str, tuple[str, ...]] = {name: kind.csv_fields for name, kind in KINDS.items()}
 FIELD_LABELS = {
-    "ref": "Catalogue number",
-    "any_variant": "Any variant (yes/no)",
-    "title": "Title",
-    "legend": "Legend (inscription)",
-    "quantity": "Quantity",
-    "condition": "Condition",
-    "defects": "Defects",
-    "tradeable": "Tradeable (yes/no)",
-    "price": "Asking price",
-    "currency": "Currency",
-    "notes": "Notes",
-    "priority": "Priority (1–5)",
-    "min_condition": "Minimum condition",
-    "max_price": "Maximum price",
+    "ref": _l("Catalogue number"),
+    "any_variant": _l("Any variant (yes/no)"),
+    "title": _l("Title"),
+    "legend": _l("Legend (inscription)"),
+    "quantity": _l("Quantity"),
+    "condition": _l("Condition"),
+    "defects": _l("Defects"),
+    "tradeable": _l("Tradeable (yes/no)"),
+    "price": _l("Asking price"),
+    "currency": _l("Currency"),
+    "notes": _l("Notes"),
+    "priority": _l("Priority (1–5)"),
+    "min_condition": _l("Minimum condition"),
+    "max_price": _l("Maximum price"),
 }
 # Headings people actually use, folded; the field's own name always works too.
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -85,13 +87,16 @@ def check_mapping(mapping: dict[str, Any], header: Sequence[str], kind: str) -> 
         if not column:
             continue
         if name not in FIELDS[kind]:
-            raise DomainError(f"Unknown field '{name}'.", field="mapping")
+            raise DomainError(_("Unknown field '%(name)s'.", name=name), field="mapping")
         if column not in header:
-            raise DomainError(f"The file has no column '{column}'.", field="mapping")
+            raise DomainError(
+                _("The file has no column '%(column)s'.", column=column), field="mapping"
+            )
         clean[name] = column
     if not {"ref", "title", "legend"} & clean.keys():
         raise DomainError(
-            "Map at least one of the catalogue number, title or legend columns.", field="mapping"
+            _("Map at least one of the catalogue number, title or legend columns."),
+            field="mapping",
         )
     return clean
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -113,12 +114,12 @@ def match_rows(
         if p.ref and p.any_variant:
             p.variant_group = by_group.get(p.ref.lower())
             if p.variant_group is None:
-                errors.append(RowError(p.row, ref_column, f"Unknown catalogue number '{p.ref}'."))
+                errors.append(RowError(p.row, ref_column, _unknown_ref(p.ref)))
             continue
         if p.ref:
             p.pin_id = by_ref.get(p.ref.lower())
             if p.pin_id is None and not p.text:
-                errors.append(RowError(p.row, ref_column, f"Unknown catalogue number '{p.ref}'."))
+                errors.append(RowError(p.row, ref_column, _unknown_ref(p.ref)))
             if p.pin_id is not None or not p.text:
                 continue
         assert p.text is not None
@@ -131,14 +132,24 @@ def match_rows(
         elif len(candidates) == 1:
             p.pin_id = candidates[0].id
         elif not candidates:
-            what = f"catalogue number '{p.ref}' or " if p.ref else ""
-            errors.append(
-                RowError(p.row, p.text_column, f"No pin in the catalogue matches {what}'{p.text}'.")
+            message = (
+                _(
+                    "No pin in the catalogue matches catalogue number '%(ref)s' or '%(text)s'.",
+                    ref=p.ref,
+                    text=p.text,
+                )
+                if p.ref
+                else _("No pin in the catalogue matches '%(text)s'.", text=p.text)
             )
+            errors.append(RowError(p.row, p.text_column, message))
         else:
             ambiguous.append(Ambiguity(p.row, p.text_column, p.text, candidates))
     unmatched = {a.row for a in ambiguous} | {e.row for e in errors}
     return [p for p in parsed if p.row not in unmatched], errors, ambiguous
+
+
+def _unknown_ref(ref: str) -> str:
+    return _("Unknown catalogue number '%(ref)s'.", ref=ref)
 
 
 def without_duplicates(
@@ -156,7 +167,9 @@ def without_duplicates(
                 RowError(
                     p.row,
                     column,
-                    f"Duplicate of row {first[key]} (same {kind.same_entry_in_words}).",
+                    _("Duplicate of row %(row)d (same pin, condition and defects).", row=first[key])
+                    if kind is HAVES
+                    else _("Duplicate of row %(row)d (same pin).", row=first[key]),
                 )
             )
             continue

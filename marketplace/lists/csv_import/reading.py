@@ -9,6 +9,8 @@ import io
 import re
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 from marketplace.core.errors import DomainError
 from marketplace.core.spreadsheet import read_cell
 from marketplace.lists.uploads import decode_upload
@@ -61,15 +63,16 @@ def parse_text(text: str, encoding: str, delimiter: str | None = None) -> CsvFil
                 continue
             rows.append((number, [read_cell(c) for c in cells]))
             if len(rows) > MAX_ROWS:
-                raise DomainError(f"At most {MAX_ROWS} rows per file.", field="file")
+                raise DomainError(_("At most %(max)d rows per file.", max=MAX_ROWS), field="file")
     except csv.Error as exc:
         raise DomainError(
-            f"Row {reader.line_num}: the CSV is malformed ({exc}).", field="file"
+            _("Row %(row)d: the CSV is malformed (%(error)s).", row=reader.line_num, error=exc),
+            field="file",
         ) from None
     if header is None or not any(h.strip() for h in header):
-        raise DomainError("The file is empty.", field="file")
+        raise DomainError(_("The file is empty."), field="file")
     if not rows:
-        raise DomainError("The file has a header row but no data rows.", field="file")
+        raise DomainError(_("The file has a header row but no data rows."), field="file")
     return CsvFile(encoding=encoding, delimiter=delimiter, header=header, rows=rows)
 
 

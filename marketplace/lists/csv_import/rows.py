@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
+
 from marketplace.catalogue.transliteration import fold
 from marketplace.core.errors import DomainError
 from marketplace.lists.models import Condition
@@ -57,7 +59,7 @@ def _flag(value: str, default: bool) -> bool:
         return True
     if key in NO:
         return False
-    raise DomainError(f"'{value}' is not yes or no.")
+    raise DomainError(_("'%(value)s' is not yes or no.", value=value))
 
 
 def parse_row(
@@ -67,7 +69,13 @@ def parse_row(
     index = {name: header.index(column) for name, column in mapping.items()}
     if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
         raise RowFault(
-            number, None, f"The row has {len(cells)} cells but the header has {len(header)}."
+            number,
+            None,
+            _(
+                "The row has %(cells)d cells but the header has %(columns)d.",
+                cells=len(cells),
+                columns=len(header),
+            ),
         )
 
     def raw(name: str) -> str:
@@ -90,7 +98,7 @@ def parse_row(
         parsed.text, parsed.text_column = title, mapping.get("title")
     if not parsed.ref and not parsed.text:
         column = mapping.get("ref") or mapping.get("legend") or mapping.get("title")
-        raise RowFault(number, column, "Give a catalogue number, a legend or a title.")
+        raise RowFault(number, column, _("Give a catalogue number, a legend or a title."))
     v = parsed.values
     if kind is HAVES:
         v["quantity"] = checked("quantity", lambda: check_quantity(raw("quantity") or 1))
@@ -105,7 +113,7 @@ def parse_row(
     else:
         parsed.any_variant = checked("any_variant", lambda: _flag(raw("any_variant"), False))
         if parsed.any_variant and not parsed.ref:
-            raise RowFault(number, mapping.get("ref"), "'Any variant' needs a catalogue number.")
+            raise RowFault(number, mapping.get("ref"), _("'Any variant' needs a catalogue number."))
         v["priority"] = checked("priority", lambda: check_priority(raw("priority") or 3))
         v["min_condition"] = checked(
             "min_condition",

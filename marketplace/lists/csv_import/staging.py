@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import User
 from marketplace.core import outbox
-from marketplace.core.errors import DomainError, NotFound
+from marketplace.core.errors import Conflict, DomainError, NotFound
 from marketplace.core.models import utcnow
 from marketplace.lists.csv_import.applying import MODES, Importer, ImportResult, Progress
 from marketplace.lists.csv_import.mapping import (
@@ -153,7 +155,7 @@ class StagedImports:
             select(ListImport).where(ListImport.id == import_id, ListImport.user_id == user.id)
         )
         if job is None:
-            raise NotFound("No such import.")
+            raise NotFound(_("No such import."))
         return job
 
     @staticmethod
@@ -174,7 +176,7 @@ class StagedImports:
     def _editable(self, user: User, import_id: int) -> ListImport:
         job = self.get(user, import_id)
         if job.status != "uploaded":
-            raise DomainError("This import has already been started.")
+            raise DomainError(_("This import has already been started."))
         return job
 
     def preview(self, user: User, import_id: int, mode: str = "all_or_nothing") -> ImportResult:
@@ -184,10 +186,24 @@ class StagedImports:
     def start(self, user: User, import_id: int, mode: str, choices: dict[int, int]) -> ListImport:
         job = self._editable(user, import_id)
         if mode not in MODES:
-            raise DomainError("Choose all_or_nothing or good_rows.", field="mode")
+            raise DomainError(_("Choose all_or_nothing or good_rows."), field="mode")
         job.mode = mode
         job.choices = {str(k): v for k, v in choices.items()}
         job.status = "queued"
+        self.session.flush()
+        outbox.enqueue(self.session, RUN_TASK, import_id=job.id)
+        return job
+
+    def import_good_rows(self, user: User, import_id: int) -> ListImport:
+        """After an all-or-nothing import was refused (and wrote nothing), import
+        the same upload's good rows and report the rest: queued again, so the
+        worker applies it in one transaction like any other."""
+        job = self.get(user, import_id)
+        if job.status != "refused":
+            raise Conflict(_("Only a refused import can import its good rows."))
+        job.mode = "good_rows"
+        job.status = "queued"
+        job.finished_at = None
         self.session.flush()
         outbox.enqueue(self.session, RUN_TASK, import_id=job.id)
         return job
@@ -198,10 +214,13 @@ class StagedImports:
         if job is None or job.status not in ("queued", "running"):
             return None  # already done by an earlier delivery
         job.status = "running"
-        result = apply(
-            self.session, job.user_id, self.staged(job),
-            mode=job.mode, choices=_choices(job), progress=progress,
-        )  # fmt: skip
+        owner = self.session.get(User, job.user_id)
+        # The problems are kept for the import page: in the collector's language.
+        with force_locale((owner.locale if owner else None) or "en"):
+            result = apply(
+                self.session, job.user_id, self.staged(job),
+                mode=job.mode, choices=_choices(job), progress=progress,
+            )  # fmt: skip
         job.status = "done" if result.applied or result.ok else "refused"
         if job.mode == "good_rows" and not result.ok:
             job.status = "done"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy import distinct, func, insert, or_, select
 from sqlalchemy.orm import Session
 
@@ -117,7 +118,7 @@ class CollectionQueries:
         """Add every catalogue pin of the series the collector neither has nor
         wants (any variant of the number counts as having it); returns how many."""
         if self.session.get(Series, series_id) is None:
-            raise NotFound("No such series.")
+            raise NotFound(_("No such series."))
         owned_numbers = select(Pin.series_number).where(
             Pin.series_id == series_id,
             Pin.id.in_(select(Have.pin_id).where(Have.user_id == user.id)),
@@ -212,7 +213,7 @@ class CollectionQueries:
 
     def set_public(self, user: User, shows: str) -> CollectionPage:
         if shows not in ("none", "haves", "wants", "both"):
-            raise DomainError("Choose none, haves, wants or both.", field="shows")
+            raise DomainError(_("Choose none, haves, wants or both."), field="shows")
         page = self.collection_page(user)
         page.shows = shows
         self.session.flush()
@@ -221,7 +222,7 @@ class CollectionQueries:
     def public_page(self, slug: str) -> CollectionPage:
         page = self.session.scalar(select(CollectionPage).where(CollectionPage.slug == slug))
         if page is None or page.shows == "none":
-            raise NotFound("This collection is not public.")
+            raise NotFound(_("This collection is not public."))
         return page
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
@@ -81,7 +82,7 @@ class EntryOperations:
                 self.session.add(entry)
                 self.session.flush()
         except IntegrityError:
-            raise Conflict(kind.duplicate_message, field="pin_id") from None
+            raise Conflict(str(kind.duplicate_message), field="pin_id") from None
         self._noted(kind, user.id, entry)
         return entry
 
@@ -105,7 +106,7 @@ class EntryOperations:
                     setattr(entry, name, value)
                 self.session.flush()
         except IntegrityError:
-            raise Conflict(kind.conflict_message, field=kind.conflict_field) from None
+            raise Conflict(str(kind.conflict_message), field=kind.conflict_field) from None
         self._noted(kind, user.id, entry)
         return entry
 
@@ -176,11 +177,12 @@ class EntryOperations:
         target = want.pin_id
         if target is None:
             if pin_id is None:
-                raise DomainError("Choose which variant arrived.", field="pin_id")
+                raise DomainError(_("Choose which variant arrived."), field="pin_id")
             pin = catalogue_pin(self.session, pin_id)
             if pin.variant_group != want.variant_group:
                 raise DomainError(
-                    f"That pin is not a variant of {want.variant_group}.", field="pin_id"
+                    _("That pin is not a variant of %(ref)s.", ref=want.variant_group),
+                    field="pin_id",
                 )
             target = pin.id
         self.remove(WANTS, user, want_id)
@@ -206,7 +208,7 @@ class EntryOperations:
 
         have = self.get(HAVES, user, have_id)
         if len(have.photos) >= MAX_PHOTOS:
-            raise DomainError(f"At most {MAX_PHOTOS} photos per entry.", field="photo")
+            raise DomainError(_("At most %(num)d photos per entry.", num=MAX_PHOTOS), field="photo")
         stored = store_photo(data, storage_dir=storage_dir)
         photo = HavePhoto(
             have_id=have.id,
@@ -227,7 +229,7 @@ class EntryOperations:
             .where(HavePhoto.id == photo_id, Have.user_id == user.id)
         )
         if photo is None:
-            raise NotFound("No such photo.")
+            raise NotFound(_("No such photo."))
         self.session.delete(photo)
         self.session.flush()
         return [photo.filename, photo.thumbnail]

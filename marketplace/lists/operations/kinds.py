@@ -9,6 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, TypedDict
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_babel.speaklater import LazyString
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
@@ -52,7 +56,7 @@ class PinsChanged(TypedDict, total=False):
 def catalogue_pin(session: Session, pin_id: int) -> Pin:
     pin = session.get(Pin, pin_id)
     if pin is None:
-        raise NotFound(f"There is no pin {pin_id} in the catalogue.", field="pin_id")
+        raise NotFound(_("There is no pin %(id)s in the catalogue.", id=pin_id), field="pin_id")
     return pin
 
 
@@ -64,7 +68,7 @@ def catalogue_variant_group(session: Session, text: str) -> str:
         .limit(1)
     )
     if group is None:
-        raise NotFound(f"No catalogue number '{text}'.", field="variant_group")
+        raise NotFound(_("No catalogue number '%(ref)s'.", ref=text), field="variant_group")
     return group
 
 
@@ -88,14 +92,16 @@ class ListKind:
     model: ClassVar[type[Any]]
     sorts: ClassVar[dict[str, tuple[Any, ...]]]
     csv_fields: ClassVar[tuple[str, ...]]
-    duplicate_message: ClassVar[str]  # adding an entry already listed
-    conflict_message: ClassVar[str]  # changing an entry into one already listed
+    # In the reader's language, so kept lazy until raised (str() at the raise).
+    duplicate_message: ClassVar[LazyString]  # adding an entry already listed
+    conflict_message: ClassVar[LazyString]  # changing an entry into one already listed
     conflict_field: ClassVar[str]
-    same_entry_in_words: ClassVar[str]  # what two rows of a file share to be duplicates
 
     @property
     def not_found_message(self) -> str:
-        return f"That entry is not in your {self.label}."
+        if self.name == "haves":
+            return _("That entry is not in your Haves.")
+        return _("That entry is not in your Wants.")
 
     def new_values(self, session: Session, fields: Mapping[str, Any]) -> dict[str, Any]:
         """The columns of a new entry from what the collector gave, every one checked."""
@@ -156,10 +162,9 @@ class HaveKind(ListKind):
         "ref", "title", "legend", "quantity", "condition", "defects", "tradeable", "price",
         "currency", "notes",
     )  # fmt: skip
-    duplicate_message = "You already list this pin in this condition; change that entry."
-    conflict_message = "You already list this pin in that condition with those defects."
+    duplicate_message = _l("You already list this pin in this condition; change that entry.")
+    conflict_message = _l("You already list this pin in that condition with those defects.")
     conflict_field = "condition"
-    same_entry_in_words = "pin, condition and defects"
 
     def new_values(self, session: Session, fields: Mapping[str, Any]) -> dict[str, Any]:
         pin_id = fields["pin_id"]
@@ -185,15 +190,22 @@ class HaveKind(ListKind):
             values["quantity"] = check_quantity(changes["quantity"])
             if values["quantity"] < entry.reserved:
                 raise Conflict(
-                    f"{entry.reserved} of these copies are promised to a trade or a "
-                    f"checkout; keep at least {entry.reserved}.",
+                    ngettext(
+                        "%(num)d of these copies is promised to a trade or a checkout; "
+                        "keep at least %(num)d.",
+                        "%(num)d of these copies are promised to a trade or a checkout; "
+                        "keep at least %(num)d.",
+                        entry.reserved,
+                    ),
                     field="quantity",
                 )
         promised_terms = {"condition", "defects"} & set(changes)
         if entry.reserved and promised_terms:
             raise Conflict(
-                "Copies promised to a trade or a checkout keep the condition they were "
-                "promised in.",
+                _(
+                    "Copies promised to a trade or a checkout keep the condition they were "
+                    "promised in."
+                ),
                 field=sorted(promised_terms)[0],
             )
         if "condition" in changes:
@@ -244,8 +256,13 @@ class HaveKind(ListKind):
     def check_removable(self, entry: Any) -> None:
         if entry.reserved:
             raise Conflict(
-                f"{entry.reserved} of these copies are promised to a trade or a checkout; "
-                "remove them once that is settled."
+                ngettext(
+                    "%(num)d of these copies is promised to a trade or a checkout; "
+                    "remove it once that is settled.",
+                    "%(num)d of these copies are promised to a trade or a checkout; "
+                    "remove them once that is settled.",
+                    entry.reserved,
+                )
             )
 
     def removable(self) -> ColumnElement[bool] | None:
@@ -261,16 +278,15 @@ class WantKind(ListKind):
         "ref", "any_variant", "title", "legend", "priority", "min_condition", "max_price",
         "currency", "notes",
     )  # fmt: skip
-    duplicate_message = "That pin is already in your Wants."
-    conflict_message = "That pin is already in your Wants."
+    duplicate_message = _l("That pin is already in your Wants.")
+    conflict_message = _l("That pin is already in your Wants.")
     conflict_field = "pin_id"
-    same_entry_in_words = "pin"
 
     def new_values(self, session: Session, fields: Mapping[str, Any]) -> dict[str, Any]:
         pin_id, variant_group = fields.get("pin_id"), fields.get("variant_group")
         if (pin_id is None) == (not variant_group):
             raise DomainError(
-                "Want either one pin or any variant of a catalogue number.", field="pin_id"
+                _("Want either one pin or any variant of a catalogue number."), field="pin_id"
             )
         group = None
         if pin_id is not None:

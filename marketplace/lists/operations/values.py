@@ -18,6 +18,7 @@ from typing import Any
 
 from babel.core import get_global
 from babel.numbers import get_currency_precision, get_territory_currencies
+from flask_babel import gettext as _
 
 from marketplace.core.errors import DomainError
 from marketplace.lists.models import ALL_DEFECTS, DEFECTS, Condition, Defect
@@ -82,7 +83,10 @@ def parse_condition(value: str | Condition | None, field: str = "condition") -> 
         return Condition(int(key))
     if key not in _CONDITION_NAMES:
         names = ", ".join(c.label for c in sorted(Condition, reverse=True))
-        raise DomainError(f"Unknown condition '{value}'; use one of {names}.", field=field)
+        raise DomainError(
+            _("Unknown condition '%(value)s'; use one of %(names)s.", value=value, names=names),
+            field=field,
+        )
     return _CONDITION_NAMES[key]
 
 
@@ -91,7 +95,7 @@ def parse_defects(value: str | Iterable[str] | int | None, field: str = "defects
         return 0
     if isinstance(value, int):
         if not 0 <= value <= ALL_DEFECTS:
-            raise DomainError("Unknown defect flags.", field=field)
+            raise DomainError(_("Unknown defect flags."), field=field)
         return value
     parts = re.split(r"[|,;/+]", value) if isinstance(value, str) else list(value)
     mask = 0
@@ -101,7 +105,10 @@ def parse_defects(value: str | Iterable[str] | int | None, field: str = "defects
             continue
         if key not in _DEFECT_NAMES:
             names = ", ".join(d.slug for d in DEFECTS)
-            raise DomainError(f"Unknown defect '{part.strip()}'; use {names}.", field=field)
+            raise DomainError(
+                _("Unknown defect '%(value)s'; use %(names)s.", value=part.strip(), names=names),
+                field=field,
+            )
         mask |= _DEFECT_NAMES[key]
     return mask
 
@@ -117,14 +124,18 @@ def parse_money(
     currency can express: 12 JPY but not 12.50 JPY, 0.01 EUR but not 0.001 EUR."""
     if amount is None or (isinstance(amount, str) and not amount.strip()):
         if currency not in (None, ""):
-            raise DomainError("A currency needs an amount beside it.", field=field)
+            raise DomainError(_("A currency needs an amount beside it."), field=field)
         return None, None
     try:
         value = amount if isinstance(amount, Decimal) else Decimal(str(amount).strip())
     except InvalidOperation:
-        raise DomainError(f"'{amount}' is not an amount of money.", field=field) from None
+        raise DomainError(
+            _("'%(value)s' is not an amount of money.", value=amount), field=field
+        ) from None
     if not value.is_finite() or value < 0 or value > MAX_PRICE:
-        raise DomainError(f"The amount must be between 0 and {MAX_PRICE}.", field=field)
+        raise DomainError(
+            _("The amount must be between 0 and %(max)s.", max=MAX_PRICE), field=field
+        )
     code = check_currency(currency)
     places = currency_places(code)
     if value != value.quantize(Decimal(1).scaleb(-places)):
@@ -138,11 +149,15 @@ def check_currency(currency: Any, field: str = "currency") -> str:
     code = str(currency or "").strip().upper()
     if not _CURRENCY.match(code):
         raise DomainError(
-            "Give the currency as a three-letter code such as EUR, USD or RUB.", field=field
+            _("Give the currency as a three-letter code such as EUR, USD or RUB."), field=field
         )
     if code not in currencies_in_use():
         raise DomainError(
-            f"'{code}' is not a currency in use: give its ISO 4217 code, such as EUR, USD or RUB.",
+            _(
+                "'%(code)s' is not a currency in use: give its ISO 4217 code, "
+                "such as EUR, USD or RUB.",
+                code=code,
+            ),
             field=field,
         )
     return code
@@ -169,21 +184,38 @@ def currencies_in_use() -> frozenset[str]:
 def _too_fine(value: Decimal, code: str) -> str:
     places = get_currency_precision(code)
     if places == 0:
-        return f"{code} has no minor unit: give a whole amount such as {value:.0f}."
+        return _(
+            "%(code)s has no minor unit: give a whole amount such as %(amount)s.",
+            code=code,
+            amount=f"{value:.0f}",
+        )
     if places > STORED_PLACES:
-        return f"Prices in {code} have at most {STORED_PLACES} decimal places."
-    return f"{code} has {places} decimal places: {value} cannot be paid in it."
+        return _(
+            "Prices in %(code)s have at most %(places)d decimal places.",
+            code=code,
+            places=STORED_PLACES,
+        )
+    return _(
+        "%(code)s has %(places)d decimal places: %(amount)s cannot be paid in it.",
+        code=code,
+        places=places,
+        amount=value,
+    )
 
 
 def check_quantity(value: Any, field: str = "quantity") -> int:
     try:
         number = int(str(value).strip()) if not isinstance(value, int) else value
     except ValueError:
-        raise DomainError(f"'{value}' is not a whole number.", field=field) from None
+        raise DomainError(
+            _("'%(value)s' is not a whole number.", value=value), field=field
+        ) from None
     if number < 1:
-        raise DomainError(f"The quantity must be at least 1 (got {number}).", field=field)
+        raise DomainError(
+            _("The quantity must be at least 1 (got %(number)d).", number=number), field=field
+        )
     if number > MAX_QUANTITY:
-        raise DomainError(f"The quantity can be at most {MAX_QUANTITY}.", field=field)
+        raise DomainError(_("The quantity can be at most %(max)d.", max=MAX_QUANTITY), field=field)
     return number
 
 
@@ -191,14 +223,18 @@ def check_priority(value: Any, field: str = "priority") -> int:
     try:
         number = int(str(value).strip()) if not isinstance(value, int) else value
     except ValueError:
-        raise DomainError(f"'{value}' is not a priority from 1 to 5.", field=field) from None
+        raise DomainError(
+            _("'%(value)s' is not a priority from 1 to 5.", value=value), field=field
+        ) from None
     if not 1 <= number <= 5:
-        raise DomainError(f"The priority must be from 1 to 5 (got {number}).", field=field)
+        raise DomainError(
+            _("The priority must be from 1 to 5 (got %(number)d).", number=number), field=field
+        )
     return number
 
 
 def check_notes(value: str | None, field: str = "notes") -> str | None:
     value = (value or "").strip()
     if len(value) > MAX_NOTES:
-        raise DomainError(f"Use at most {MAX_NOTES} characters.", field=field)
+        raise DomainError(_("Use at most %(max)d characters.", max=MAX_NOTES), field=field)
     return value or None

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from marketplace.accounts import reputation
@@ -43,9 +45,9 @@ def set_public() -> ResponseReturnValue:
     if form.validate_on_submit():
         page = service().set_public(signed_in(), form.shows.data)
         flash(
-            "Your collection page is private."
+            _("Your collection page is private.")
             if page.shows == "none"
-            else "Your collection page is public: share its link.",
+            else _("Your collection page is public: share its link."),
             "success",
         )
     return redirect(url_for("lists.overview"), 303)
@@ -92,5 +94,12 @@ def want_missing(series_id: int) -> ResponseReturnValue:
         except DomainError as exc:
             flash(exc.message, "error")
         else:
-            flash(f"Added {added} missing pins to your Wants.", "success")
+            flash(
+                ngettext(
+                    "Added %(num)d missing pin to your Wants.",
+                    "Added %(num)d missing pins to your Wants.",
+                    added,
+                ),
+                "success",
+            )
     return redirect(url_for("lists.series"), 303)

@@ -13,10 +13,14 @@ from marketplace.accounts.models import User
 from marketplace.core.extensions import db
 from marketplace.core.web import safe_target
 from marketplace.lists.csv_import import StagedImports
+from marketplace.lists.grades import condition_name, defect_name
 from marketplace.lists.models import Condition
 from marketplace.lists.operations import ListFilters, Lists
 
 bp = Blueprint("lists", __name__)
+# Grades and defects in the reader's language, for every feature's templates.
+bp.add_app_template_filter(condition_name, "condition_name")
+bp.add_app_template_filter(defect_name, "defect_name")
 
 
 def service() -> Lists:

@@ -11,19 +11,24 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, send_from_directory, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from marketplace.accounts.forms import EmptyForm
 from marketplace.core.errors import DomainError
 from marketplace.core.pagination import Page
+from marketplace.core.photos import MAX_BYTES as MAX_PHOTO_BYTES
+from marketplace.core.photos import PhotoTooLarge
 from marketplace.core.registry import find_service, has_service
 from marketplace.core.web import current_viewer
 from marketplace.lists.forms import AddToListForm, HaveForm, MoveForm, PhotoForm, WantForm
-from marketplace.lists.models import CONDITION_HELP, Condition
+from marketplace.lists.grades import CONDITION_HELP, condition_name, defect_name
+from marketplace.lists.models import DEFECTS, Condition
 from marketplace.lists.operations import HAVES, WANTS, ListKind, Lists
 from marketplace.lists.operations.values import CONDITION_ALIASES
 from marketplace.lists.photos import HaveShownTo, have_photo_dir, remove_have_photo_files
+from marketplace.lists.uploads import FileTooLarge, refuse_declared_oversize
 from marketplace.lists.web.common import back, bp, filters_from_query, service, signed_in
 
 
@@ -51,9 +56,9 @@ def _want_changes(form: Any) -> dict[str, Any]:
 
 def _have_context(lists: Lists, page: Page[Any]) -> dict[str, Any]:
     return {
-        "condition_help": CONDITION_HELP,
+        "condition_help": CONDITION_HELP,  # in the reader's language
         "condition_aliases": CONDITION_ALIASES,
-        "defects": [(c.value, c.label) for c in HaveForm().defects.choices],
+        "defects": [(d.slug, defect_name(d)) for d in DEFECTS],
         "photo_form": PhotoForm(),
     }
 
@@ -91,7 +96,11 @@ HAVE_PAGES = KindPages(
     form=HaveForm,
     changes=_have_changes,
     context=_have_context,
-    added=lambda have: f"Added to your Haves ({have.quantity} in {have.condition.label}).",
+    added=lambda have: _(
+        "Added to your Haves (%(quantity)d in %(condition)s).",
+        quantity=have.quantity,
+        condition=condition_name(have.condition),
+    ),
     merge_on_add=True,
     conflict_category="error",
 )
@@ -101,7 +110,7 @@ WANT_PAGES = KindPages(
     form=WantForm,
     changes=_want_changes,
     context=_want_context,
-    added=lambda want: "Added to your Wants.",
+    added=lambda want: _("Added to your Wants."),
     merge_on_add=False,
     conflict_category="info",
 )
@@ -113,9 +122,13 @@ def form_messages(form: FlaskForm) -> list[str]:
 
 
 def list_page(
-    pages: KindPages, status: int = 200, errors: dict[int, list[str]] | None = None
+    pages: KindPages,
+    status: int = 200,
+    errors: dict[int, list[str]] | None = None,
+    photo_errors: dict[int, list[str]] | None = None,
 ) -> ResponseReturnValue:
-    """The kind's page, with `errors` shown beside the entries they are about."""
+    """The kind's page, with `errors` shown beside the entries they are about and
+    `photo_errors` beside an entry's photo field."""
     lists = service()
     themes, series = lists.filter_options(current_user.id)
     page = lists.browse(pages.kind, current_user.id, filters_from_query())
@@ -127,6 +140,7 @@ def list_page(
         sorts=list(pages.kind.sorts),
         conditions=sorted(Condition, reverse=True),
         errors=errors or {},
+        photo_errors=photo_errors or {},
         empty_form=EmptyForm(),
         **pages.context(lists, page),
     ), status
@@ -165,7 +179,7 @@ def register_entry_pages(pages: KindPages) -> None:
             service().update(kind, signed_in(), entry_id, **pages.changes(form))
         except DomainError as exc:
             return refused(pages, entry_id, exc)
-        flash("Saved.", "success")
+        flash(_("Saved."), "success")
         return redirect(back(url_for(home)), 303)
 
     def delete(**ids: int) -> ResponseReturnValue:
@@ -175,7 +189,12 @@ def register_entry_pages(pages: KindPages) -> None:
             except DomainError as exc:
                 flash(exc.message, "error")
             else:
-                flash(f"Removed from your {kind.label}.", "info")
+                flash(
+                    _("Removed from your Haves.")
+                    if kind is HAVES
+                    else _("Removed from your Wants."),
+                    "info",
+                )
         return redirect(back(url_for(home)), 303)
 
     for rule, endpoint, view, methods in (
@@ -198,17 +217,39 @@ for _pages in PAGES.values():
 @bp.route("/lists/haves/<int:have_id>/photos", methods=["POST"])
 @login_required
 def add_photo(have_id: int) -> ResponseReturnValue:
+    """A photo of a Have; a refused one comes back on the page beside the photo
+    field of that entry, saying why (too big, not an image, a format we do not
+    take), with the entry's form open and the list as it was filtered."""
+    try:
+        refuse_declared_oversize(MAX_PHOTO_BYTES)
+    except FileTooLarge:
+        return _photo_refused(have_id, _photo_too_large(), 413)
     form = PhotoForm()
     if not form.validate_on_submit():
-        return list_page(HAVE_PAGES, 422, {have_id: form_messages(form)})
+        return _photo_refused(have_id, form_messages(form), 422)
     try:
         service().add_photo(signed_in(), have_id, form.photo.data.read(), have_photo_dir())
+    except PhotoTooLarge:
+        return _photo_refused(have_id, _photo_too_large(), 413)
     except DomainError as exc:
-        return list_page(
-            HAVE_PAGES, exc.status if exc.status != 400 else 422, {have_id: [exc.message]}
-        )
-    flash("Photo added.", "success")
+        if exc.status == 404:
+            abort(404)
+        return _photo_refused(have_id, [exc.message], 422)
+    flash(_("Photo added."), "success")
     return redirect(back(url_for("lists.haves")), 303)
+
+
+def _photo_too_large() -> list[str]:
+    return [
+        _(
+            "The photo is larger than the %(limit)d MB limit; send a smaller one.",
+            limit=MAX_PHOTO_BYTES // 1_048_576,
+        )
+    ]
+
+
+def _photo_refused(have_id: int, messages: list[str], status: int) -> ResponseReturnValue:
+    return list_page(HAVE_PAGES, status, photo_errors={have_id: messages})
 
 
 @bp.route("/lists/photos/<int:photo_id>/delete", methods=["POST"])
@@ -252,5 +293,5 @@ def move_want(want_id: int) -> ResponseReturnValue:
         )
     except DomainError as exc:
         return refused(WANT_PAGES, want_id, exc)
-    flash(f"Moved {have.pin.ref} to your Haves.", "success")
+    flash(_("Moved %(ref)s to your Haves.", ref=have.pin.ref), "success")
     return redirect(back(url_for("lists.wants")), 303)

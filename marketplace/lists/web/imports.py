@@ -18,15 +18,19 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from marketplace.accounts.forms import EmptyForm, attach_error
+from marketplace.catalogue.models import Pin
 from marketplace.core.errors import DomainError
 from marketplace.core.extensions import db
-from marketplace.lists.csv_import import FIELD_LABELS, FIELDS, export_csv
+from marketplace.lists.csv_import import FIELD_LABELS, FIELDS, Parsed, export_csv
 from marketplace.lists.forms import StartImportForm, UploadForm
+from marketplace.lists.grades import condition_name, defect_name
 from marketplace.lists.import_progress import ImportProgress
-from marketplace.lists.models import ListImport
+from marketplace.lists.models import DEFECTS, Condition, ListImport
 from marketplace.lists.operations import KINDS, ListKind
 from marketplace.lists.uploads import FileTooLarge, refuse_declared_oversize
 from marketplace.lists.web.common import bp, signed_in, staged
@@ -123,13 +127,39 @@ def preview(import_id: int) -> ResponseReturnValue:
     if job.status != "uploaded":
         return redirect(url_for("lists.import_status_page", import_id=job.id))
     result = imports.preview(signed_in(), import_id)
+    columns = [k for k in result.preview[0].values if k != "id"] if result.preview else []
+    ids = {p.pin_id for p in result.preview if p.pin_id is not None}
+    pins = {pin.id: pin for pin in db.session.scalars(select(Pin).where(Pin.id.in_(ids)))}
     return render_template(
         "lists/import_preview.html",
         job=job,
         result=result,
         form=StartImportForm(),
         labels=FIELD_LABELS,
+        columns=columns,
+        rows=[
+            (p, pins.get(p.pin_id) if p.pin_id is not None else None, _cells(p, columns))
+            for p in result.preview
+        ],
     )
+
+
+def _cells(parsed: Parsed, columns: list[str]) -> list[str]:
+    """A preview row's values as a collector reads them: words for yes and no,
+    labels for grades and defects, blank for nothing (never `True`, `0`, `None`)."""
+    return [_shown(name, parsed.values.get(name)) for name in columns]
+
+
+def _shown(name: str, value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, Condition):
+        return condition_name(value)
+    if name == "defects":
+        return ", ".join(defect_name(d) for d in DEFECTS if int(value) & d)
+    return str(value)
 
 
 @bp.route("/lists/imports/<int:import_id>/start", methods=["POST"])
@@ -147,6 +177,21 @@ def start_import(import_id: int) -> ResponseReturnValue:
         staged().start(signed_in(), import_id, form.mode.data, choices)
     except DomainError as exc:
         flash(exc.message, "error")
+    return redirect(url_for("lists.import_status_page", import_id=import_id), 303)
+
+
+@bp.route("/lists/imports/<int:import_id>/good-rows", methods=["POST"])
+@login_required
+def import_good_rows(import_id: int) -> ResponseReturnValue:
+    """The refused all-or-nothing import's button: the same upload again, its good
+    rows imported and the rest reported."""
+    if EmptyForm().validate_on_submit():
+        try:
+            staged().import_good_rows(signed_in(), import_id)
+        except DomainError as exc:
+            if exc.status == 404:
+                abort(404)
+            flash(exc.message, "error")
     return redirect(url_for("lists.import_status_page", import_id=import_id), 303)
 
 
@@ -169,7 +214,9 @@ def _status(job: ListImport) -> dict[str, Any]:
 @login_required
 def import_status_page(import_id: int) -> ResponseReturnValue:
     job = staged().get(signed_in(), import_id)
-    return render_template("lists/import_progress.html", job=job, status=_status(job))
+    return render_template(
+        "lists/import_progress.html", job=job, status=_status(job), form=EmptyForm()
+    )
 
 
 @bp.route("/lists/imports/<int:import_id>/status")
