@@ -12,7 +12,7 @@ from flask import Flask, render_template_string
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from marketplace.catalogue.models import Series
+from marketplace.catalogue.models import PinTitle, Series
 from marketplace.core.extensions import db
 from marketplace.core.outbox import OutboxMessage
 from marketplace.lists.csv_import import RUN_TASK
@@ -443,7 +443,9 @@ def test_a_refused_photo_speaks_russian(client: FlaskClient) -> None:
 def test_the_list_pages_speak_russian(client: FlaskClient) -> None:
     user = make_user()
     user.locale = "ru"
-    pin = make_pin("K-1", "Kremlin", themes=[theme("Space")])
+    pin = make_pin(
+        "K-1", "Kremlin", themes=[theme("Space")], titles=[PinTitle(language="ru", title="Кремль")]
+    )
     db.session.add(Have(user_id=user.id, pin_id=pin.id, quantity=2, condition=Condition.FINE))
     db.session.add(Want(user_id=user.id, pin_id=make_pin("K-2", "Kremlin 2").id))
     db.session.commit()
@@ -455,7 +457,12 @@ def test_the_list_pages_speak_russian(client: FlaskClient) -> None:
             "<strong>2</strong> экземпляра",
             "Импорт «Есть» (CSV)",
         ),
-        "/lists/haves": ("Что у меня есть", "Доступен для обмена", "Фото вашего экземпляра"),
+        "/lists/haves": (
+            "Что у меня есть",
+            "Доступен для обмена",
+            "Фото вашего экземпляра",
+            "<strong>Кремль</strong>",  # the pin's Russian title
+        ),
         "/lists/wants": ("Что я ищу", "Пришёл: перенести в «Есть»", "любое состояние"),
         "/lists/series": ("Заполнение серий",),
         "/lists/haves/import": ("Импорт списка «Есть» из таблицы", "Файл CSV (не более 10 МБ)"),

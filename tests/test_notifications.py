@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask_babel import force_locale
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -195,6 +196,34 @@ def test_russian_collectors_get_russian_mail(app_ctx: Flask) -> None:
     message = mails_to(ivan)[-1]
     assert message.subject.startswith("Новое совпадение: Обмен с")
     assert "Отписаться" in message.body_text
+
+
+def test_mail_and_pages_name_each_pin_in_the_readers_language(app_ctx: Flask) -> None:
+    ivan, olena, kadri, petro = (
+        make_user(f"{n}@example.org") for n in ("ivan", "olena", "kadri", "petro")
+    )
+    ivan.locale, kadri.locale = "ru", "et"
+    pin = make_pin(
+        title_en="Vostok rocket",
+        legend="ВОСТОК",
+        title_ru="Ракета «Восток»",
+        title_uk="Ракета «Схід»",
+    )
+    add_match(ivan, olena, pins=[pin])
+    add_match(kadri, petro, pins=[pin])
+    notifier().collect_matches_many([ivan.id, kadri.id], now=NOON)
+    assert "Ракета «Восток»" in mails_to(ivan)[-1].body_text
+    # No Estonian title: the legend as a Latin reader can say it.
+    kadri_mail = mails_to(kadri)[-1].body_text
+    assert pin.transliteration and pin.transliteration in kadri_mail
+    assert "Vostok rocket" not in kadri_mail
+    # Pages and the API ask in their reader's language too.
+    match_id = db.session.scalar(select(Match.id).where(Match.user_id == ivan.id))
+    assert match_id is not None
+    for language, title in (("uk", "Ракета «Схід»"), ("en", "Vostok rocket")):
+        with force_locale(language):
+            shown = queries.pins_each_way(db.session(), [match_id])[match_id]["receive"]
+        assert shown[0]["title"] == title
 
 
 def test_an_address_that_keeps_failing_stops_receiving_until_fixed(app_ctx: Flask) -> None:

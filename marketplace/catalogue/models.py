@@ -163,8 +163,10 @@ class Pin(Base):
     photos: Mapped[list[PinPhoto]] = relationship(
         back_populates="pin", cascade="all, delete-orphan", order_by="PinPhoto.id"
     )
+    # Loaded with the pins (one query per batch): every page naming pins names
+    # them in its reader's language, and a list page would otherwise ask per pin.
     titles: Mapped[list[PinTitle]] = relationship(
-        cascade="all, delete-orphan", order_by="PinTitle.language"
+        cascade="all, delete-orphan", order_by="PinTitle.language", lazy="selectin"
     )
 
     def title_in(self, language: str) -> str | None:

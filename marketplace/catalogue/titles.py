@@ -5,14 +5,20 @@ The legend is always shown as struck; beside it the pin's title in the reader's
 language where the catalogue has one, else the legend's transliteration (so a
 reader who cannot read the script can still say it), else the English title —
 the catalogue's own, always there — when the legend needs no transliteration
-(it is in Latin letters already, or the pin has none). Pure functions.
+(it is in Latin letters already, or the pin has none). `display_title` decides
+for a loaded pin; `title_column` says the same in SQL, for queries that read
+pins as rows (matches, mail), and `titles_in` looks many up at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from marketplace.catalogue.models import Pin
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from marketplace.catalogue.models import Pin, PinTitle
 
 
 def language_of(locale: Any) -> str:
@@ -35,4 +41,26 @@ def titles_of(pin: Pin) -> dict[str, str]:
     return {"en": pin.title_en, **{t.language: t.title for t in pin.titles}}
 
 
-__all__ = ["display_title", "language_of", "titles_of"]
+def title_column(locale: Any) -> ColumnElement[str] | InstrumentedAttribute[str]:
+    """`display_title` as a column of a query over `Pin`, for a reader of `locale`."""
+    language = language_of(locale)
+    if language == "en":
+        return Pin.title_en
+    own = (
+        select(PinTitle.title)
+        .where(PinTitle.pin_id == Pin.id, PinTitle.language == language)
+        .scalar_subquery()
+    )
+    return func.coalesce(own, func.nullif(Pin.transliteration, ""), Pin.title_en)
+
+
+def titles_in(session: Session, pin_ids: Iterable[int], locale: Any) -> dict[int, str]:
+    """pin id → its title for a reader of `locale`, for every pin still in the catalogue."""
+    ids = sorted({int(i) for i in pin_ids})
+    if not ids:
+        return {}
+    rows = session.execute(select(Pin.id, title_column(locale)).where(Pin.id.in_(ids)))
+    return {int(pin_id): str(title) for pin_id, title in rows}
+
+
+__all__ = ["display_title", "language_of", "title_column", "titles_in", "titles_of"]

@@ -13,11 +13,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import get_locale
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, selectinload
 
 from marketplace.accounts.models import Block, User
 from marketplace.catalogue.models import Pin
+from marketplace.catalogue.titles import title_column
 from marketplace.core.models import utcnow
 from marketplace.core.pagination import Page
 from marketplace.lists.models import Condition, Have, Want
@@ -93,24 +95,26 @@ def is_new(match: Match, days: int = 3) -> bool:
     return match.first_seen_at >= utcnow() - timedelta(days=days)
 
 
-# A pin of a match as the pages, the API and the mail show it: the pin, the copy
-# (the giver's Have) and the want it fills (the receiver's Want).
-_PIN_COLUMNS = (
-    Pin.id,
-    Pin.ref,
-    Pin.title_en,
-    Pin.variant_group,
-    Have.id,
-    Have.condition,
-    Have.quantity,
-    Have.tradeable,
-    Have.price,
-    Have.currency,
-    Want.id,
-    Want.priority,
-    Want.min_condition,
-    Want.pin_id,
-)
+# A pin of a match as the pages, the API and the mail show it: the pin (titled
+# for the reader), the copy (the giver's Have) and the want it fills (the
+# receiver's Want).
+def _pin_columns() -> tuple[Any, ...]:
+    return (
+        Pin.id,
+        Pin.ref,
+        title_column(get_locale()),  # the reader's title (pages and API ask in their language)
+        Pin.variant_group,
+        Have.id,
+        Have.condition,
+        Have.quantity,
+        Have.tradeable,
+        Have.price,
+        Have.currency,
+        Want.id,
+        Want.priority,
+        Want.min_condition,
+        Want.pin_id,
+    )
 
 
 def _pin(row: Sequence[Any]) -> dict[str, Any]:
@@ -145,7 +149,7 @@ def pins_each_way(
         i: {"receive": [], "give": []} for i in match_ids
     }
     query = (
-        select(MatchItem.match_id, MatchItem.direction, *_PIN_COLUMNS)
+        select(MatchItem.match_id, MatchItem.direction, *_pin_columns())
         .join(Pin, Pin.id == MatchItem.pin_id)
         .join(Have, Have.id == MatchItem.have_id)
         .join(Want, Want.id == MatchItem.want_id)
@@ -188,7 +192,7 @@ def cycles_of(session: Session, proposal_ids: Sequence[int]) -> dict[int, dict[s
             giver.display_name,
             receiver.id,
             receiver.display_name,
-            *_PIN_COLUMNS,
+            *_pin_columns(),
         )
         .join(giver, giver.id == TradeLeg.giver_id)
         .join(receiver, receiver.id == TradeLeg.receiver_id)

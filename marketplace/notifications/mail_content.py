@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import User
 from marketplace.catalogue.models import Pin, Series
+from marketplace.catalogue.titles import titles_in
 from marketplace.lists.models import Have
 from marketplace.mail import delivery as mail
 from marketplace.mail.models import MailMessage
@@ -71,7 +72,11 @@ class NoteMail:
         """The mail in the collector's own language: titles, labels, subject and
         the templates' words alike."""
         with mail.language(user.locale) as locale:
-            items = [self._item(user, n, series) for n in sorted(notes, key=rank)]
+            # Pins are named as the collector reads them, looked up when the
+            # mail is written (a note keeps the title it was made with).
+            pin_ids = [i["pin_id"] for n in notes for i in _pins_of(n.payload) if i.get("pin_id")]
+            titles = titles_in(self.session, pin_ids, locale)
+            items = [self._item(user, n, series, titles) for n in sorted(notes, key=rank)]
             subject = subject_for(items, period)
         kinds = sorted({n.kind for n in notes})
         unsubscribe_kind = kinds[0] if len(kinds) == 1 else "all"
@@ -93,7 +98,11 @@ class NoteMail:
         )
 
     def _item(
-        self, user: User, note: Notification, series: dict[int, tuple[int, int | None]]
+        self,
+        user: User,
+        note: Notification,
+        series: dict[int, tuple[int, int | None]],
+        titles: dict[int, str],
     ) -> dict[str, Any]:
         payload = note.payload
         name = payload.get("counterpart") or ""
@@ -113,8 +122,8 @@ class NoteMail:
             "title": title,
             "kind": note.kind,
             "stars": payload.get("best_stars"),
-            "receive": [pin_link(base, i) for i in payload.get("receive", [])],
-            "give": [pin_link(base, i) for i in payload.get("give", [])],
+            "receive": [pin_link(base, i, titles) for i in payload.get("receive", [])],
+            "give": [pin_link(base, i, titles) for i in payload.get("give", [])],
             # Rings name who sends what you get and who receives what you give.
             # Names are not declined in Russian or Ukrainian: they stand as a label.
             "get_label": (
@@ -179,10 +188,16 @@ def rank(note: Notification) -> tuple[int, int, int]:
     return (note.priority, order.get(note.kind, 3), note.id)
 
 
-def pin_link(base: str, item: dict[str, Any]) -> dict[str, Any]:
+def _pins_of(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*payload.get("receive", []), *payload.get("give", [])]
+
+
+def pin_link(base: str, item: dict[str, Any], titles: dict[int, str]) -> dict[str, Any]:
+    """A pin of a note as the mail shows it: titled for the reader, linked, pictured."""
     pin_id = item.get("pin_id")
     return {
         **item,
+        "title": titles.get(int(pin_id), item.get("title")) if pin_id else item.get("title"),
         "url": f"{base}/pins/{pin_id}" if pin_id else base,
         "image": f"{base}/pins/{pin_id}/stand-in.svg" if pin_id else None,
     }
