@@ -311,6 +311,10 @@ def test_every_page_fits_a_phone_in_every_language(live: Flask, server: str, bro
             shot = ARTEFACTS / f"{name}-{lang}.png"
             page.screenshot(path=str(shot), full_page=True)
             shots.append(shot)
+        page.click("details.menu > summary")
+        shot = ARTEFACTS / f"menu-{lang}.png"
+        page.screenshot(path=str(shot))
+        shots.append(shot)
         context.close()
     print(f"\n{len(pages)} pages × {len(LANGUAGES)} languages; screenshots:")
     for shot in shots:
