@@ -45,7 +45,7 @@ from tests.support.images import image_bytes
 from tests.support.messages import trade_between
 from tests.support.orders import make_test_provider_seller
 from tests.support.reports import direct_thread
-from tests.support.trades import proposed_ring, trader, trades
+from tests.support.trades import proposed_ring, trader
 
 pytestmark = pytest.mark.integration
 
@@ -303,7 +303,8 @@ def test_every_page_fits_a_phone_in_every_language(live: Flask, server: str, bro
             if width > inner:
                 problems.append(f"{lang} {path}: {width} px wide on a {inner} px phone")
             if lang != "en" and route not in PENDING and feature_of(live, page.url) not in PENDING:
-                english = sorted(set(m.group(0) for m in ENGLISH.finditer(page.evaluate(VISIBLE_TEXT))))
+                text = page.evaluate(VISIBLE_TEXT)
+                english = sorted({found.group(0) for found in ENGLISH.finditer(text)})
                 if english:
                     problems.append(f"{lang} {path}: still in English: {', '.join(english)}")
         for name, route in SCREENSHOTS.items():
