@@ -4,14 +4,16 @@ reader sees (title, alt, placeholder, aria-label, a button's value) and string
 literals printed from expressions must be inside `_()`/`ngettext()`/`{% trans %}`,
 unless they are not language (the brand, symbols, codes: ALLOWED). Every label and
 validator message of the WTForms forms is a lazy string (made in the reader's
-language when shown). Babel's extraction (babel.cfg, as `make messages` runs it)
-finds nothing the catalogues lack, and each of the Russian, Ukrainian and
-Estonian catalogues translates every entry, none left fuzzy.
+language when shown), and no flash message is a bare string. Babel's extraction
+(babel.cfg, as `make messages` runs it) finds nothing the catalogues lack, and
+each of the Russian, Ukrainian and Estonian catalogues translates every entry,
+none left fuzzy.
 
 Run with -s for a summary of what was checked."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import pkgutil
@@ -203,7 +205,8 @@ def _form_classes() -> Iterator[type[Form]]:
     for module in pkgutil.walk_packages([str(root)], "marketplace."):
         path = root.joinpath(*module.name.split(".")[1:])
         source = path / "__init__.py" if module.ispkg else path.with_suffix(".py")
-        if not source.exists() or "wtforms" not in source.read_text(encoding="utf-8"):
+        text = source.read_text(encoding="utf-8") if source.exists() else ""
+        if "wtforms" not in text and "FlaskForm" not in text:
             continue
         loaded = importlib.import_module(module.name)
         for _, cls in inspect.getmembers(loaded, inspect.isclass):
@@ -245,6 +248,24 @@ def test_every_form_label_and_message_is_a_lazy_string() -> None:
     print(f"\nforms: {fields} fields and {messages} validator messages checked")
     assert fields > 0
     assert not problems, "form text outside gettext:\n" + "\n".join(problems)
+
+
+def test_every_flash_message_is_translated() -> None:
+    """A flash message is text a reader sees: never a bare string literal."""
+    problems: list[str] = []
+    calls = 0
+    for source in sorted((ROOT / "marketplace").rglob("*.py")):
+        where = str(source.relative_to(ROOT))
+        if pending(where):
+            continue
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "flash":
+                calls += 1
+                message = node.args[0] if node.args else None
+                if isinstance(message, (ast.Constant, ast.JoinedStr)):
+                    problems.append(f"{where}:{node.lineno}: flash({ast.unparse(message)})")
+    print(f"\nflash messages: {calls} calls checked")
+    assert not problems, "flash messages outside gettext:\n" + "\n".join(problems)
 
 
 def _extracted() -> dict[str, list[str]]:
