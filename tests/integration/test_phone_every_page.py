@@ -184,7 +184,11 @@ def seed(app: Flask) -> dict[str, Any]:
             ref="ZN-0040", title_en="Gagarin 1961", legend="12 АПРЕЛЯ 1961", themes=["Space"],
             year_from="1961", series_name="Космос", series_number=1, series_size=3,
         )  # fmt: skip
-        vostok = make_pin(ref="ZN-0041", title_en="Vostok", themes=["Space"])
+        # Long unbroken words, as legends, names and pasted links have them.
+        vostok = make_pin(
+            ref="ZN-0041-ВДНХ1967-ЛЕНМОНЕТНЫЙДВОР-ВАРИАНТ", title_en="Vostok",
+            legend="ДОСТИЖЕНИЙНАРОДНОГОХОЗЯЙСТВАСССРВСЕСОЮЗНАЯВЫСТАВКА1967", themes=["Space"],
+        )  # fmt: skip
         stored = store_photo(image_bytes("PNG", (200, 200)), storage_dir=catalogue_photo_dir())
         gagarin.photos.append(
             PinPhoto(side="obverse", filename=stored.filename, thumbnail=stored.thumbnail,
@@ -198,7 +202,8 @@ def seed(app: Flask) -> dict[str, Any]:
 
         sasha = trader("Саша", "sasha@example.org")
         sasha.is_moderator = True
-        boris, vera, gleb = trader("Борис"), trader("Вера"), trader("Глеб")
+        boris, gleb = trader("Борис"), trader("Глеб")
+        vera = trader("Вера_Константинопольская_Долгоимённая", "vera@example.org")
         HaveFactory(user=sasha, pin=vostok)
         WantFactory(user=sasha, wanted=gagarin)
         lists = Lists(db.session())
@@ -208,7 +213,10 @@ def seed(app: Flask) -> dict[str, Any]:
         completed = completed_swap(sasha, vera)
         delivered = delivered_order(sasha, boris)
         ring, _ = proposed_ring([sasha, boris, vera], matches=True)
-        message = direct_thread(boris, sasha, "Добрый день! Есть ещё значок Гагарина?")
+        message = direct_thread(
+            boris, sasha, "Добрый день! Есть ещё значок Гагарина? "
+            "https://example.org/znachki/kosmos/gagarin-1961-aluminium-variant-b-photo-reverse"
+        )  # fmt: skip
         block_collector(db.session(), sasha, gleb.id)
         find_service(Reports).file(boris, "profile", vera.id, "spam", "Реклама")
         upload = ListImport(
@@ -351,6 +359,8 @@ def test_the_menu_folds_on_a_phone_and_stays_open_on_a_wide_screen(
     log_in(wide, server, seeded["email"])
     assert wide.locator("header a[href='/matches']").is_visible()
     assert not wide.locator("details.menu > summary").is_visible()
-    wide.goto(f"{server}/pins")
+    wide.goto(f"{server}/pins?q=gagarin")
     assert wide.locator("select[name=theme]").is_visible()
     assert not wide.locator("details.fold > summary").is_visible()
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    wide.screenshot(path=str(ARTEFACTS / "search-wide-en.png"))
