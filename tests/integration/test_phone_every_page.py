@@ -173,6 +173,17 @@ VISIBLE_TEXT = """
 """
 
 
+# What a thumb presses (form controls, buttons, the pages' links, folded parts'
+# buttons) that is shorter than 44 px; links inside sentences are exempt.
+SMALL_TARGETS = """
+() => Array.from(document.querySelectorAll(
+    "main button, main select, main textarea, main .btn, main summary, nav.pages a, "
+    + "main input:not([type=hidden]):not([type=checkbox]):not([type=radio])"))
+  .filter((e) => e.checkVisibility() && e.getBoundingClientRect().height < 44)
+  .map((e) => (e.name || e.textContent.trim() || e.tagName).slice(0, 30))
+"""
+
+
 def seed(app: Flask) -> dict[str, Any]:
     """Саша, a collector (and moderator) with a bit of everything: Haves and Wants
     with a swap and a ring among the matches, a trade proposed to them, one
@@ -310,6 +321,9 @@ def test_every_page_fits_a_phone_in_every_language(live: Flask, server: str, bro
             )
             if width > inner:
                 problems.append(f"{lang} {path}: {width} px wide on a {inner} px phone")
+            small = page.evaluate(SMALL_TARGETS) if lang == "en" else []
+            if small:
+                problems.append(f"{path}: shorter than 44 px: {', '.join(small)}")
             if lang != "en" and route not in PENDING and feature_of(live, page.url) not in PENDING:
                 text = page.evaluate(VISIBLE_TEXT)
                 english = sorted({found.group(0) for found in ENGLISH.finditer(text)})
