@@ -129,6 +129,9 @@ REPRESENTATIVE: dict[str, Callable[[dict[str, Any]], str]] = {
 REFUSED_LINKS = {"/account/confirm-email/<secret>", "/account/reset/<secret>",
                  "/account/verify/<secret>"}  # fmt: skip
 
+# The pages a visitor sees before logging in, checked for them too.
+VISITOR_PAGES = ("/", "/pins", "/account/login", "/account/signup")
+
 # The key pages photographed in every language.
 SCREENSHOTS = {
     "home": "/", "search": "/pins", "pin": "/pins/<int:pin_id>", "matches": "/matches",
@@ -299,6 +302,30 @@ def choose_language(page: Any, lang: str) -> None:
     assert page.evaluate("document.documentElement.lang") == lang
 
 
+def check(app: Flask, page: Any, lang: str, route: str, path: str) -> list[str]:
+    """What is wrong with the page at `path` on this phone in `lang`."""
+    response = page.goto(path)  # the context's base_url is the server
+    status = response.status if response else 0
+    if status >= 500 or (status >= 400 and route not in REFUSED_LINKS):
+        return [f"{lang} {path}: answered {status}"]
+    problems = []
+    shown = page.evaluate("document.documentElement.lang")
+    if shown != lang:
+        problems.append(f"{lang} {path}: the page is in {shown!r}")
+    width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    if width > inner:
+        problems.append(f"{lang} {path}: {width} px wide on a {inner} px phone")
+    small = page.evaluate(SMALL_TARGETS) if lang == "en" else []
+    if small:
+        problems.append(f"{path}: shorter than 44 px: {', '.join(small)}")
+    if lang != "en" and route not in PENDING and feature_of(app, page.url) not in PENDING:
+        text = page.evaluate(VISIBLE_TEXT)
+        english = sorted({found.group(0) for found in ENGLISH.finditer(text)})
+        if english:
+            problems.append(f"{lang} {path}: still in English: {', '.join(english)}")
+    return problems
+
+
 def test_every_page_fits_a_phone_in_every_language(live: Flask, server: str, browser: Any) -> None:
     seeded = seed(live)
     pages = every_page(live, seeded)
@@ -306,31 +333,19 @@ def test_every_page_fits_a_phone_in_every_language(live: Flask, server: str, bro
     problems: list[str] = []
     shots: list[Path] = []
     for lang in LANGUAGES:
-        context = browser.new_context(viewport=PHONE, locale="en-GB")
+        context = browser.new_context(viewport=PHONE, locale="en-GB", base_url=server)
         page = context.new_page()
+        # A visitor who chose the language earlier (the switch's cookie) sees
+        # the header's log-in links and the public pages in it.
+        context.add_cookies([{"name": "lang", "value": lang, "url": server}])
+        for route in VISITOR_PAGES:
+            problems += [f"{p} (visitor)" for p in check(live, page, lang, route, pages[route])]
         log_in(page, server, seeded["email"])
         choose_language(page, lang)
         for route, path in sorted(pages.items()):
-            response = page.goto(server + path)
-            status = response.status if response else 0
-            if status >= 500 or (status >= 400 and route not in REFUSED_LINKS):
-                problems.append(f"{lang} {path}: answered {status}")
-                continue
-            width, inner = page.evaluate(
-                "[document.documentElement.scrollWidth, window.innerWidth]"
-            )
-            if width > inner:
-                problems.append(f"{lang} {path}: {width} px wide on a {inner} px phone")
-            small = page.evaluate(SMALL_TARGETS) if lang == "en" else []
-            if small:
-                problems.append(f"{path}: shorter than 44 px: {', '.join(small)}")
-            if lang != "en" and route not in PENDING and feature_of(live, page.url) not in PENDING:
-                text = page.evaluate(VISIBLE_TEXT)
-                english = sorted({found.group(0) for found in ENGLISH.finditer(text)})
-                if english:
-                    problems.append(f"{lang} {path}: still in English: {', '.join(english)}")
+            problems += check(live, page, lang, route, path)
         for name, route in SCREENSHOTS.items():
-            page.goto(server + pages[route])
+            page.goto(pages[route])
             shot = ARTEFACTS / f"{name}-{lang}.png"
             page.screenshot(path=str(shot), full_page=True)
             shots.append(shot)
