@@ -47,6 +47,19 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
     return count
 
 
+def _minutes(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = env.get(name, str(default))
+    try:
+        minutes = int(raw)
+    except ValueError:
+        minutes = -1
+    if not low <= minutes <= high:
+        raise ConfigError(
+            f"{name} must be a whole number of minutes from {low} to {high}, not {raw!r}"
+        )
+    return minutes
+
+
 def _languages(raw: str) -> tuple[str, ...]:
     codes = tuple(code.strip() for code in raw.split(",") if code.strip())
     if not codes or any(not code.replace("_", "").isalpha() for code in codes):
@@ -74,6 +87,7 @@ class Settings:
     stripe_api_base: str | None
     platform_fee_percent: float
     broker_dir: Path
+    checkout_minutes: int = 35
     mail_retry_base_s: float = 30.0
     broker_visibility_timeout: int = 300
     outbox_republish_after_s: float = 600.0
@@ -158,6 +172,9 @@ class Settings:
             stripe_api_base=env.get("STRIPE_API_BASE") or None,
             platform_fee_percent=fee,
             broker_dir=Path(env.get("BROKER_DIR", str(INSTANCE_DIR / "broker"))),
+            # How long a buyer has to pay at Stripe's checkout (Stripe takes 30
+            # minutes to 24 hours); the copy is held that long and a little more.
+            checkout_minutes=_minutes(env, "CHECKOUT_MINUTES", 35, low=30, high=1440),
             mail_retry_base_s=float(env.get("MAIL_RETRY_BASE_SECONDS", "30")),
             # How long a task a worker took but never acknowledged (it died) stays
             # invisible before Redis hands it to another worker.

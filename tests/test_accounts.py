@@ -269,3 +269,38 @@ def test_tokens_from_the_settings_page(client: FlaskClient) -> None:
         ]
         == "ivan@example.org"
     )
+
+
+def test_account_mail_is_in_the_members_language_not_the_askers(client: FlaskClient) -> None:
+    mari = make_user("mari@example.org", name="Mari")
+    mari.locale = "et"
+    db.session.commit()
+    # Someone with a Russian browser signs up with Mari's address: she reads Estonian.
+    client.set_cookie("lang", "ru")
+    page = signup(client, "mari@example.org")
+    assert "Проверьте почту" in page
+    told = last_mail("mari@example.org")
+    assert told.subject == "Keegi püüdis sinu aadressiga registreeruda"
+    assert told.body_text.startswith("Tere, Mari!")
+    assert ">Logi sisse</a>" in told.body_html and "Hello" not in told.body_html
+    # A new member keeps the language the sign-up page was read in.
+    signup(client, "new@example.org")
+    assert last_mail("new@example.org").subject == "Подтвердите почту для Znachki Exchange"
+
+
+def test_a_new_member_keeps_the_language_they_signed_up_in(client: FlaskClient) -> None:
+    client.set_cookie("lang", "uk")
+    signup(client, "taras@example.org", name="Тарас")
+    user = db.session.scalar(select(User).where(User.email == "taras@example.org"))
+    assert user is not None and user.locale == "uk"
+    message = last_mail("taras@example.org")
+    assert message.subject == "Підтвердьте пошту для Znachki Exchange"
+    # The API signs up in the language its caller asks for.
+    answer = client.post(
+        "/api/v1/users",
+        json={"email": "kadri@example.org", "password": PASSWORD, "display_name": "Kadri"},
+        headers={"Accept-Language": "et"},
+    )
+    assert answer.status_code == 202
+    kadri = db.session.scalar(select(User).where(User.email == "kadri@example.org"))
+    assert kadri is not None and kadri.locale == "et"

@@ -121,3 +121,27 @@ def test_openapi_document_describes_the_api(client: FlaskClient) -> None:
     assert paths["/api/v1/me"]["get"]["security"] == [{"bearerAuth": []}]
     signup_schema = paths["/api/v1/users"]["post"]["requestBody"]["content"]["application/json"]
     assert signup_schema["schema"]["$ref"].endswith("/SignUpIn")
+
+
+def test_problems_speak_the_callers_language(client: FlaskClient) -> None:
+    bad = {"email": "a@example.org", "password": 12345, "admin": True}
+    russian = client.post("/api/v1/users", json=bad, headers={"Accept-Language": "ru-RU,ru;q=0.9"})
+    assert russian.status_code == 422 and russian.mimetype == PROBLEM
+    body = russian.json
+    assert body["title"] == "Не удалось обработать"
+    assert body["detail"] == "Тело запроса или параметры неверны; см. errors."
+    assert body["errors"]["display_name"] == ["Обязательное поле не заполнено."]
+    assert body["errors"]["password"] == ["Это не строка."]
+    assert body["errors"]["admin"] == ["Неизвестное поле."]
+    ukrainian = client.post("/api/v1/users", json={"email": "x" * 300}, headers={
+        "Accept-Language": "uk"})  # fmt: skip
+    assert ukrainian.json["errors"]["display_name"] == ["Обов'язкове поле не заповнене."]
+    # No Accept-Language: English, as before.
+    english = client.post("/api/v1/users", json=bad).json
+    assert english["title"] == "Unprocessable Entity"
+    assert english["errors"]["display_name"] == ["Missing data for required field."]
+    assert english["errors"]["admin"] == ["Unknown field."]
+    unauthorised = client.get("/api/v1/me", headers={"Accept-Language": "et"})
+    assert unauthorised.status_code == 401
+    assert unauthorised.json["title"] == "Sisselogimine on vajalik"
+    assert unauthorised.json["detail"].startswith("Saada kehtiv isiklik juurdepääsuvõti")

@@ -109,7 +109,9 @@ def test_a_visitor_sees_an_edit_at_once(cached_app: Flask) -> None:
     # A new material is offered in the filters, and a revert shows at once too.
     make_pin(ref="C-2", title_en="Sputnik model", material="cupronickel")
     db.session.commit()
-    assert "<option >cupronickel</option>" in client.get("/pins").get_data(as_text=True)
+    assert '<option value="cupronickel" >cupronickel</option>' in client.get("/pins").get_data(
+        as_text=True
+    )
     Catalogue(db.session()).revert(pin, 1, moderator)
     db.session.commit()
     assert "Sputnik jubilee" in client.get(f"/pins/{pin.id}").get_data(as_text=True)

@@ -110,3 +110,12 @@ def test_make_run_gives_every_process_the_web_apps_address(tmp_path: Path) -> No
             {"ZNACHKI_ENV": "development", "PORT": port, "BASE_URL": base_url}
         )
         assert settings.base_url == "http://127.0.0.1:8080", name
+
+
+def test_the_checkout_time_is_configured_within_stripes_limits() -> None:
+    base = {"ZNACHKI_ENV": "development"}
+    assert Settings.from_env(base).checkout_minutes == 35
+    assert Settings.from_env({**base, "CHECKOUT_MINUTES": "90"}).checkout_minutes == 90
+    for wrong in ("20", "1441", "soon"):
+        with pytest.raises(ConfigError, match="CHECKOUT_MINUTES"):
+            Settings.from_env({**base, "CHECKOUT_MINUTES": wrong})

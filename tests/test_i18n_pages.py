@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from flask_babel import force_locale, ngettext
 
 from marketplace.core.extensions import db
-from tests.support.factories import UserFactory, make_user
+from tests.support.factories import PinFactory, UserFactory, make_user
 from tests.support.messages import messages, signed_in
 from tests.support.web import csrf_from
 
@@ -68,6 +68,23 @@ VISITOR_PAGES = [
     ),
     ("/", ">Catalogue<", ">Каталог<", ">Каталог<", ">Kataloog<"),
     ("/", ">Sign up<", ">Регистрация<", ">Реєстрація<", ">Registreeru<"),
+    ("/pins", "All themes", "Все темы", "Усі теми", "Kõik teemad"),
+    (
+        "/pins",
+        "Best match",
+        "Сначала лучшие совпадения",
+        "Спершу найкращі збіги",
+        "Parimad vasted enne",
+    ),
+    ("/pins?q=nosuchword", "No pins match", "значков нет", "значків немає", "ei vasta ükski märk"),
+    (
+        "/places",
+        "Cities and republics",
+        "Города и республики",
+        "Міста й республіки",
+        "Linnad ja vabariigid",
+    ),
+    ("/series", "No series yet.", "Серий пока нет.", "Серій поки немає.", "Seeriaid veel pole."),
 ]
 
 
@@ -156,6 +173,14 @@ MEMBER_PAGES = [
         "Ви поки ні на що не скаржилися.",
         "Sa pole veel millestki teatanud.",
     ),
+    (
+        "/pins/submit",
+        "Legend exactly as struck",
+        "Надпись точно как на значке",
+        "Напис точно як на значку",
+        "Kiri täpselt nii, nagu märgil",
+    ),
+    ("/submissions", "My submissions", "Мои заявки", "Мої заявки", "Minu ettepanekud"),
     ("/", ">My lists<", ">Есть / Ищу<", ">Маю / Шукаю<", ">Olemas / Otsin<"),
     ("/", ">Matches<", ">Совпадения<", ">Збіги<", ">Sobivused<"),
     ("/", ">Log out<", ">Выйти<", ">Вийти<", ">Logi välja<"),
@@ -266,3 +291,64 @@ def test_a_missing_page_is_explained_in_the_readers_language(client: FlaskClient
     shown = russian.get_data(as_text=True)
     assert "404 — Страница не найдена" in shown and "Вернуться на главную" in shown
     assert "Not Found" not in shown
+
+
+def test_a_pin_page_reads_in_russian_with_its_title_values_and_numbers(
+    client: FlaskClient,
+) -> None:
+    from tests.support.catalogue import make_pin
+
+    pin = make_pin(
+        title_en="Kyiv, hero city", legend="КИЇВ — МІСТО-ГЕРОЙ", legend_lang="uk",
+        title_ru="Киев — город-герой", material="aluminium", republic="Ukrainian SSR",
+        attachment="screw_post", height_mm="24.5", width_mm="18", year_from=1965,
+    )  # fmt: skip
+    db.session.commit()
+    english = page(client, f"/pins/{pin.id}")
+    assert "Kyiv, hero city" in english and "aluminium" in english and "24.5 × 18 mm" in english
+    shown = page(client, f"/pins/{pin.id}", "ru")
+    for words in (
+        "Киев — город-герой",
+        "КИЇВ — МІСТО-ГЕРОЙ",
+        "Материал",
+        "алюминий",
+        "Украинская ССР",
+        "винт с гайкой",
+        "24,5 × 18 мм",
+        "Предложить исправление",
+    ):
+        assert words in shown, words
+    for english_words in ("Material", "aluminium", "Ukrainian SSR", "Suggest a correction"):
+        assert english_words not in shown, english_words
+    # Ukrainian readers have no Ukrainian title for it here: the legend transliterated.
+    assert "KYIV — MISTO-HEROI" in page(client, f"/pins/{pin.id}", "uk")
+
+
+def test_a_refused_submission_says_why_in_the_members_language(app_ctx: Flask) -> None:
+    member = make_user()
+    member.locale = "uk"
+    db.session.commit()
+    client = signed_in(app_ctx, member)
+    html = page(client, "/pins/submit")
+    assert "Напис точно як на значку" in html and "Надіслати на перевірку" in html
+    response = client.post(
+        "/pins/submit",
+        data={"csrf_token": csrf_from(html), "ref": "ZN-9001", "title_en": "Old pin",
+              "year_from": "1700"},
+    )  # fmt: skip
+    shown = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Вкажіть рік від 1850 до" in shown
+    assert "A year between" not in shown
+
+
+def test_the_drawing_for_a_pin_without_a_photo_is_captioned_in_the_readers_language(
+    client: FlaskClient,
+) -> None:
+    pin = PinFactory()
+    db.session.commit()
+    client.set_cookie("lang", "et")
+    svg = client.get(f"/pins/{pin.id}/stand-in.svg")
+    assert "JOONIS — MITTE FOTO" in svg.get_data(as_text=True)
+    # Caches keep one drawing per language.
+    assert {"Accept-Language", "Cookie"} <= set(svg.vary)

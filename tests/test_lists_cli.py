@@ -61,3 +61,27 @@ def test_a_bad_file_changes_nothing_and_names_the_row(app_ctx: Flask, tmp_path: 
     assert result.exit_code != 0
     assert "row 3, column quantity" in result.output
     assert export_csv(db.session(), ivan.id, "haves").count("\n") == 1  # the header only
+
+
+RUSSIAN_SHELL = {"LC_ALL": None, "LC_MESSAGES": None, "LANG": "ru_RU.UTF-8"}
+
+
+def test_the_command_speaks_the_shells_language(app_ctx: Flask, tmp_path: Path) -> None:
+    ivan = make_user("ivan@example.org")
+    catalogue_gen.load(db.session(), 3, seed=4)
+    source = tmp_path / "haves.csv"
+    source.write_text("ref,quantity,condition\nSYN-000001,2,Fine\nSYN-000002,1,Fine\n")
+    runner = app_ctx.test_cli_runner()
+    args = ["lists", "import", "--user", ivan.email, "--kind", "haves", str(source)]
+    result = runner.invoke(args=[*args, "--dry-run"], env=RUSSIAN_SHELL)
+    assert result.exit_code == 0, result.output
+    assert "импорт списка «Есть»" in result.output  # the progress bar
+    assert "было бы импортировано новых 2, обновлено 0 из 2 строк" in result.output
+    missing = runner.invoke(args=[*args[:3], "ghost@example.org", *args[4:]], env=RUSSIAN_SHELL)
+    assert "Нет коллекционера с адресом ghost@example.org." in missing.output
+    # A shell that asks for no language, or one we do not offer, gets English.
+    for shell in ({**RUSSIAN_SHELL, "LANG": "C.UTF-8"}, {**RUSSIAN_SHELL, "LANG": "de_DE.UTF-8"}):
+        english = runner.invoke(args=[*args, "--dry-run"], env=shell)
+        assert (
+            "dry run: would import 2 new, 0 updated, of 2 rows; nothing changed" in english.output
+        )

@@ -169,3 +169,44 @@ def test_matches_keep_their_pins_when_the_documents_become_rows(
             assert any("even swap" in reason for reason in view.explanation["reasons"])
     finally:
         app.extensions["db_engine"].dispose()
+
+
+def test_pin_titles_by_language_come_and_go_with_their_migration(
+    request: pytest.FixtureRequest, workdir: Path
+) -> None:
+    """`0013titles` adds the per-language titles table and its downgrade takes it
+    away again, leaving the pins; upgrading once more gives an empty table that
+    the ORM writes titles into."""
+    from flask_migrate import downgrade, upgrade
+
+    from marketplace import create_app
+    from marketplace.catalogue.models import Pin, PinTitle
+    from tests.support.app import ROOT, committed_database, make_settings
+    from tests.support.catalogue import make_pin
+
+    url = committed_database(request.config, workdir, "znachki_pin_titles")
+    app = create_app(make_settings(url, workdir), OUTBOX_RELAY=False)
+    directory = str(ROOT / "migrations")
+    try:
+        with app.app_context():
+            upgrade(directory=directory, revision="heads")
+            make_pin(ref="ZN-0004", title_en="Young marksman", title_et="Noor laskur")
+            db.session.commit()
+            assert db.session.scalar(select(PinTitle.title)) == "Noor laskur"
+            db.session.remove()
+
+            downgrade(directory=directory, revision="0012trust")
+            tables = sa.inspect(db.engine).get_table_names()
+            assert "pin_titles" not in tables and "pins" in tables
+            assert db.session.scalar(select(sa.func.count()).select_from(Pin.__table__)) == 1
+            db.session.remove()
+
+            upgrade(directory=directory, revision="heads")
+            assert db.session.scalar(select(sa.func.count()).select_from(PinTitle)) == 0
+            pin = db.session.scalar(select(Pin))
+            assert pin is not None
+            pin.titles.append(PinTitle(language="uk", title="Юний стрілець"))
+            db.session.commit()
+            assert pin.title_in("uk") == "Юний стрілець"
+    finally:
+        app.extensions["db_engine"].dispose()

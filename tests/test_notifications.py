@@ -389,3 +389,64 @@ def test_events_published_together_are_told_once_each(app_ctx: Flask) -> None:
     assert notify_collectors.run(items) == 0  # each event is consumed once
     assert all(outbox.is_consumed(db.session(), row.id) for row in rows)
     assert [len(mails_to(u)) for u in (ivan, anna)] == [1, 1]
+
+
+RU_COUNTS = {
+    1: "1 новое совпадение", 2: "2 новых совпадения", 5: "5 новых совпадений",
+    11: "11 новых совпадений", 21: "21 новое совпадение", 22: "22 новых совпадения",
+    25: "25 новых совпадений",
+}  # fmt: skip
+UK_COUNTS = {
+    1: "1 новий збіг", 2: "2 нові збіги", 5: "5 нових збігів", 11: "11 нових збігів",
+    21: "21 новий збіг", 22: "22 нові збіги", 25: "25 нових збігів",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("locale", "expected"), [("ru", RU_COUNTS), ("uk", UK_COUNTS)])
+def test_the_matches_subject_counts_in_the_readers_plural(
+    app_ctx: Flask, locale: str, expected: dict[int, str]
+) -> None:
+    from marketplace.notifications.mail_content import subject_for
+
+    swaps = [{"kind": "swap", "title": "Обмен"}] * 25
+    with mail.language(locale):
+        for count, words in expected.items():
+            digest = subject_for(swaps[:count], "daily")
+            assert digest.endswith(f": {words}"), digest
+            if count > 1:
+                assert subject_for(swaps[:count], None) == f"{words} на Znachki Exchange"
+    rendered = mail.render(
+        to="x@example.org", template="notify_digest", locale=locale, subject=digest, items=[],
+        name="Олена", base_url="http://znachki.test", unsubscribe_url="http://znachki.test/u",
+    )  # fmt: skip
+    assert rendered.subject.endswith(expected[25])
+
+
+def test_ukrainian_and_estonian_collectors_get_their_own_mail(app_ctx: Flask) -> None:
+    olena, mari, ivan = (
+        make_user("olena@example.org"), make_user("mari@example.org"), make_user("ivan@example.org")
+    )  # fmt: skip
+    olena.locale, mari.locale = "uk", "et"
+    for member in (olena, mari):
+        add_match(member, ivan, key=f"swap:{ivan.id}:a", pins=[make_pin(title_en="Vostok")])
+        add_match(member, ivan, key=f"swap:{ivan.id}:b", pins=[make_pin(title_en="Soyuz")])
+        notifier().collect_matches(member.id, now=NOON)
+    uk, et = mails_to(olena)[-1], mails_to(mari)[-1]
+    assert uk.subject == "2 нові збіги на Znachki Exchange"
+    assert "Обмін з " in uk.body_text and "Відписатися від цих листів" in uk.body_text
+    assert '<html lang="uk">' in uk.body_html
+    assert et.subject == "2 uut sobivust Znachki Exchange'is"
+    assert "Vahetus: " in et.body_text and "Loobu nendest kirjadest" in et.body_text
+    assert "Unsubscribe" not in uk.body_text + et.body_text
+
+
+def test_trade_steps_are_told_in_each_partys_language(app_ctx: Flask) -> None:
+    from marketplace.trades.operations.base import notice
+
+    assert notice("uk", "proposed", who="Ivan", id=7) == "Ivan пропонує обмін"
+    assert notice("et", "agreed", who="Ivan", id=7) == (
+        "Vahetus nr 7 on kokku lepitud: aeg pakk teele saata"
+    )
+    assert notice("ru", "ring", n=21) == "Цепочка обмена из 21 коллекционера ждёт вашего ответа"
+    assert notice("uk", "ring", n=3) == "Ланцюжок обміну з 3 колекціонерів чекає на вашу відповідь"
+    assert notice(None, "completed", who="", id=7) == "Trade #7 is complete"

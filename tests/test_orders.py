@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
@@ -122,7 +123,7 @@ def test_buy_through_the_page_and_the_signed_webhook_makes_it_paid(
     make_user("buyer@example.org", name="Покупатель")
     login(client, "buyer@example.org")
     page = client.get(f"/listings/{have.id}").get_data(as_text=True)
-    assert "Buy now" in page and "12.50 EUR" in page
+    assert "Buy now" in page and "€12.50" in page
 
     response = post_form(client, f"/listings/{have.id}/buy", {}, page=f"/listings/{have.id}")
     assert response.status_code == 303
@@ -155,7 +156,7 @@ def test_buy_through_the_page_and_the_signed_webhook_makes_it_paid(
     assert (have.quantity, have.reserved) == (1, 0)
     assert [m.to_addr for m in mails("order_paid")] == ["buyer@example.org"]
     assert [m.to_addr for m in mails("order_sold")] == ["seller@example.org"]
-    assert "11.50 EUR" in mails("order_sold")[0].body_text  # the payout after the 8 % fee
+    assert "€11.50" in mails("order_sold")[0].body_text  # the payout after the 8 % fee
 
 
 def test_buy_through_the_api_answers_with_the_checkout_url(
@@ -509,7 +510,7 @@ def test_price_guide_median_range_count_chart_and_api(
     assert body["currencies"][0]["median"] == "16.00"
     assert [s["price"] for s in body["currencies"][0]["sales"]] == prices
     market = client.get(f"/pins/{have.pin_id}/market").get_data(as_text=True)
-    assert "Median 16.00 EUR" in market and "<svg" in market
+    assert "Median €16.00" in market and "<svg" in market
     assert client.get("/api/v1/pins/999999/price-guide").status_code == 404
 
 
@@ -556,7 +557,7 @@ def test_test_provider_runs_the_whole_flow_labelled(app_ctx: Flask) -> None:
     )
     checkout = to_checkout.location.removeprefix("http://znachki.test")
     page = buyer_client.get(checkout).get_data(as_text=True)
-    assert "TEST PAYMENTS — no money moves" in page and "12.50 EUR" in page
+    assert "TEST PAYMENTS — no money moves" in page and "€12.50" in page
     back = post_form(buyer_client, checkout, {"action": "pay"})
     assert "/success?session_id=cs_test_" in back.location
     row = db.session.scalar(
@@ -627,19 +628,90 @@ def test_a_delivered_pin_joins_the_buyers_haves_and_closes_the_want_it_filled(
 
 
 def test_the_listing_promises_the_hold_the_order_gets(
-    client: FlaskClient, stripe_app: Flask, fake: FakeStripe
+    client: FlaskClient, stripe_app: Flask, fake: FakeStripe, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from marketplace.orders.operations import PRICE_HOLD
-
+    # A non-default checkout time: the page and the reservation both follow it.
+    settings = replace(stripe_app.config["SETTINGS"], checkout_minutes=90)
+    monkeypatch.setitem(stripe_app.config, "SETTINGS", settings)
     have = make_listing(make_seller(stripe_app, fake))
     buyer = make_user("buyer@example.org")
     login(client, "buyer@example.org")
     page = client.get(f"/listings/{have.id}").get_data(as_text=True)
-    minutes = int(PRICE_HOLD.total_seconds() // 60)
-    assert f"The copy is held for you for {minutes} minutes" in page
-    assert minutes == 45  # Stripe's 35-minute session plus the grace for its expiry event
+    # Stripe's 90-minute session plus the grace for its expiry event.
+    assert "The copy is held for you for 100 minutes" in page
     before = utcnow()
     order = orders(stripe_app).buy(buyer, have.id)
     assert order.reserved_until is not None
     held = order.reserved_until - before
-    assert PRICE_HOLD <= held < PRICE_HOLD + timedelta(seconds=5)
+    assert timedelta(minutes=100) <= held < timedelta(minutes=100, seconds=5)
+    session = fake.sessions[order.checkout_session_id]
+    lifetime = session["expires_at"] - before.replace(tzinfo=UTC).timestamp()
+    assert 90 * 60 - 5 <= lifetime <= 90 * 60 + 5
+
+
+def test_the_listing_and_order_speak_the_readers_language_and_money(
+    client: FlaskClient, stripe_app: Flask, fake: FakeStripe
+) -> None:
+    have = make_listing(make_seller(stripe_app, fake), price="1234.50")
+    buyer = make_user("buyer@example.org")
+    buyer.locale = "ru"
+    db.session.commit()
+    login(client, "buyer@example.org")
+    page = client.get(f"/listings/{have.id}").get_data(as_text=True)
+    # Russian plural of the default 45 minutes, the price as Russians write euros.
+    assert "Экземпляр закреплён за вами на 45 минут, пока вы платите через Stripe." in page
+    assert "Купить — 1\u00a0234,50\u00a0€" in page
+    order = orders(stripe_app).buy(buyer, have.id)
+    db.session.commit()
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert f"Заказ №{order.id}: " in page and "Ждёт оплаты" in page
+    assert "Отменить оплату" in page and "UTC" not in page
+    cancel = f"/orders/{order.id}/cancel"
+    done = post_form(client, cancel, {}, page=f"/orders/{order.id}", follow_redirects=True)
+    assert "Оплата отменена; экземпляр снова свободен." in done.get_data(as_text=True)
+    again = post_form(client, cancel, {}, page=f"/orders/{order.id}", follow_redirects=True)
+    assert "Заказ в состоянии «отменён» нельзя отменить." in again.get_data(as_text=True)
+
+
+def test_order_mail_is_in_the_buyers_and_the_sellers_own_language(
+    client: FlaskClient, stripe_app: Flask, fake: FakeStripe
+) -> None:
+    seller = make_seller(stripe_app, fake)
+    seller.locale = "et"
+    have = make_listing(seller, price="12.50", title_en="Gagarin 1961")
+    buyer = make_user("buyer@example.org", name="Покупатель")
+    buyer.locale = "ru"
+    db.session.commit()
+    order = orders(stripe_app).buy(buyer, have.id)
+    db.session.commit()
+    fake.complete_session(order.checkout_session_id)  # type: ignore[arg-type]
+    session = fake.get_session({}, order.checkout_session_id)  # type: ignore[arg-type]
+    assert deliver(client, stripe_app, "checkout.session.completed", session) == "paid"
+
+    paid = mails("order_paid")[0]
+    assert paid.subject == "Платёж получен: Gagarin 1961"
+    assert paid.body_text.startswith("Здравствуйте, Покупатель!")
+    assert "Ваш платёж 12,50\u00a0€ за Gagarin 1961" in paid.body_text
+    assert (
+        '<html lang="ru">' in paid.body_html and "<strong>12,50\u00a0€</strong>" in paid.body_html
+    )
+    sold = mails("order_sold")[0]
+    assert sold.subject == "Müüdud: Gagarin 1961 — palun saada teele"
+    assert "saad Stripe'i kaudu 11,50\u00a0€" in sold.body_text
+    assert "Hello" not in sold.body_text + paid.body_text
+
+
+def test_the_price_chart_speaks_the_readers_language(app_ctx: Flask) -> None:
+    from flask_babel import force_locale
+
+    from marketplace.orders.operations.price_guide import CurrencyGuide, Sale, price_chart
+
+    sales = [Sale(at=utcnow() - timedelta(days=3), amount=Decimal("12.00")),
+             Sale(at=utcnow(), amount=Decimal("16.00"))]  # fmt: skip
+    guide = CurrencyGuide(
+        "EUR", 2, Decimal("14.00"), Decimal("12.00"), Decimal("16.00"), sales=sales
+    )
+    with force_locale("ru"):
+        chart = str(price_chart(guide))
+    assert 'aria-label="Цены продаж по времени, EUR"' in chart
+    assert "<title>медиана</title>" in chart and "\u202fг.</text>" in chart

@@ -212,3 +212,17 @@ def test_suspension_logs_out_refuses_login_and_tokens_until_lifted(app_ctx: Flas
     assert lifted.status_code == 303
     assert login(app_ctx.test_client(), boris.email).status_code == 302
     assert app_ctx.test_client().get("/api/v1/me", headers=bearer(token)).status_code == 200
+
+
+def test_a_warning_is_mailed_in_the_members_language(app_ctx: Flask) -> None:
+    anna, boris = trader("Anna"), trader("Boris")
+    boris.locale = "uk"
+    db.session.commit()
+    message = direct_thread(boris, anna, "Rude words")
+    assert report(signed_in(app_ctx, anna), "message", message.id, "spam").status_code == 303
+    mod = signed_in(app_ctx, moderator())
+    resolve(mod, reports_of("message", message.id)[0].id, "warn", "Be civil")
+    mail = db.session.scalar(select(MailMessage).where(MailMessage.kind == "member_warned"))
+    assert mail is not None and mail.subject == "Попередження від модераторів Znachki Exchange"
+    assert "ваш матеріал (повідомлення; причина: спам або реклама)" in mail.body_text
+    assert "Коментар модератора: «Be civil»" in mail.body_text

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g
+from flask_babel import get_locale
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -136,7 +137,9 @@ class AddressOut(Schema):
 def sign_up(body: dict[str, Any]) -> dict[str, str]:
     """Sign up. Always answers 202 and mails the address: a verification link for a
     new account, a note to the owner if the address already has one."""
-    find_service(Accounts).sign_up(body["email"], body["password"], body["display_name"])
+    find_service(Accounts).sign_up(
+        body["email"], body["password"], body["display_name"], locale=str(get_locale())
+    )
     return {"status": "check_mail", "detail": CHECK_MAIL}
 
 

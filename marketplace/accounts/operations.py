@@ -84,10 +84,13 @@ class Accounts:
 
     # -- sign-up and verification -------------------------------------------------
 
-    def sign_up(self, email: str, password: str, display_name: str) -> User | None:
+    def sign_up(
+        self, email: str, password: str, display_name: str, *, locale: str = "en"
+    ) -> User | None:
         """Create an unverified account and mail a verification link. If the
         address is taken, mail its owner instead and return None; the caller
-        answers both cases the same way."""
+        answers both cases the same way. ``locale`` is the language the
+        sign-up was made in: the new member's pages and mail stay in it."""
         email = normalise_email(email)
         display_name = clean_display_name(display_name)
         password = normalise_password(password)
@@ -101,13 +104,16 @@ class Accounts:
                 self.session,
                 to=existing.email,
                 template="account_exists",
+                locale=existing.locale,
                 user_id=existing.id,
                 name=existing.display_name,
                 login_url=self.links.login(),
                 reset_url=self.links.base_url + "/account/reset",
             )
             return None
-        user = User(email=email, display_name=display_name, password_hash=password_hash)
+        user = User(
+            email=email, display_name=display_name, password_hash=password_hash, locale=locale
+        )
         self.session.add(user)
         self.session.flush()
         self._send_verification(user)
@@ -119,6 +125,7 @@ class Accounts:
             self.session,
             to=user.email,
             template="verify_email",
+            locale=user.locale,
             user_id=user.id,
             name=user.display_name,
             url=self.links.verify(secret),
@@ -237,6 +244,7 @@ class Accounts:
             self.session,
             to=user.email,
             template="reset_password",
+            locale=user.locale,
             user_id=user.id,
             name=user.display_name,
             url=self.links.reset(secret),
@@ -281,6 +289,7 @@ class Accounts:
             self.session,
             to=new_email,
             template="confirm_email_change",
+            locale=user.locale,
             user_id=user.id,
             name=user.display_name,
             url=self.links.confirm_email(secret),
@@ -300,6 +309,7 @@ class Accounts:
             self.session,
             to=old,
             template="email_changed",
+            locale=user.locale,
             user_id=user.id,
             name=user.display_name,
             new_email=user.email,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from marketplace.accounts import address_web
@@ -41,7 +41,10 @@ def signup() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             find_service(Accounts).sign_up(
-                form.email.data, form.password.data, form.display_name.data
+                form.email.data,
+                form.password.data,
+                form.display_name.data,
+                locale=str(get_locale()),
             )
         except DomainError as exc:
             attach_error(form, exc)

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from flask import Response, current_app, g, request
+from flask_babel import get_locale
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields, validate
 
@@ -30,6 +31,7 @@ from marketplace.catalogue.operations import (
     record_of,
     records_to_csv,
 )
+from marketplace.catalogue.titles import display_title, titles_of
 from marketplace.core.api import BEARER, Flag, token_required
 from marketplace.core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from marketplace.core.extensions import db
@@ -86,10 +88,25 @@ class PhotoOut(Schema):
     height = fields.Integer(required=True)
 
 
+_TITLES = (
+    "The pin's title in every language the catalogue has it in, by language code "
+    "(en always; ru, uk, et where known)"
+)
+_TITLE = (
+    "The title for the reader (Accept-Language): in their language where the catalogue "
+    "has it, else the legend's transliteration, else the English title"
+)
+
+
 class PinSummaryOut(Schema):
     id = fields.Integer(required=True)
     ref = fields.String(required=True)
     title_en = fields.String(required=True)
+    title = fields.String(required=True, metadata={"description": _TITLE})
+    titles = fields.Dict(
+        keys=fields.String(), values=fields.String(), required=True,
+        metadata={"description": _TITLES},
+    )  # fmt: skip
     legend = fields.String(allow_none=True)
     transliteration = fields.String(allow_none=True)
     year_from = fields.Integer(allow_none=True)
@@ -139,6 +156,9 @@ class PinDataIn(Schema):
     variant_group = fields.String(validate=validate.Length(1, 40))
     printed_refs = fields.List(fields.String(validate=validate.Length(max=100)))
     title_en = fields.String(validate=validate.Length(1, 200))
+    title_ru = fields.String(allow_none=True, validate=validate.Length(max=300))
+    title_uk = fields.String(allow_none=True, validate=validate.Length(max=300))
+    title_et = fields.String(allow_none=True, validate=validate.Length(max=300))
     legend = fields.String(allow_none=True)
     legend_lang = fields.String(allow_none=True, validate=validate.Length(max=8))
     translation_en = fields.String(allow_none=True)
@@ -173,6 +193,11 @@ class PinDataIn(Schema):
 
 class PinOut(PinDataIn):
     id = fields.Integer(required=True)
+    title = fields.String(required=True, metadata={"description": _TITLE})
+    titles = fields.Dict(
+        keys=fields.String(), values=fields.String(), required=True,
+        metadata={"description": _TITLES},
+    )  # fmt: skip
     version = fields.Integer(required=True)
     is_synthetic = fields.Boolean(required=True)
     transliteration = fields.String(allow_none=True)
@@ -250,7 +275,8 @@ def _photo(photo: Any) -> dict[str, Any]:
 
 def _summary(pin: Any) -> dict[str, Any]:
     return {
-        "id": pin.id, "ref": pin.ref, "title_en": pin.title_en, "legend": pin.legend,
+        "id": pin.id, "ref": pin.ref, "title_en": pin.title_en,
+        "title": display_title(pin, get_locale()), "titles": titles_of(pin), "legend": pin.legend,
         "transliteration": pin.transliteration, "year_from": pin.year_from,
         "year_to": pin.year_to, "city": pin.city, "republic": pin.republic,
         "themes": [t.path for t in pin.themes], "image_url": _image_url(pin),
@@ -319,6 +345,8 @@ def get_pin(pin_id: int) -> dict[str, Any]:
     return {
         **record_of(pin),
         "id": pin.id,
+        "title": display_title(pin, get_locale()),
+        "titles": titles_of(pin),
         "version": pin.version,
         "is_synthetic": pin.is_synthetic,
         "transliteration": pin.transliteration,

@@ -152,7 +152,7 @@ def series_members(session: Session, series: Series) -> tuple[list[Pin], list[in
             select(Pin)
             .where(Pin.series_id == series.id)
             .order_by(Pin.series_number.is_(None), Pin.series_number, Pin.ref)
-            .options(selectinload(Pin.photos))
+            .options(selectinload(Pin.photos), selectinload(Pin.titles))
         )
     )
     numbers = {p.series_number for p in members if p.series_number}

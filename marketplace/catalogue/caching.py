@@ -33,7 +33,10 @@ from marketplace.core.cache import remembered, versioned, watch_rows, watch_tabl
 CATALOGUE = "catalogue"
 PIN_ACTIVITY = "pin-activity"
 # Everything a catalogue page shows or searches; pins_fts is SQLite's index.
-TABLES = ("pins", "pin_themes", "themes", "series", "pin_photos", "search_terms", "pins_fts")
+TABLES = (
+    "pins", "pin_themes", "pin_titles", "themes", "series", "pin_photos", "search_terms",
+    "pins_fts",
+)  # fmt: skip
 
 
 def watch_catalogue() -> None:

@@ -1,6 +1,10 @@
 """The pin catalogue: pins at variant level, the theme hierarchy, numbered series,
 photos, the revision history of every pin, and members' submissions.
 
+A pin's title in each reader's language beyond English is a `PinTitle` row
+(`Pin.title_en` is the catalogue's own); which one a reader is shown is
+`marketplace.catalogue.titles.display_title`.
+
 `Pin.search_title` and `Pin.search_body` hold every spelling a pin can be found
 under (see services.transliteration); the full-text indexes are built on them by
 the migrations (PostgreSQL tsvector + trigram, SQLite FTS5).
@@ -39,6 +43,9 @@ REPUBLICS = (
     "Kirghiz SSR", "Tajik SSR", "Armenian SSR", "Turkmen SSR", "Estonian SSR", "Mongolia",
 )  # fmt: skip
 FIRST_YEAR, LAST_YEAR = 1850, 2000
+# The readers' languages a pin's title is kept in beside its English title: a
+# language more is a code here (and a catalogue of messages), never a column.
+TITLE_LANGUAGES = ("ru", "uk", "et")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -156,6 +163,15 @@ class Pin(Base):
     photos: Mapped[list[PinPhoto]] = relationship(
         back_populates="pin", cascade="all, delete-orphan", order_by="PinPhoto.id"
     )
+    titles: Mapped[list[PinTitle]] = relationship(
+        cascade="all, delete-orphan", order_by="PinTitle.language"
+    )
+
+    def title_in(self, language: str) -> str | None:
+        """The pin's title in `language` ("en", "ru"…), if the catalogue has it."""
+        if language == "en":
+            return self.title_en
+        return next((t.title for t in self.titles if t.language == language), None)
 
     @property
     def years(self) -> str:
@@ -167,6 +183,22 @@ class Pin(Base):
 
     def photo(self, side: str) -> PinPhoto | None:
         return next((p for p in self.photos if p.side == side), None)
+
+
+class PinTitle(Base):
+    """A pin's title in one reader's language other than English, as the catalogue
+    gives it (the legend is what the pin says; this is what collectors call it).
+
+    A row per language rather than a column each: a language more is data, not a
+    migration, and a pin without a title in some language simply has no row (the
+    reader is then shown the legend's transliteration)."""
+
+    __tablename__ = "pin_titles"
+    __table_args__ = (CheckConstraint("language <> 'en'", name="not_english"),)
+
+    pin_id: Mapped[int] = mapped_column(ForeignKey("pins.id", ondelete="CASCADE"), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
 
 
 class PinPhoto(Base):

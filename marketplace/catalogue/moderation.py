@@ -9,15 +9,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from rapidfuzz import fuzz
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from marketplace.accounts.models import User
 from marketplace.catalogue import transliteration as tr
+from marketplace.catalogue.labels import label
 from marketplace.catalogue.models import Pin, PinPhoto, Submission
 from marketplace.catalogue.operations import Catalogue, clean_pin_data
 from marketplace.catalogue.search import SearchQuery, search
+from marketplace.catalogue.titles import display_title
 from marketplace.core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from marketplace.core.models import utcnow
 from marketplace.core.photos import StoredImage, hash_distance
@@ -31,7 +36,7 @@ CANDIDATE_WORDS = 8  # legend and title words whose pins are compared
 @dataclass(frozen=True)
 class Duplicate:
     pin: Pin
-    reasons: list[str]
+    reasons: list[LazyString]  # in the reader's language when shown
     score: float = 0.0  # legend similarity (0–1) + 1 for issuer and year + 1.5 for a photo
 
 
@@ -90,13 +95,15 @@ class Moderation:
                 errors = dict(exc.errors)
             ref = str(data.get("ref") or "").strip()
             if ref and Catalogue(self.session).by_ref(ref) is not None:
-                errors.setdefault("ref", []).append(f"Catalogue number {ref} is already taken.")
+                errors.setdefault("ref", []).append(
+                    _("Catalogue number %(ref)s is already taken.", ref=ref)
+                )
             if errors:
                 raise InvalidInput(errors)
         else:
             clean_pin_data(data, partial=True)
             if not data:
-                raise DomainError("Change at least one field.")
+                raise DomainError(_("Change at least one field."))
         submission = Submission(
             kind="correction" if pin else "new",
             pin_id=pin.id if pin else None,
@@ -111,7 +118,7 @@ class Moderation:
     def add_photo(self, submission: Submission, side: str, stored: StoredImage, user: User) -> None:
         if side not in ("obverse", "reverse", "other"):
             raise DomainError(
-                "Say whether the photo shows the obverse or the reverse.", field="side"
+                _("Say whether the photo shows the obverse or the reverse."), field="side"
             )
         submission.photos.append(
             PinPhoto(
@@ -134,7 +141,7 @@ class Moderation:
             .options(selectinload(Submission.photos))
         )
         if submission is None:
-            raise NotFound("No such submission.")
+            raise NotFound(_("No such submission."))
         return submission
 
     def queue(self, status: str = "pending", user: User | None = None) -> list[Submission]:
@@ -173,11 +180,11 @@ class Moderation:
         data = submission.data
         legend = str(data.get("legend") or "")
         title = str(data.get("title_en") or "")
-        reasons: dict[int, list[str]] = {}
+        reasons: dict[int, list[LazyString]] = {}
         scores: dict[int, float] = {}
         pins: dict[int, Pin] = {}
 
-        def note(pin: Pin, reason: str, score: float) -> None:
+        def note(pin: Pin, reason: LazyString, score: float) -> None:
             if submission.pin_id == pin.id:
                 return
             pins[pin.id] = pin
@@ -200,7 +207,8 @@ class Moderation:
                 legend_similarity(title, pin.legend or "") if title else 0.0,
             )
             if similarity >= LEGEND_SIMILARITY:
-                note(pin, f"similar legend or title ({similarity:.0f}%)", similarity / 100)
+                reason = _l("similar legend or title (%(percent)d%%)", percent=round(similarity))
+                note(pin, reason, similarity / 100)
         if data.get("issuer") and data.get("year_from"):
             same = self.session.scalars(
                 select(Pin).where(
@@ -209,7 +217,7 @@ class Moderation:
                 ).limit(limit)
             )  # fmt: skip
             for pin in same:
-                note(pin, "same issuer and year", 1.0)
+                note(pin, _l("same issuer and year"), 1.0)
         if submission.photos:
             candidates_with_photos = self.session.scalars(
                 select(PinPhoto).where(PinPhoto.pin_id.is_not(None)).options(
@@ -219,7 +227,7 @@ class Moderation:
             for photo in submission.photos:
                 for other in candidates_with_photos:
                     if other.pin and hash_distance(photo.phash, other.phash) <= PHOTO_DISTANCE:
-                        note(other.pin, "near-identical photo", 1.5)
+                        note(other.pin, _l("near-identical photo"), 1.5)
         ranked = sorted(pins.values(), key=lambda p: (-scores[p.id], p.ref))
         return [Duplicate(p, reasons[p.id], round(scores[p.id], 3)) for p in ranked[:limit]]
 
@@ -250,7 +258,7 @@ class Moderation:
     def reject(self, submission: Submission, moderator: User, reason: str) -> None:
         self._check(submission, moderator)
         if not reason.strip():
-            raise DomainError("Tell the member why, so they can fix it.", field="reason")
+            raise DomainError(_("Tell the member why, so they can fix it."), field="reason")
         submission.status = "rejected"
         submission.reason = reason.strip()
         submission.reviewed_by_id = moderator.id
@@ -267,7 +275,8 @@ class Moderation:
         # A correction is named by the pin it corrects; a new pin by what was sent.
         named = pin or submission.pin
         if named is not None and (submission.kind == "correction" or approved):
-            ref, title = named.ref, named.title_en
+            # The member reads the pin's title in their own language.
+            ref, title = named.ref, display_title(named, member.locale)
         else:
             ref, title = (
                 str(submission.data.get("ref") or ""),
@@ -277,6 +286,7 @@ class Moderation:
             self.session,
             to=member.email,
             template="submission_reviewed",
+            locale=member.locale,
             user_id=member.id,
             name=member.display_name,
             approved=approved,
@@ -290,9 +300,14 @@ class Moderation:
     @staticmethod
     def _check(submission: Submission, moderator: User) -> None:
         if not moderator.is_moderator:
-            raise Forbidden("Only moderators review submissions.")
+            raise Forbidden(_("Only moderators review submissions."))
         if submission.status != "pending":
-            raise DomainError(f"This submission was already {submission.status}.")
+            raise DomainError(
+                _(
+                    "This submission was already %(status)s.",
+                    status=label("status", submission.status),
+                )
+            )
 
 
 def _json(data: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,8 @@ Each typed word becomes the spellings it may be indexed under
 (transliteration.query_terms); the search vocabulary says which the index holds,
 as whole words or, for a word still being typed, as the start of one. The
 database finds candidates with its own full-text index (PostgreSQL tsvector,
-SQLite FTS5) over each pin's stored spellings; a word that matches nothing is
+SQLite FTS5) over each pin's stored spellings (its titles in every language
+among them, operations.search_terms); a word that matches nothing is
 corrected against the vocabulary only when surely a typo (pg_trgm on PostgreSQL,
 an FTS5 trigram table on SQLite; RapidFuzz decides on both), and otherwise the
 search finds nothing and suggests the nearest words. Candidates are then ranked
@@ -446,7 +447,7 @@ def _load(session: Session, ids: list[int]) -> list[Pin]:
     pins = session.scalars(
         select(Pin)
         .where(Pin.id.in_(ids))
-        .options(selectinload(Pin.themes), selectinload(Pin.photos))
+        .options(selectinload(Pin.themes), selectinload(Pin.photos), selectinload(Pin.titles))
     ).all()
     by_id = {p.id: p for p in pins}
     return [by_id[i] for i in ids if i in by_id]

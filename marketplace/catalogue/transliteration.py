@@ -172,6 +172,10 @@ def stems(folded: str, *, ukrainian: bool = False) -> set[str]:
     «Гагарін» → гагарин, «Києву» → киев. Matched only as whole words."""
     plain = russify(folded)
     found = {_stemmer("russian").stemWord(plain)}
+    if len(plain) > 3 and plain[-1] == "и" and plain[-2] in _VOWELS:
+        # Folding made й и, and Snowball knows "-ой", not "-ои": stem it with its
+        # й back too, so «Терешковой» meets «Терешкова» (терешков).
+        found.add(_stemmer("russian").stemWord(plain[:-1] + "й"))
     if ukrainian:
         for ending in _UK_ENDINGS:
             if folded.endswith(ending) and len(folded) - len(ending) >= 3:

@@ -19,39 +19,21 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import format_decimal, get_locale, ngettext
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
-from wtforms import (
-    BooleanField,
-    DecimalField,
-    IntegerField,
-    SelectChoice,
-    SelectField,
-    SelectMultipleField,
-    StringField,
-    SubmitField,
-    TextAreaField,
-)
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from marketplace.accounts.forms import EmptyForm, attach_error
 from marketplace.catalogue import browse, caching
 from marketplace.catalogue import search as search_service
 from marketplace.catalogue.caching import CATALOGUE, PIN_ACTIVITY
+from marketplace.catalogue.forms import ImportForm, PinForm, ReviewForm
+from marketplace.catalogue.labels import label
 from marketplace.catalogue.media import catalogue_photo_dir, pin_image
-from marketplace.catalogue.models import (
-    ATTACHMENTS,
-    FINISHES,
-    MATERIALS,
-    PIN_TYPES,
-    REPUBLICS,
-    TECHNIQUES,
-    Pin,
-    Series,
-)
+from marketplace.catalogue.models import Pin, Series
 from marketplace.catalogue.moderation import Moderation
-from marketplace.catalogue.operations import THEMES, Catalogue, parse_catalogue_file, records_to_csv
+from marketplace.catalogue.operations import Catalogue, parse_catalogue_file, records_to_csv
+from marketplace.catalogue.titles import display_title
 from marketplace.core.cache import shared_page
 from marketplace.core.errors import DomainError, InvalidInput
 from marketplace.core.extensions import db
@@ -77,98 +59,6 @@ bp = Blueprint("catalogue", __name__)
 
 def moderation() -> Moderation:
     return Moderation(db.session(), catalogue_photo_dir(), current_app.config["SETTINGS"].base_url)
-
-
-def _choices(values: tuple[str, ...]) -> list[SelectChoice]:
-    return [SelectChoice("", "—")] + [SelectChoice(v, v.replace("_", " ")) for v in values]
-
-
-class PinForm(FlaskForm):
-    """Every attribute of a pin; used for submissions and corrections."""
-
-    ref = StringField(
-        "Catalogue number (with variant letter, e.g. ZN-0028а)", [DataRequired(), Length(max=40)]
-    )
-    title_en = StringField("English title", [DataRequired(), Length(max=200)])
-    legend = TextAreaField("Legend exactly as struck", [Optional(), Length(max=2000)])
-    legend_lang = StringField(
-        "Language of the legend (ru, uk, et, mn…)", [Optional(), Length(max=8)]
-    )
-    translation_en = TextAreaField("English translation", [Optional(), Length(max=2000)])
-    issuer = StringField("Issuer / organisation", [Optional(), Length(max=300)])
-    occasion = StringField("Occasion", [Optional(), Length(max=300)])
-    themes = SelectMultipleField("Themes", [Optional()], choices=[SelectChoice(t) for t in THEMES])
-    pin_type = SelectField("Type", [Optional()], choices=_choices(PIN_TYPES))
-    series_name = StringField("Series", [Optional(), Length(max=200)])
-    series_number = IntegerField("Number in the series", [Optional(), NumberRange(min=1)])
-    series_size = IntegerField("Pins in the series", [Optional(), NumberRange(min=1)])
-    year_from = IntegerField("Year (or first year)", [Optional()])
-    year_to = IntegerField("Last year", [Optional()])
-    city = StringField("City", [Optional(), Length(max=100)])
-    republic = SelectField("Republic", [Optional()], choices=_choices(REPUBLICS))
-    maker = StringField("Maker", [Optional(), Length(max=200)])
-    maker_mark = StringField("Maker's mark", [Optional(), Length(max=200)])
-    material = SelectField("Material", [Optional()], choices=_choices(MATERIALS))
-    finish = SelectField("Gilding / silvering", [Optional()], choices=_choices(FINISHES))
-    hallmark = StringField("Hallmark", [Optional(), Length(max=100)])
-    technique = SelectField("Technique", [Optional()], choices=_choices(TECHNIQUES))
-    attachment = SelectField("Attachment", [Optional()], choices=_choices(ATTACHMENTS))
-    height_mm = DecimalField("Height, mm", [Optional()])
-    width_mm = DecimalField("Width, mm", [Optional()])
-    thickness_mm = DecimalField("Thickness, mm", [Optional()])
-    weight_g = DecimalField("Weight, g", [Optional()])
-    reverse_markings = StringField("Reverse markings (price, serial number…)", [Optional()])
-    awarded_with_document = SelectField(
-        "Awarded with a document?",
-        [Optional()],
-        choices=[SelectChoice("", "unknown"), SelectChoice("yes"), SelectChoice("no")],
-    )
-    authenticity_notes = TextAreaField("Authenticity notes, known copies", [Optional()])
-    notes_en = TextAreaField("Notes", [Optional()])
-    obverse = FileField("Photo of the obverse (JPEG, PNG or WebP, up to 8 MB)")
-    reverse = FileField("Photo of the reverse")
-    note = TextAreaField("Note for the moderator", [Optional(), Length(max=2000)])
-    submit = SubmitField("Send for review")
-
-    DATA_FIELDS = (
-        "ref", "title_en", "legend", "legend_lang", "translation_en", "issuer", "occasion",
-        "themes", "pin_type", "series_name", "series_number", "series_size", "year_from",
-        "year_to", "city", "republic", "maker", "maker_mark", "material", "finish", "hallmark",
-        "technique", "attachment", "height_mm", "width_mm", "thickness_mm", "weight_g",
-        "reverse_markings", "awarded_with_document", "authenticity_notes", "notes_en",
-    )  # fmt: skip
-
-    def pin_data(self, only_changed_from: dict[str, Any] | None = None) -> dict[str, Any]:
-        data: dict[str, Any] = {}
-        for name in self.DATA_FIELDS:
-            value = getattr(self, name).data
-            if value is not None and not isinstance(value, str | list | int | bool):
-                value = str(value)
-            data[name] = value
-        if only_changed_from is not None:
-            data = {k: v for k, v in data.items() if _differs(only_changed_from.get(k), v)}
-        return data
-
-
-def _differs(old: Any, new: Any) -> bool:
-    blank: tuple[Any, ...] = (None, "", [])
-    if old in blank and new in blank:
-        return False
-    if isinstance(old, bool):
-        old = "yes" if old else "no"
-    return str(old) != str(new)
-
-
-class ReviewForm(FlaskForm):
-    reason = TextAreaField("Reason (required to reject)", [Optional(), Length(max=2000)])
-    approve = SubmitField("Approve")
-    reject = SubmitField("Reject")
-
-
-class ImportForm(FlaskForm):
-    file = FileField("Catalogue file (CSV or JSON, UTF-8)")
-    dry_run = BooleanField("Check only, change nothing")
-    submit = SubmitField("Import")
 
 
 # -- search and browsing ---------------------------------------------------------------
@@ -274,7 +164,7 @@ def revert(pin_id: int, number: int) -> ResponseReturnValue:
         except DomainError as exc:
             flash(exc.message, "error")
             return redirect(url_for("catalogue.history", pin_id=pin_id)), 303
-        flash(f"Reverted to revision {number}.", "success")
+        flash(_("Reverted to revision %(number)d.", number=number), "success")
     return redirect(url_for("catalogue.history", pin_id=pin_id))
 
 
@@ -289,6 +179,8 @@ def stand_in(pin_id: int) -> ResponseReturnValue:
     svg = render_template("catalogue/stand_in.svg", pin=item)
     response = Response(svg, mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "public, max-age=3600"
+    # Its caption is in the reader's language, chosen by cookie or browser.
+    response.vary.update(("Accept-Language", "Cookie"))
     return response
 
 
@@ -365,7 +257,7 @@ def submit() -> ResponseReturnValue:
         except DomainError as exc:
             attach_error(form, exc)
         else:
-            flash("Thank you! A moderator will review your pin.", "success")
+            flash(_("Thank you! A moderator will review your pin."), "success")
             return redirect(url_for("catalogue.my_submissions"))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("catalogue/submit.html", form=form, pin=None), status
@@ -398,7 +290,7 @@ def correct(pin_id: int) -> ResponseReturnValue:
         except DomainError as exc:
             attach_error(form, exc)
         else:
-            flash("Thank you! A moderator will review your correction.", "success")
+            flash(_("Thank you! A moderator will review your correction."), "success")
             return redirect(url_for("catalogue.pin", pin_id=pin_id))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("catalogue/submit.html", form=form, pin=item), status
@@ -440,14 +332,18 @@ def review(submission_id: int) -> ResponseReturnValue:
         try:
             if form.approve.data:
                 pin = service.approve(submission, current_user)
-                flash(f"Approved: {pin.ref} {pin.title_en}.", "success")
+                flash(
+                    _("Approved: %(ref)s %(title)s.", ref=pin.ref, title=pin_title(pin)), "success"
+                )
                 return redirect(url_for("catalogue.pin", pin_id=pin.id))
             service.reject(submission, current_user, form.reason.data or "")
-            flash("Rejected; the member will see your reason.", "info")
+            flash(_("Rejected; the member will see your reason."), "info")
             return redirect(url_for("catalogue.moderation_queue"))
         except InvalidInput as exc:
             # The review form has no pin fields: name each one in the message.
-            form.form_errors.extend(f"{f}: {'; '.join(m)}" for f, m in exc.errors.items())
+            form.form_errors.extend(
+                f"{field_label(f)}: {'; '.join(m)}" for f, m in exc.errors.items()
+            )
         except DomainError as exc:
             attach_error(form, exc)
     return render_template(
@@ -468,7 +364,7 @@ def import_catalogue() -> ResponseReturnValue:
         upload = form.file.data
         try:
             if not upload:
-                raise DomainError("Choose a file.", field="file")
+                raise DomainError(_("Choose a file."), field="file")
             records = parse_catalogue_file(upload.read(), upload.filename or "")
             created, updated, errors = Catalogue(db.session()).import_records(records, current_user)
         except DomainError as exc:
@@ -478,12 +374,22 @@ def import_catalogue() -> ResponseReturnValue:
                 if form.dry_run.data:
                     db.session.rollback()
                     flash(
-                        f"The file is fine: {created} new pins, {updated} updates. "
-                        "Nothing was changed.",
+                        _(
+                            "The file is fine: %(created)s and %(updated)s. Nothing was changed.",
+                            created=ngettext("%(num)d new pin", "%(num)d new pins", created),
+                            updated=ngettext("%(num)d update", "%(num)d updates", updated),
+                        ),
                         "info",
                     )
                     return render_template("catalogue/import.html", form=form, errors=[])
-                flash(f"Imported: {created} new pins, {updated} updated.", "success")
+                flash(
+                    _(
+                        "Imported: %(created)s and %(updated)s.",
+                        created=ngettext("%(num)d new pin", "%(num)d new pins", created),
+                        updated=ngettext("%(num)d update", "%(num)d updates", updated),
+                    ),
+                    "success",
+                )
                 return redirect(url_for("catalogue.import_catalogue"))
     status = 422 if errors or form.errors or form.form_errors else 200
     return render_template("catalogue/import.html", form=form, errors=errors), status
@@ -508,6 +414,32 @@ def export_catalogue(fmt: str) -> ResponseReturnValue:
 @bp.app_template_global()
 def theme_label(path: str) -> str:
     return path.replace("/", " › ")
+
+
+@bp.app_template_global("label")
+def choice_label(kind: str, value: str | None) -> str:
+    """A coded value ("material", "aluminium") in the reader's language."""
+    return label(kind, value)
+
+
+@bp.app_template_global()
+def field_label(name: str) -> str:
+    """A pin field ("title_en") as the form labels it, in the reader's language;
+    a field the form does not offer by its name."""
+    args = getattr(getattr(PinForm, name, None), "args", None)
+    return str(args[0]) if args else name
+
+
+@bp.app_template_filter("number")
+def number(value: Any) -> str:
+    """A size or weight as the reader's language writes numbers (24,5 in Russian)."""
+    return "" if value is None else str(format_decimal(value))
+
+
+@bp.app_template_global()
+def pin_title(pin: Pin) -> str:
+    """The pin's title for this page's reader (titles.display_title)."""
+    return display_title(pin, get_locale())
 
 
 bp.add_app_template_global(pin_image)

@@ -6,7 +6,9 @@ trading) and writes TradeMaximizer 1.3c's result format to a file or stdout.
 With ``--max-cycle`` the loops are short and the result carries a
 certificate: proven optimal, or the best bound and the gap. ``--json`` prints
 the figures and the certificate as JSON. Deliberately imports neither Flask
-nor SQLAlchemy so it starts fast; the app's CLI registers it lazily.
+nor SQLAlchemy so it starts fast; the app's CLI registers it lazily. What it says
+to the person running it (warnings, refusals) is in the shell's language (LANG),
+read from the catalogues only when there is something to say.
 """
 
 from __future__ import annotations
@@ -23,6 +25,22 @@ import click
 __all__ = ["tradematch"]
 
 MAX_CAP = 8
+TRANSLATIONS = Path(__file__).resolve().parent.parent.parent / "translations"
+
+
+def gettext(message: str, **values: Any) -> str:
+    """`message` in the shell's language (LC_ALL, LC_MESSAGES, LANG), with its
+    values; English when the shell asks for a language without a catalogue."""
+    from babel.support import NullTranslations, Translations
+
+    from marketplace.core.shell_language import environment_language
+
+    language = environment_language()
+    catalogue: NullTranslations = NullTranslations()
+    if language and language != "en":
+        catalogue = Translations.load(str(TRANSLATIONS), [language])
+    text = catalogue.gettext(message)
+    return text % values if values else text
 
 
 @click.command("tradematch")
@@ -88,13 +106,15 @@ def _solve(wants: Path, max_cycle: int | None, time_limit: float) -> tuple[str, 
         # Bytes, not text mode: lines end where the reference ends them.
         data = sys.stdin.buffer.read() if str(wants) == "-" else wants.read_bytes()
     except OSError as exc:
-        raise click.ClickException(f"cannot read {wants}: {exc.strerror}") from exc
+        raise click.ClickException(
+            gettext("cannot read %(file)s: %(reason)s", file=wants, reason=exc.strerror)
+        ) from exc
     try:
         wantlist = parse_wantlist(decode(data))
     except WantListError as exc:
         raise click.ClickException(f"{wants}: {exc}") from exc
     for warning in wantlist.warnings:
-        click.echo(f"warning: {wants}: {warning}", err=True)
+        click.echo(gettext("warning: %(file)s: %(warning)s", file=wants, warning=warning), err=True)
 
     solving = time.perf_counter()
     problem = build_problem(wantlist)
@@ -116,12 +136,20 @@ def _solve(wants: Path, max_cycle: int | None, time_limit: float) -> tuple[str, 
             )
     except OverflowError as exc:
         raise click.ClickException(
-            f"{wants}: the priorities are too far apart to rank exactly ({exc})"
+            gettext(
+                "%(file)s: the priorities are too far apart to rank exactly (%(reason)s)",
+                file=wants,
+                reason=exc,
+            )
         ) from exc
     except MemoryError as exc:
-        raise click.ClickException(f"{wants}: out of memory; try a smaller --max-cycle") from exc
+        raise click.ClickException(
+            gettext("%(file)s: out of memory; try a smaller --max-cycle", file=wants)
+        ) from exc
     except RuntimeError as exc:  # a solver that gave up: say so, not a traceback
-        raise click.ClickException(f"{wants}: the solver failed: {exc}") from exc
+        raise click.ClickException(
+            gettext("%(file)s: the solver failed: %(reason)s", file=wants, reason=exc)
+        ) from exc
 
     from marketplace.matching.tmreport import certificate_lines, format_report, trade_loops
 
@@ -129,7 +157,8 @@ def _solve(wants: Path, max_cycle: int | None, time_limit: float) -> tuple[str, 
     elapsed_ms = round((time.perf_counter() - solving) * 1000)
     certificate = None if max_cycle is None else certificate_lines(max_cycle, solution)
     if certificate is not None and solution.status != "OPTIMAL":
-        click.echo(f"warning: {wants}: {certificate[-1].split('= ', 1)[1]}", err=True)
+        gap = certificate[-1].split("= ", 1)[1]
+        click.echo(gettext("warning: %(file)s: %(warning)s", file=wants, warning=gap), err=True)
     report = format_report(problem, loops, elapsed_ms=elapsed_ms, certificate=certificate)
     summary = _summary(problem, loops, solution, max_cycle, time.monotonic() - started)
     return report, summary

@@ -1,6 +1,7 @@
 """The JSON API under /api/v1: the flask-smorest `Api` whose OpenAPI document is
 generated from the schemas and routes, bearer-token authentication, and errors as
-RFC 9457 `application/problem+json`."""
+RFC 9457 `application/problem+json`, their titles and field messages in the
+caller's language (marketplace.core.api_messages)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
 from flask import Flask, Response, g, json, render_template, request
+from flask_babel import gettext
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
+from marketplace.core import api_messages
 from marketplace.core.errors import DomainError
 from marketplace.core.extensions import csrf
 from marketplace.core.registry import find_service
@@ -203,16 +206,14 @@ def problem_response(
     code: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    from werkzeug.http import HTTP_STATUS_CODES
-
     body: dict[str, Any] = {
         "type": f"https://znachki.exchange/problems/{code or status}",
-        "title": HTTP_STATUS_CODES.get(status, "Error"),
+        "title": api_messages.title(status),
         "status": status,
         "detail": detail,
     }
     if errors:
-        body["errors"] = errors
+        body["errors"] = api_messages.translate_errors(errors)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM)
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -229,9 +230,9 @@ def problem_from_http_exception(exc: HTTPException) -> Response:
     status = exc.code or 500
     detail = data.get("message") or exc.description or exc.name
     if errors and status == 422:
-        detail = "The request body or parameters are not valid; see errors."
+        detail = gettext(api_messages.INVALID_BODY)
     if status == 400 and errors and "Invalid JSON body." in str(errors):
-        detail = "The request body is not valid JSON."
+        detail = gettext(api_messages.INVALID_JSON)
     headers = dict(data.get("headers") or {})
     # What the exception itself says in headers (Allow on a 405, WWW-Authenticate).
     headers.update((k, v) for k, v in exc.get_headers() if k.lower() != "content-type")
@@ -261,7 +262,7 @@ def token_required(view: F) -> F:
         if user is None:
             return problem_response(
                 401,
-                "Send a valid personal access token: Authorization: Bearer znk_…",
+                gettext(api_messages.NO_TOKEN),
                 code="unauthorized",
                 headers={"WWW-Authenticate": 'Bearer realm="znachki"'},
             )

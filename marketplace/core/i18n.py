@@ -10,12 +10,17 @@ is a catalogue there and its code in `LANGUAGES`.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from flask import Blueprint, Flask, current_app, has_request_context, redirect, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, force_locale, get_locale
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from marketplace.core.extensions import csrf, db
+from marketplace.core.shell_language import environment_language
 
 COOKIE = "lang"
 COOKIE_DAYS = 365
@@ -23,6 +28,13 @@ COOKIE_DAYS = 365
 NAMES = {"en": "English", "ru": "Русский", "uk": "Українська", "et": "Eesti"}
 
 bp = Blueprint("i18n", __name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def N_(message: str) -> str:
+    """Marks a message for `make messages` where it is defined; it is translated
+    (gettext) where it is said, in the language of that moment."""
+    return message
 
 
 def languages() -> tuple[str, ...]:
@@ -32,6 +44,25 @@ def languages() -> tuple[str, ...]:
 def language_names() -> dict[str, str]:
     """Each offered language by its code, named in itself."""
     return {code: NAMES.get(code, code) for code in languages()}
+
+
+def offered_language(locale: str | None) -> str:
+    """`locale` if it is an offered language, else the fallback (the first)."""
+    offered = languages()
+    return locale if locale in offered else offered[0]
+
+
+def speaks_environment_language(command: F) -> F:
+    """A command-line command that talks in the shell's language
+    (`LANG=ru_RU.UTF-8 znachki lists import …`), English when the shell asks for
+    none we offer."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with force_locale(offered_language(environment_language())):
+            return command(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def select_locale() -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -20,8 +21,10 @@ from sqlalchemy.orm import Session
 from marketplace.accounts import reputation
 from marketplace.accounts.models import User
 from marketplace.core.errors import Conflict, DomainError, Forbidden, NotFound
+from marketplace.core.i18n import N_
 from marketplace.core.models import utcnow
 from marketplace.feedback.models import RATINGS, Feedback
+from marketplace.mail import delivery as mail
 from marketplace.notifications.operations import Notifier
 from marketplace.orders.models import Order
 from marketplace.trades.models import Trade
@@ -30,6 +33,17 @@ MAX_COMMENT = 2000
 NO_TRADE = "There is no such trade of yours."
 NO_ORDER = "There is no such order of yours."
 NO_FEEDBACK = "There is no such feedback."
+
+
+# What the rated collector is told, by rating and by what was rated.
+TOLD = {
+    ("positive", "trade"): N_("%(name)s left positive feedback on trade #%(id)s"),
+    ("neutral", "trade"): N_("%(name)s left neutral feedback on trade #%(id)s"),
+    ("negative", "trade"): N_("%(name)s left negative feedback on trade #%(id)s"),
+    ("positive", "order"): N_("%(name)s left positive feedback on order #%(id)s"),
+    ("neutral", "order"): N_("%(name)s left neutral feedback on order #%(id)s"),
+    ("negative", "order"): N_("%(name)s left negative feedback on order #%(id)s"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,9 +188,11 @@ class FeedbackService:
         return feedback
 
     def _tell_rated(self, user: User, feedback: Feedback, subject: Subject) -> None:
-        title = (
-            f"{user.display_name} left {feedback.rating} feedback on {subject.noun} #{subject.id}"
-        )
+        rated = self.session.get(User, feedback.rated_id)
+        with mail.language(rated.locale if rated else None):
+            title = gettext(
+                TOLD[(feedback.rating, subject.noun)], name=user.display_name, id=subject.id
+            )
         note = self.notifier.notify(
             feedback.rated_id, subject.kind, f"feedback:{feedback.id}",
             {"title": title, "text": feedback.comment[:500], "url": self.page_url(feedback),
@@ -245,9 +261,12 @@ class FeedbackService:
             raise Conflict("You have already replied to this feedback.")
         self.session.refresh(feedback)
         kind = "trade" if feedback.trade_id is not None else "order"
+        rater = self.session.get(User, feedback.rater_id)
+        with mail.language(rater.locale if rater else None):
+            title = gettext("%(name)s replied to your feedback", name=user.display_name)
         note = self.notifier.notify(
             feedback.rater_id, kind, f"feedback-reply:{feedback.id}",
-            {"title": f"{user.display_name} replied to your feedback", "text": body[:500],
+            {"title": title, "text": body[:500],
              "url": self.page_url(feedback)},
         )  # fmt: skip
         if note is not None:

@@ -1,5 +1,6 @@
 """`znachki lists import|export`: a collector's Have or Want list from and to CSV,
-with a progress bar. The command is the unit of work: it commits on success."""
+with a progress bar. The command is the unit of work: it commits on success. It
+talks in the shell's language (LANG), English by default."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from typing import Any
 
 import click
 from flask.cli import AppGroup
+from flask_babel import gettext, ngettext
 from sqlalchemy import func, select
+
+from marketplace.core.i18n import speaks_environment_language
 
 lists_group = AppGroup("lists", help="Collectors' Have and Want lists as CSV.")
 
@@ -23,7 +27,7 @@ def _collector(email: str) -> Any:
 
     user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
     if user is None:
-        raise click.ClickException(f"No collector with the address {email}.")
+        raise click.ClickException(gettext("No collector with the address %(email)s.", email=email))
     return user
 
 
@@ -41,6 +45,7 @@ def _collector(email: str) -> Any:
 @click.option("--encoding", type=click.Choice(["utf-8", "utf-8-sig", "cp1251"]), default=None)
 @click.option("--report", type=click.File("w", encoding="utf-8"), help="Write rejected rows here.")
 @click.argument("path", type=click.File("rb"))
+@speaks_environment_language
 def import_list(
     email: str, kind: str, mode: str, dry_run: bool, encoding: str | None, report: Any, path: Any
 ) -> None:
@@ -51,7 +56,8 @@ def import_list(
 
     user = _collector(email)
     data = path.read()
-    with click.progressbar(length=100, label=f"importing {kind}") as bar:
+    label = gettext("importing haves") if kind == "haves" else gettext("importing wants")
+    with click.progressbar(length=100, label=label) as bar:
         last = [0]
 
         def progress(done: int, total: int) -> None:
@@ -68,33 +74,71 @@ def import_list(
             db.session.rollback()
             raise click.ClickException(exc.message) from None
     for error in result.errors[:50]:
-        click.echo(f"row {error.row}, column {error.column or '-'}: {error.message}", err=True)
+        click.echo(
+            gettext(
+                "row %(row)s, column %(column)s: %(message)s",
+                row=error.row,
+                column=error.column or "-",
+                message=error.message,
+            ),
+            err=True,
+        )
     for amb in result.ambiguous[:50]:
         refs = ", ".join(c.ref for c in amb.candidates[:10])
-        click.echo(f"row {amb.row}: several pins match '{amb.text}' ({refs})", err=True)
+        click.echo(
+            gettext(
+                "row %(row)s: several pins match '%(text)s' (%(refs)s)",
+                row=amb.row,
+                text=amb.text,
+                refs=refs,
+            ),
+            err=True,
+        )
     hidden = len(result.errors) + len(result.ambiguous) - 100
     if hidden > 0:
-        click.echo(f"… and {hidden} more problems", err=True)
+        more = ngettext("… and %(num)d more problem", "… and %(num)d more problems", hidden)
+        click.echo(more, err=True)
     if report is not None and result.report:
         report.write(result.report)
-    summary = f"{result.created} new, {result.updated} updated, of {result.total} rows"
+    counts = {"new": result.created, "updated": result.updated, "total": result.total}
     if dry_run:
         db.session.rollback()
-        click.echo(f"dry run: would import {summary}; nothing changed")
+        click.echo(
+            ngettext(
+                "dry run: would import %(new)d new, %(updated)d updated, of %(total)d row; "
+                "nothing changed",
+                "dry run: would import %(new)d new, %(updated)d updated, of %(total)d rows; "
+                "nothing changed",
+                result.total,
+                **counts,
+            )
+        )
         return
     if not result.applied and not result.ok:
         db.session.rollback()
         raise click.ClickException(
-            f"nothing imported: {result.error_rows + len(result.ambiguous)} rows have problems"
+            ngettext(
+                "nothing imported: %(num)d row has problems",
+                "nothing imported: %(num)d rows have problems",
+                result.error_rows + len(result.ambiguous),
+            )
         )
     db.session.commit()
-    click.echo(f"imported {summary}")
+    click.echo(
+        ngettext(
+            "imported %(new)d new, %(updated)d updated, of %(total)d row",
+            "imported %(new)d new, %(updated)d updated, of %(total)d rows",
+            result.total,
+            **counts,
+        )
+    )
 
 
 @lists_group.command("export")
 @_user
 @_kind
 @click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-")
+@speaks_environment_language
 def export_list(email: str, kind: str, output: Any) -> None:
     """Write a collector's Haves or Wants as CSV (imports back to the same list)."""
     from marketplace.core.extensions import db

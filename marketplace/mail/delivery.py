@@ -1,6 +1,6 @@
-"""Email as durable work: render a message from its templates, keep it as a
-`MailMessage`, and hand it to the outbox; delivery is a task that retries transient
-failures and records permanent ones on the message.
+"""Email as durable work: render a message from its templates in its recipient's
+language, keep it as a `MailMessage`, and hand it to the outbox; delivery is a
+task that retries transient failures and records permanent ones on the message.
 
 Delivery goes in batches over one SMTP connection (`deliver_batch`). A message is
 claimed before it is sent: a conditional `UPDATE … WHERE status = 'queued' AND
@@ -15,18 +15,21 @@ messages it held become due again when the lease ends.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import render_template
+from flask_babel import force_locale
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from marketplace.core import outbox
+from marketplace.core.i18n import offered_language
 from marketplace.core.models import utcnow
 from marketplace.mail.models import MailMessage, MailSettings
 from marketplace.mail.transport import (
@@ -58,34 +61,53 @@ def queue(
     *,
     to: str,
     template: str,
+    locale: str | None = None,
     user_id: int | None = None,
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> MailMessage:
-    """Render `templates/email/<template>.{subject.txt,txt,html}` and schedule
-    delivery for when the caller's transaction commits."""
-    message = render(to=to, template=template, user_id=user_id, headers=headers, **context)
+    """Render `templates/email/<template>.{subject.txt,txt,html}` in the
+    recipient's language (their `User.locale`) and schedule delivery for when the
+    caller's transaction commits."""
+    message = render(
+        to=to, template=template, locale=locale, user_id=user_id, headers=headers, **context
+    )
     queue_all(session, [message])
     return message
+
+
+@contextmanager
+def language(locale: str | None) -> Iterator[str]:
+    """Write in the recipient's language: their own setting if it is one we
+    offer, else the first offered (English). Whatever is said or formatted inside
+    (gettext, money, dates) is in that language, whatever the request's is."""
+    chosen = offered_language(locale)
+    with force_locale(chosen):
+        yield chosen
 
 
 def render(
     *,
     to: str,
     template: str,
+    locale: str | None = None,
     user_id: int | None = None,
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> MailMessage:
-    """A message rendered from its templates, not yet stored (`queue_all`)."""
-    subject = render_template(f"email/{template}.subject.txt", **context).strip()
+    """A message rendered from its templates in the recipient's language, not yet
+    stored (`queue_all`)."""
+    with language(locale) as lang:
+        subject = render_template(f"email/{template}.subject.txt", lang=lang, **context).strip()
+        body_text = render_template(f"email/{template}.txt", lang=lang, **context)
+        body_html = render_template(f"email/{template}.html", lang=lang, **context)
     return MailMessage(
         user_id=user_id,
         kind=template,
         to_addr=to,
         subject=" ".join(subject.split()),
-        body_text=render_template(f"email/{template}.txt", **context),
-        body_html=render_template(f"email/{template}.html", **context),
+        body_text=body_text,
+        body_html=body_html,
         headers=headers or {},
         next_attempt_at=utcnow(),
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -22,6 +23,7 @@ from marketplace.accounts import blocks
 from marketplace.accounts.models import User
 from marketplace.core.errors import Forbidden, InvalidInput, NotFound
 from marketplace.core.models import utcnow
+from marketplace.mail import delivery as mail
 from marketplace.messages.models import Message, Thread, ThreadMember
 from marketplace.messages.text import MAX_BODY, clean_body
 from marketplace.notifications.operations import Notifier
@@ -34,7 +36,6 @@ SUSPENDED = "Your account is suspended: you cannot send messages."
 
 # What the mail about a new message says; {who} wrote it. English and Russian,
 # as the notifications' own strings.
-WROTE = {"en": "{who} sent you a message", "ru": "{who}: новое сообщение"}
 
 
 def pair_key(a: int, b: int) -> str:
@@ -166,13 +167,14 @@ class Messages:
             recipient = self.session.get(User, user_id)
             if recipient is None:
                 continue
-            language = "ru" if recipient.locale in ("ru", "uk", "be") else "en"
+            with mail.language(recipient.locale):
+                title = gettext("%(who)s sent you a message", who=author.display_name)
             note = self.notifier.notify(
                 user_id,
                 "message",
                 f"message:{message.id}",
                 {
-                    "title": WROTE[language].format(who=author.display_name),
+                    "title": title,
                     "text": message.body,
                     "url": url,
                     "thread_id": thread.id,

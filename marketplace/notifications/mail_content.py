@@ -1,6 +1,7 @@
-"""What a notification mail says: the words in each language, the subject, and
-each item as the mail templates show it — the pins each way with their links,
-who sends and who receives in a ring, and the series an incoming pin completes.
+"""What a notification mail says, in the collector's own language: the subject
+(counted in their plural), and each item as the mail templates show it — the
+pins each way with their links, who sends and who receives in a ring, and the
+series an incoming pin completes.
 `NoteMail.render` turns a collector's notes into the message to queue.
 """
 
@@ -9,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,57 +27,34 @@ if TYPE_CHECKING:
 
 MATCH_KINDS = ("swap", "offer", "cycle")
 
-STRINGS: dict[str, dict[str, str]] = {
-    "en": {
-        "swap": "Swap with {name}",
-        "offer": "{name} has what you want",
-        "cycle": "A trade ring with {n} collectors",
-        "you_get": "You get",
-        "you_give": "You give",
-        "you_get_from": "You get from {name}",
-        "you_give_to": "You give to {name}",
-        "completes": "This completes your set “{series}”!",
-        "instant_subject": "New match: {first}",
-        "instant_subject_many": "{n} new matches on Znachki Exchange",
-        "digest_subject": "Your {period} digest: {n} new matches",
-        "daily": "daily",
-        "weekly": "weekly",
-        "see_all": "See all your matches",
-        "unsubscribe": "Unsubscribe from these emails",
-        "settings": "Notification settings",
-        "stars": "wanted {stars}",
-        "trade": "Trade update",
-        "message": "New message",
-        "order": "Order update",
-    },
-    "ru": {
-        "swap": "Обмен с {name}",
-        "offer": "У {name} есть то, что вы ищете",
-        "cycle": "Цепочка обмена из {n} коллекционеров",
-        "you_get": "Вы получаете",
-        "you_give": "Вы отдаёте",
-        # Names are not declined: "from"/"to" as a label, not a preposition.
-        "you_get_from": "Вы получаете (отправитель: {name})",
-        "you_give_to": "Вы отдаёте (получатель: {name})",
-        "completes": "Это завершает вашу серию «{series}»!",
-        "instant_subject": "Новое совпадение: {first}",
-        "instant_subject_many": "{n} новых совпадений на Znachki Exchange",
-        "digest_subject": "Ваша {period} сводка: {n} новых совпадений",
-        "daily": "ежедневная",
-        "weekly": "еженедельная",
-        "see_all": "Все ваши совпадения",
-        "unsubscribe": "Отписаться от этих писем",
-        "settings": "Настройки уведомлений",
-        "stars": "желанность {stars}",
-        "trade": "Обновление обмена",
-        "message": "Новое сообщение",
-        "order": "Обновление заказа",
-    },
+# What a trade step, a message or an order note is called when its payload
+# brings no title of its own.
+KIND_TITLES = {
+    "trade": _l("Trade update"),
+    "message": _l("New message"),
+    "order": _l("Order update"),
 }
 
 
-def strings(locale: str) -> dict[str, str]:
-    return STRINGS["ru" if locale in ("ru", "uk", "be") else "en"]
+def subject_for(items: list[dict[str, Any]], period: str | None) -> str:
+    """The subject of a notification mail, in the language being rendered:
+    counted in the reader's plural ("21 новое совпадение", "22 нових збіги")."""
+    n = len(items)
+    if period == "daily":
+        return ngettext(
+            "Your daily digest: %(num)d new match", "Your daily digest: %(num)d new matches", n
+        )
+    if period:
+        return ngettext(
+            "Your weekly digest: %(num)d new match", "Your weekly digest: %(num)d new matches", n
+        )
+    if n == 1 and items[0]["kind"] not in MATCH_KINDS:
+        return str(items[0]["title"])  # a trade step says what happened
+    if n == 1:
+        return gettext("New match: %(title)s", title=items[0]["title"])
+    return ngettext(
+        "%(num)d new match on Znachki Exchange", "%(num)d new matches on Znachki Exchange", n
+    )
 
 
 class NoteMail:
@@ -88,22 +68,18 @@ class NoteMail:
         self, user: User, notes: list[Notification], template: str, period: str | None,
         series: dict[int, tuple[int, int | None]],
     ) -> MailMessage:  # fmt: skip
-        t = strings(user.locale)
-        items = [self._item(user, n, t, series) for n in sorted(notes, key=rank)]
+        """The mail in the collector's own language: titles, labels, subject and
+        the templates' words alike."""
+        with mail.language(user.locale) as locale:
+            items = [self._item(user, n, series) for n in sorted(notes, key=rank)]
+            subject = subject_for(items, period)
         kinds = sorted({n.kind for n in notes})
         unsubscribe_kind = kinds[0] if len(kinds) == 1 else "all"
         unsubscribe_url = self.links.unsubscribe(user.id, unsubscribe_kind)
-        if period:
-            subject = t["digest_subject"].format(period=t[period], n=len(items))
-        elif len(items) == 1 and items[0]["kind"] not in MATCH_KINDS:
-            subject = items[0]["title"]  # a trade step says what happened
-        elif len(items) == 1:
-            subject = t["instant_subject"].format(first=items[0]["title"])
-        else:
-            subject = t["instant_subject_many"].format(n=len(items))
         return mail.render(
             to=user.email,
             template=template,
+            locale=locale,
             user_id=user.id,
             headers={
                 "List-Unsubscribe": f"<{unsubscribe_url}>",
@@ -111,25 +87,27 @@ class NoteMail:
             },
             subject=subject,
             items=items,
-            t=t,
-            lang="ru" if t is STRINGS["ru"] else "en",
             name=user.display_name,
             base_url=self.links.base_url,
             unsubscribe_url=unsubscribe_url,
         )
 
     def _item(
-        self, user: User, note: Notification, t: dict[str, str],
-        series: dict[int, tuple[int, int | None]],
-    ) -> dict[str, Any]:  # fmt: skip
+        self, user: User, note: Notification, series: dict[int, tuple[int, int | None]]
+    ) -> dict[str, Any]:
         payload = note.payload
         name = payload.get("counterpart") or ""
         if note.kind == "cycle":
-            title = t["cycle"].format(n=len(payload.get("members") or []) or 3)
-        elif note.kind in ("swap", "offer"):
-            title = t[note.kind].format(name=name)
+            n = len(payload.get("members") or []) or 3
+            title = ngettext(
+                "A trade ring with %(num)d collector", "A trade ring with %(num)d collectors", n
+            )
+        elif note.kind == "swap":
+            title = gettext("Swap with %(name)s", name=name)
+        elif note.kind == "offer":
+            title = gettext("%(name)s has what you want", name=name)
         else:
-            title = payload.get("title") or t.get(note.kind, note.kind)
+            title = payload.get("title") or str(KIND_TITLES.get(note.kind, note.kind))
         base = self.links.base_url
         return {
             "title": title,
@@ -138,15 +116,16 @@ class NoteMail:
             "receive": [pin_link(base, i) for i in payload.get("receive", [])],
             "give": [pin_link(base, i) for i in payload.get("give", [])],
             # Rings name who sends what you get and who receives what you give.
+            # Names are not declined in Russian or Ukrainian: they stand as a label.
             "get_label": (
-                t["you_get_from"].format(name=payload["sender"])
+                gettext("You get from %(name)s", name=payload["sender"])
                 if payload.get("sender")
-                else t["you_get"]
+                else gettext("You get")
             ),
             "give_label": (
-                t["you_give_to"].format(name=payload["recipient"])
+                gettext("You give to %(name)s", name=payload["recipient"])
                 if payload.get("recipient")
-                else t["you_give"]
+                else gettext("You give")
             ),
             "completes": self._completed_series(user.id, payload.get("receive", []), series),
             "url": payload.get("url") or f"{base}/matches",

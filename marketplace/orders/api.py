@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g
+from flask_babel import gettext
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -285,7 +286,7 @@ def cancel_order(order_id: int) -> dict[str, Any]:
 def get_seller_account() -> dict[str, Any]:
     account = orders().seller_account(g.api_user.id)
     if account is None:
-        raise NotFound("You have not set up payouts yet: POST /api/v1/me/seller-account.")
+        raise NotFound(gettext("You have not set up payouts yet: POST /api/v1/me/seller-account."))
     return account_dict(account, None)
 
 
@@ -305,7 +306,7 @@ def onboard_seller() -> dict[str, Any]:
 def get_price_guide(pin_id: int) -> dict[str, Any]:
     """Completed sales of a pin: median, range, count and every sale, per currency."""
     if db.session.get(Pin, pin_id) is None:
-        raise NotFound(f"There is no pin {pin_id} in the catalogue.")
+        raise NotFound(gettext("There is no pin %(id)s in the catalogue.", id=pin_id))
     guide = price_guide(db.session(), pin_id)
     return {
         "pin_id": pin_id,

@@ -20,6 +20,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -29,7 +30,7 @@ from marketplace.catalogue.models import Pin
 from marketplace.core.errors import DomainError
 from marketplace.core.extensions import csrf, db
 from marketplace.core.registry import find_service
-from marketplace.orders.operations import PRICE_HOLD, Orders, format_money, price_guide
+from marketplace.orders.operations import Orders, format_amount, format_money, price_guide
 from marketplace.payments import PaymentError, PaymentProvider, SignatureError
 from marketplace.payments.development_provider import TestPaymentProvider
 from marketplace.payments.webhooks import event_from_payload
@@ -53,7 +54,7 @@ def _user() -> User:
 
 @bp.app_context_processor
 def order_helpers() -> dict[str, Any]:
-    return {"money": format_money, "address_lines": address_lines}
+    return {"money": format_money, "price": format_amount, "address_lines": address_lines}
 
 
 @bp.context_processor
@@ -144,7 +145,7 @@ def listing(have_id: int) -> ResponseReturnValue:
         guide=price_guide(db.session(), have.pin_id),
         addresses=find_service(AddressBook).addresses(_user()) if buyer else [],
         collects_shipping=payments().collects_shipping,
-        hold_minutes=int(PRICE_HOLD.total_seconds() // 60),
+        hold_minutes=int(orders.price_hold.total_seconds() // 60),
     )
 
 
@@ -159,8 +160,8 @@ def buy(have_id: int) -> ResponseReturnValue:
             # Where to fix it, and back to this listing afterwards.
             back = url_for("orders.listing", have_id=have_id)
             add = url_for("accounts.addresses.add", next=back)
-            link = Markup('{} <a href="{}">Add a postal address</a>')
-            flash(link.format(exc.message, add), "error")
+            link = Markup('{} <a href="{}">{}</a>')
+            flash(link.format(exc.message, add, gettext("Add a postal address")), "error")
         else:
             flash(exc.message, "error")
         # A redirect is a 3xx: the boundary commits nothing the refusal did not write.
@@ -235,7 +236,7 @@ def ship(order_id: int) -> ResponseReturnValue:
     return _action(
         order_id,
         lambda: service().ship(_user(), order_id, tracking),
-        "Marked shipped; the buyer has been told.",
+        gettext("Marked shipped; the buyer has been told."),
     )
 
 
@@ -245,7 +246,7 @@ def deliver(order_id: int) -> ResponseReturnValue:
     return _action(
         order_id,
         lambda: service().confirm_delivery(_user(), order_id),
-        "Thank you: delivery confirmed.",
+        gettext("Thank you: delivery confirmed."),
     )
 
 
@@ -256,7 +257,7 @@ def refund(order_id: int) -> ResponseReturnValue:
     return _action(
         order_id,
         lambda: service().refund(_user(), order_id, reason),
-        "Refunded in full; both parties have been told.",
+        gettext("Refunded in full; both parties have been told."),
     )
 
 
@@ -266,7 +267,7 @@ def cancel(order_id: int) -> ResponseReturnValue:
     return _action(
         order_id,
         lambda: service().cancel(_user(), order_id),
-        "Checkout cancelled; the copy is free again.",
+        gettext("Checkout cancelled; the copy is free again."),
     )
 
 

@@ -71,6 +71,7 @@ def warn(session: Session, report: Report, target: Target, note: str, base_url: 
         session,
         to=user.email,
         template="member_warned",
+        locale=user.locale,
         user_id=user.id,
         name=user.display_name,
         kind=target.label,

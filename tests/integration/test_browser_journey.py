@@ -24,7 +24,7 @@ def test_sign_up_find_a_pin_and_want_it(
         ensure_themes(db.session())
         Catalogue(db.session()).create(
             {"ref": "ZN-0040", "title_en": "Gagarin, 12 April 1961", "legend": "12 АПРЕЛЯ 1961",
-             "themes": ["Space"], "year_from": "1961"},
+             "title_ru": "Гагарин, 12 апреля 1961", "themes": ["Space"], "year_from": "1961"},
             None,
         )  # fmt: skip
         db.session.commit()
@@ -47,7 +47,10 @@ def test_sign_up_find_a_pin_and_want_it(
     assert "Саша" in page.locator("header").text_content()
 
     page.goto(f"{server}/pins?q=gagrin")
-    assert "Gagarin" in page.locator("main").inner_text()  # corrected from the typo
+    # Corrected from the typo, and shown by its title in the page's language.
+    language = (page.locator("html").get_attribute("lang") or "en")[:2]
+    title = {"ru": "Гагарин, 12 апреля 1961"}.get(language, "Gagarin, 12 April 1961")
+    assert title in page.locator("main").inner_text()
     page.screenshot(path=str(workdir / "search-phone.png"))
     page.click("text=+ Want")
     page.goto(f"{server}/lists/wants")

@@ -116,3 +116,14 @@ def test_files_saved_on_windows_trade_as_the_reference_trades_them(
     result = CliRunner().invoke(tradematch, [str(wants)])
     assert result.exit_code == 0, result.output
     assert "Num trades  = 2 of 2 items (100.0%)" in result.stdout
+
+
+def test_warnings_speak_the_shells_language(tmp_path: Path) -> None:
+    wants = tmp_path / "w.txt"
+    wants.write_text("#! FROBNICATE\n(ann) A : B\n(bob) B : A\n", encoding="utf-8")
+    shell = {"LC_ALL": None, "LC_MESSAGES": None, "LANG": "uk_UA.UTF-8"}
+    result = CliRunner().invoke(tradematch, [str(wants)], env=shell)
+    assert result.exit_code == 0
+    assert result.stderr.startswith(f"попередження: {wants}: ")
+    # The result file keeps TradeMaximizer's own (English) format.
+    assert "Num trades  = 2 of 2 items (100.0%)" in result.stdout

@@ -9,6 +9,7 @@ import io
 import json
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -42,7 +43,9 @@ class CatalogueFiles(CatalogueRecords):
                 continue
             key = clean["ref"].lower()
             if key in seen:
-                errors.append((row_number, "ref", f"Same catalogue number as row {seen[key]}."))
+                errors.append(
+                    (row_number, "ref", _("Same catalogue number as row %(row)d.", row=seen[key]))
+                )
             seen[key] = row_number
             cleaned.append(record)
         if errors:
@@ -90,15 +93,18 @@ def parse_catalogue_file(data: bytes, filename: str) -> list[dict[str, Any]]:
     with the line or row at fault."""
     if len(data) > MAX_IMPORT_BYTES:
         raise DomainError(
-            f"The file is larger than {MAX_IMPORT_BYTES // 1_048_576} MB.", field="file"
+            _("The file is larger than %(mb)d MB.", mb=MAX_IMPORT_BYTES // 1_048_576), field="file"
         )
     if not data.strip():
-        raise DomainError("The file is empty.", field="file")
+        raise DomainError(_("The file is empty."), field="file")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DomainError(
-            f"The file is not UTF-8 (byte {exc.start}); save it as UTF-8 and try again.",
+            _(
+                "The file is not UTF-8 (byte %(byte)d); save it as UTF-8 and try again.",
+                byte=exc.start,
+            ),
             field="file",
         ) from None
     if filename.lower().endswith(".json") or text.lstrip().startswith("["):
@@ -106,20 +112,32 @@ def parse_catalogue_file(data: bytes, filename: str) -> list[dict[str, Any]]:
             records = json.loads(text)
         except json.JSONDecodeError as exc:
             raise DomainError(
-                f"Invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.", field="file"
+                _(
+                    "Invalid JSON at line %(line)d, column %(column)d: %(error)s.",
+                    line=exc.lineno,
+                    column=exc.colno,
+                    error=exc.msg,
+                ),
+                field="file",
             ) from None
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-            raise DomainError("A JSON catalogue is a list of objects.", field="file")
+            raise DomainError(_("A JSON catalogue is a list of objects."), field="file")
         return records
     reader = csv.DictReader(io.StringIO(text))
     missing = {"ref", "title_en"} - set(reader.fieldnames or [])
     if missing:
         raise DomainError(
-            f"The header row lacks the column(s): {', '.join(sorted(missing))}.", field="file"
+            _(
+                "The header row lacks the column(s): %(columns)s.",
+                columns=", ".join(sorted(missing)),
+            ),
+            field="file",
         )
     unknown = set(reader.fieldnames or []) - set(EXPORT_COLUMNS)
     if unknown:
-        raise DomainError(f"Unknown column(s): {', '.join(sorted(unknown))}.", field="file")
+        raise DomainError(
+            _("Unknown column(s): %(columns)s.", columns=", ".join(sorted(unknown))), field="file"
+        )
     return [
         {k: read_cell(v) if isinstance(v, str) else v for k, v in row.items() if k is not None}
         for row in reader

@@ -8,18 +8,20 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from marketplace.accounts.models import User
 from marketplace.catalogue import transliteration as tr
-from marketplace.catalogue.models import Pin, PinRevision, Series, Theme
+from marketplace.catalogue.models import Pin, PinRevision, PinTitle, Series, Theme
 from marketplace.catalogue.operations.pin_data import (
     BOOL_FIELDS,
     CHOICE_FIELDS,
     EXPORT_COLUMNS,
     NUMBER_FIELDS,
     TEXT_FIELDS,
+    TITLE_FIELDS,
     clean_pin_data,
 )
 from marketplace.catalogue.operations.search_terms import index_pin
@@ -39,10 +41,15 @@ class CatalogueRecords:
         pin = self.session.scalar(
             select(Pin)
             .where(Pin.id == pin_id)
-            .options(selectinload(Pin.themes), selectinload(Pin.photos), selectinload(Pin.series))
+            .options(
+                selectinload(Pin.themes),
+                selectinload(Pin.photos),
+                selectinload(Pin.series),
+                selectinload(Pin.titles),
+            )
         )
         if pin is None:
-            raise NotFound("No pin with that number.")
+            raise NotFound(_("No pin with that number."))
         return pin
 
     def by_ref(self, ref: str) -> Pin | None:
@@ -54,6 +61,7 @@ class CatalogueRecords:
                 select(Pin)
                 .where(Pin.variant_group == pin.variant_group, Pin.id != pin.id)
                 .order_by(Pin.ref)
+                .options(selectinload(Pin.titles))
             )
         )
 
@@ -74,8 +82,9 @@ class CatalogueRecords:
     ) -> Pin:  # fmt: skip
         clean = clean_pin_data(data)
         if self.by_ref(clean["ref"]) is not None:
-            raise InvalidInput({"ref": [f"Catalogue number {clean['ref']} is already taken."]})
-        pin = Pin(ref=clean["ref"], variant_group=clean["variant_group"], title_en="")
+            raise InvalidInput({"ref": [_taken(clean["ref"])]})
+        # A new pin has no titles yet: saying so spares a query for them.
+        pin = Pin(ref=clean["ref"], variant_group=clean["variant_group"], title_en="", titles=[])
         self.session.add(pin)
         self._apply(pin, clean)
         self.session.flush()
@@ -89,7 +98,7 @@ class CatalogueRecords:
         clean = clean_pin_data(data, partial=True)
         renamed = "ref" in clean and clean["ref"].lower() != pin.ref.lower()
         if renamed and self.by_ref(clean["ref"]) is not None:
-            raise InvalidInput({"ref": [f"Catalogue number {clean['ref']} is already taken."]})
+            raise InvalidInput({"ref": [_taken(clean["ref"])]})
         before = snapshot(pin)
         self._apply(pin, clean)
         self.session.flush()
@@ -102,12 +111,12 @@ class CatalogueRecords:
 
     def revert(self, pin: Pin, number: int, user: User) -> Pin:
         if not user.is_moderator:
-            raise Forbidden("Only moderators can revert a pin.")
+            raise Forbidden(_("Only moderators can revert a pin."))
         revision = self.session.scalar(
             select(PinRevision).where(PinRevision.pin_id == pin.id, PinRevision.number == number)
         )
         if revision is None:
-            raise NotFound("No such revision of this pin.")
+            raise NotFound(_("No such revision of this pin."))
         return self.update(
             pin, revision.snapshot, user, action="revert", comment=f"Reverted to revision {number}"
         )
@@ -119,6 +128,9 @@ class CatalogueRecords:
         ):  # fmt: skip
             if field in clean:
                 setattr(pin, field, clean[field])
+        for field in TITLE_FIELDS:
+            if field in clean:
+                _set_title(pin, field.removeprefix("title_"), clean[field])
         if "themes" in clean:
             pin.themes = self._themes(clean["themes"])
         if "series_name" in clean:
@@ -175,9 +187,26 @@ class CatalogueRecords:
         )
 
 
+def _taken(ref: str) -> str:
+    return _("Catalogue number %(ref)s is already taken.", ref=ref)
+
+
+def _set_title(pin: Pin, language: str, title: str | None) -> None:
+    existing = next((t for t in pin.titles if t.language == language), None)
+    if title is None:
+        if existing is not None:
+            pin.titles.remove(existing)
+    elif existing is not None:
+        existing.title = title
+    else:
+        pin.titles.append(PinTitle(language=language, title=title))
+
+
 def record_of(pin: Pin) -> dict[str, Any]:
     """A pin as one flat record (the import/export format)."""
     record = {column: getattr(pin, column, None) for column in EXPORT_COLUMNS}
+    for field in TITLE_FIELDS:
+        record[field] = pin.title_in(field.removeprefix("title_"))
     record["themes"] = [t.path for t in pin.themes]
     record["series_name"] = pin.series.name if pin.series else None
     record["series_size"] = pin.series.set_size if pin.series else None

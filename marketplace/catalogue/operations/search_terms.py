@@ -1,7 +1,7 @@
-"""Every spelling a pin can be found under: its title, legend (as struck and
-transliterated), issuer, places and people under every equivalent name
-(marketplace.catalogue.name_equivalents), and themes, stored on the pin for search
-and added to the vocabulary that typo correction draws on."""
+"""Every spelling a pin can be found under: its titles in every language, legend
+(as struck and transliterated), issuer, places and people under every equivalent
+name (marketplace.catalogue.name_equivalents), and themes, stored on the pin for
+search and added to the vocabulary that typo correction draws on."""
 
 from __future__ import annotations
 
@@ -20,12 +20,16 @@ def index_pin(session: Session, pin: Pin) -> None:
     """Store every spelling the pin can be found under, and add new spellings to
     the vocabulary used for typo correction.
 
-    The title holds what the pin says and shows (English title, legend,
-    translation) and the names equivalent to those it mentions there; the body
-    holds everything else it is about, its places' other names included."""
+    The title holds what the pin says and shows (its titles in every language,
+    legend, translation) and the names equivalent to those it mentions there; the
+    body holds everything else it is about, its places' other names included.
+    Each reader's title is spelled as its language spells it (Ukrainian under
+    Ukraine's romanisation too), so a pin is found by any of them."""
     lang = pin.legend_lang or "ru"
     themes = " ".join(t.path.replace("/", " ") + " " + (t.name_ru or "") for t in pin.themes)
+    titles = [(t.language, t.title) for t in pin.titles]
     shown = " ".join([pin.title_en, pin.legend or "", pin.translation_en or ""])
+    shown = " ".join([shown, *(text for _language, text in titles)])
     title_names = equivalents(text=shown)
     body_names = [
         name
@@ -35,7 +39,8 @@ def index_pin(session: Session, pin: Pin) -> None:
         if name not in title_names
     ]
     title = tr.join_terms([pin.title_en, pin.legend or "", pin.translation_en or ""], lang)
-    title = _join(title, tr.name_terms(pin.title_en), tr.join_terms(title_names))
+    by_language = [tr.join_terms([text], language) for language, text in titles]
+    title = _join(title, *by_language, tr.name_terms(pin.title_en), tr.join_terms(title_names))
     body = tr.join_terms(
         [
             pin.ref, " ".join(pin.printed_refs or []), pin.issuer or "", pin.occasion or "",
@@ -82,7 +87,9 @@ def reindex_all(session: Session, batch: int = 500) -> int:
                 .where(Pin.id > last_id)
                 .order_by(Pin.id)
                 .limit(batch)
-                .options(selectinload(Pin.themes), selectinload(Pin.series))
+                .options(
+                    selectinload(Pin.themes), selectinload(Pin.series), selectinload(Pin.titles)
+                )
             )
         )
         if not pins:

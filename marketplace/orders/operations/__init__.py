@@ -30,19 +30,25 @@ the app's registry.
 from __future__ import annotations
 
 from marketplace.orders.operations.base import PaymentsUnavailable
-from marketplace.orders.operations.checkout import PRICE_HOLD, Offer
-from marketplace.orders.operations.money import format_money, from_minor, platform_fee, to_minor
+from marketplace.orders.operations.checkout import Offer
+from marketplace.orders.operations.money import (
+    format_amount,
+    format_money,
+    from_minor,
+    platform_fee,
+    to_minor,
+)
 from marketplace.orders.operations.price_guide import PriceGuide, price_guide
 from marketplace.orders.operations.service import Orders
 from marketplace.orders.operations.stripe_events import EventFailed
 
 __all__ = [
-    "PRICE_HOLD",
     "EventFailed",
     "Offer",
     "Orders",
     "PaymentsUnavailable",
     "PriceGuide",
+    "format_amount",
     "format_money",
     "from_minor",
     "platform_fee",

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from marketplace.accounts.models import User
 from marketplace.catalogue.models import Pin
 from marketplace.core.errors import DomainError, NotFound
+from marketplace.core.i18n import N_
 from marketplace.mail import delivery as mail
 from marketplace.orders.models import Order
 from marketplace.orders.operations.money import format_money
@@ -24,6 +27,23 @@ from marketplace.payments import PaymentError, PaymentProvider, PaymentsDisabled
 class PaymentsUnavailable(DomainError):
     status = 503
     code = "payments_unavailable"
+
+
+# An order's state as a refusal names it ("A paid order cannot be cancelled.").
+STATES = {
+    "pending": N_("pending"),
+    "paid": N_("paid"),
+    "shipped": N_("shipped"),
+    "delivered": N_("delivered"),
+    "expired": N_("expired"),
+    "refunded": N_("refunded"),
+    "cancelled": N_("cancelled"),
+}
+
+
+def state(status: str) -> str:
+    """An order's state in the reader's language."""
+    return gettext(STATES[status]) if status in STATES else status
 
 
 @dataclass(frozen=True)
@@ -55,12 +75,19 @@ class OrderJobs:
     """The state every order job works with; the jobs are mixed into `Orders`."""
 
     def __init__(
-        self, session: Session, payments: PaymentProvider, *, base_url: str, fee_percent: float
+        self,
+        session: Session,
+        payments: PaymentProvider,
+        *,
+        base_url: str,
+        fee_percent: float,
+        checkout_minutes: int = 35,
     ) -> None:
         self.session = session
         self.payments = payments
         self.links = Links(base_url)
         self.fee_percent = fee_percent
+        self.checkout_lifetime = timedelta(minutes=checkout_minutes)
 
     def _provider(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Call the provider, turning its refusals into errors a user can read."""
@@ -70,10 +97,12 @@ class OrderJobs:
             raise PaymentsUnavailable(exc.message) from exc
         except PaymentUnavailable as exc:
             raise PaymentsUnavailable(
-                "The payment service is not answering; please try again in a minute."
+                gettext("The payment service is not answering; please try again in a minute.")
             ) from exc
         except PaymentError as exc:
-            raise DomainError(f"The payment service refused: {exc.message}") from exc
+            raise DomainError(
+                gettext("The payment service refused: %(reason)s", reason=exc.message)
+            ) from exc
 
     @staticmethod
     def idempotency_key(order: Order, purpose: str) -> str:
@@ -86,7 +115,7 @@ class OrderJobs:
     def get(self, user: User, order_id: int) -> Order:
         order = self.session.get(Order, order_id)
         if order is None or not (user.id in (order.buyer_id, order.seller_id) or user.is_moderator):
-            raise NotFound("There is no such order of yours.")
+            raise NotFound(gettext("There is no such order of yours."))
         return order
 
     def for_user(self, user: User, role: str = "all", limit: int = 200) -> list[Order]:
@@ -119,17 +148,20 @@ class OrderJobs:
         if user is None:
             return
         pin = order.pin or (self.session.get(Pin, order.pin_id) if order.pin_id else None)
-        mail.queue(
-            self.session,
-            to=user.email,
-            template=template,
-            user_id=user.id,
-            name=user.display_name,
-            order=order,
-            pin_title=pin.title_en if pin else "a pin",
-            pin_ref=pin.ref if pin else "",
-            amount=format_money(order.amount, order.currency),
-            payout=format_money(order.amount - order.platform_fee, order.currency),
-            url=self.links.order(order.id),
-            **context,
-        )
+        # The buyer's or seller's own language, the amounts written as they write money.
+        with mail.language(user.locale) as locale:
+            mail.queue(
+                self.session,
+                to=user.email,
+                template=template,
+                locale=locale,
+                user_id=user.id,
+                name=user.display_name,
+                order=order,
+                pin_title=pin.title_en if pin else gettext("a pin"),
+                pin_ref=pin.ref if pin else "",
+                amount=format_money(order.amount, order.currency),
+                payout=format_money(order.amount - order.platform_fee, order.currency),
+                url=self.links.order(order.id),
+                **context,
+            )

@@ -12,6 +12,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -20,17 +21,17 @@ from marketplace.accounts.models import User
 from marketplace.core.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.core.models import utcnow
 from marketplace.lists.models import Have
+from marketplace.mail import delivery as mail
 from marketplace.orders.models import Order, SellerAccount
 from marketplace.orders.operations import reservations
+from marketplace.orders.operations.base import state
 from marketplace.orders.operations.money import platform_fee, to_minor
 from marketplace.orders.operations.sellers import SellerAccounts
 from marketplace.payments import CheckoutRequest
 
-CHECKOUT_LIFETIME = timedelta(minutes=35)  # Stripe needs at least 30; margin for clock skew
+# The checkout's own lifetime is configured (CHECKOUT_MINUTES, 35 by default:
+# Stripe needs at least 30, the rest is margin for clock skew).
 RESERVATION_GRACE = timedelta(minutes=10)  # let Stripe's own expiry event arrive first
-# How long a copy is held for a buyer who started paying: what the listing page
-# promises, from the same figures the reservation is written with.
-PRICE_HOLD = CHECKOUT_LIFETIME + RESERVATION_GRACE
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,13 @@ class Offer:
 
 class Checkout(SellerAccounts):
     """Listings for sale, and buying one copy of one."""
+
+    @property
+    def price_hold(self) -> timedelta:
+        """How long a copy is held for a buyer who started paying: what the
+        listing page promises, from the same figures the reservation is written
+        with."""
+        return self.checkout_lifetime + RESERVATION_GRACE
 
     # -- listings -----------------------------------------------------------------------
 
@@ -85,7 +93,7 @@ class Checkout(SellerAccounts):
             select(Have).where(Have.id == have_id).options(selectinload(Have.photos))
         )
         if have is None or have.price is None:
-            raise NotFound("That listing does not exist or is no longer for sale.")
+            raise NotFound(gettext("That listing does not exist or is no longer for sale."))
         return have
 
     # -- buying ---------------------------------------------------------------------------
@@ -100,7 +108,7 @@ class Checkout(SellerAccounts):
         and is told to add one where it does not (the test provider)."""
         have = self.listing(have_id)
         if have.user_id == buyer.id:
-            raise DomainError("This is your own listing.", field="have_id")
+            raise DomainError(gettext("This is your own listing."), field="have_id")
         existing = self.session.scalar(
             select(Order).where(
                 Order.buyer_id == buyer.id,
@@ -118,24 +126,28 @@ class Checkout(SellerAccounts):
             return existing
         seller = self.seller_account(have.user_id)
         if seller is None or not seller.can_be_paid:
-            raise Conflict("This seller cannot take payments yet.", field="have_id")
+            raise Conflict(gettext("This seller cannot take payments yet."), field="have_id")
         ship_to = self._ship_to(buyer, address_id)
         assert have.price is not None and have.currency is not None
         price, currency = have.price, have.currency
         amount = to_minor(price, currency)
         if amount <= 0:
-            raise DomainError("A listing without a price cannot be bought.", field="have_id")
+            raise DomainError(
+                gettext("A listing without a price cannot be bought."), field="have_id"
+            )
 
         # The reservation: one statement that succeeds only while a copy is free
         # and the price is still the one the buyer saw.
         reserved = reservations.reserve_copy(self.session, have_id, price, currency)
         if not reserved:
             raise Conflict(
-                "The last free copy is being bought, was just sold or is promised in a trade.",
+                gettext(
+                    "The last free copy is being bought, was just sold or is promised in a trade."
+                ),
                 field="have_id",
             )
         now = utcnow()
-        expires = now + CHECKOUT_LIFETIME
+        expires = now + self.checkout_lifetime
         order = Order(
             token=secrets.token_hex(8),
             buyer_id=buyer.id,
@@ -149,13 +161,18 @@ class Checkout(SellerAccounts):
             platform_fee=platform_fee(amount, self.fee_percent),
             status="pending",
             holds_reservation=True,
-            reserved_until=now + PRICE_HOLD,
+            reserved_until=now + self.price_hold,
             stripe_account_id=seller.stripe_account_id,
             ship_to=ship_to,
         )
         self.session.add(order)
         self.session.flush()
         pin = have.pin
+        # Stripe's page shows this to the buyer: in their language.
+        with mail.language(buyer.locale):
+            description = gettext(
+                "Condition: %(condition)s. One copy, sent by post.", condition=have.condition.label
+            )
         session = self._provider(
             self.payments.create_checkout_session,
             CheckoutRequest(
@@ -165,7 +182,7 @@ class Checkout(SellerAccounts):
                 application_fee=order.platform_fee,
                 destination=seller.stripe_account_id,
                 product_name=f"{pin.title_en} ({pin.ref})"[:250],
-                description=f"Condition: {have.condition.label}. One copy, sent by post.",
+                description=description,
                 success_url=self.links.success(order.id),
                 cancel_url=self.links.cancel(order.id),
                 expires_at=int(expires.timestamp()),
@@ -193,13 +210,17 @@ class Checkout(SellerAccounts):
         first, so it can no longer be paid, and the copy is released."""
         order = self._locked_for(buyer, order_id)
         if order.buyer_id != buyer.id:
-            raise Forbidden("Only the buyer can cancel a checkout.")
+            raise Forbidden(gettext("Only the buyer can cancel a checkout."))
         if order.status != "pending":
-            raise Conflict(f"A {order.status} order cannot be cancelled.")
+            raise Conflict(
+                gettext("A %(status)s order cannot be cancelled.", status=state(order.status))
+            )
         if order.checkout_session_id:
             session = self._provider(self.payments.retrieve_session, order.checkout_session_id)
             if session.status == "complete":
-                raise Conflict("The payment has already gone through; wait for it to settle.")
+                raise Conflict(
+                    gettext("The payment has already gone through; wait for it to settle.")
+                )
             if session.status == "open":
                 self._provider(self.payments.expire_session, order.checkout_session_id)
         reservations.close(self.session, order, "cancelled", "cancelled by the buyer")

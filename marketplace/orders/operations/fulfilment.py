@@ -5,6 +5,8 @@ conditional transition on the locked order row."""
 
 from __future__ import annotations
 
+from flask_babel import gettext
+
 from marketplace.accounts import reputation
 from marketplace.accounts.models import User
 from marketplace.core.errors import Conflict, DomainError, Forbidden
@@ -12,7 +14,7 @@ from marketplace.core.models import utcnow
 from marketplace.lists.models import Have
 from marketplace.lists.operations import receive_copies
 from marketplace.orders.models import Order
-from marketplace.orders.operations.base import OrderJobs
+from marketplace.orders.operations.base import OrderJobs, state
 
 MAX_TRACKING = 100
 
@@ -23,15 +25,17 @@ class Fulfilment(OrderJobs):
     def ship(self, seller: User, order_id: int, tracking_number: str) -> Order:
         order = self._locked_for(seller, order_id)
         if order.seller_id != seller.id:
-            raise Forbidden("Only the seller marks an order shipped.")
+            raise Forbidden(gettext("Only the seller marks an order shipped."))
         tracking = " ".join((tracking_number or "").split())
         if not tracking or len(tracking) > MAX_TRACKING:
             raise DomainError(
-                f"Give the tracking number (1 to {MAX_TRACKING} characters).",
+                gettext("Give the tracking number (1 to %(most)d characters).", most=MAX_TRACKING),
                 field="tracking_number",
             )
         if order.status != "paid":
-            raise Conflict(f"A {order.status} order cannot be marked shipped.")
+            raise Conflict(
+                gettext("A %(status)s order cannot be marked shipped.", status=state(order.status))
+            )
         order.status = "shipped"
         order.tracking_number = tracking
         order.shipped_at = utcnow()
@@ -42,9 +46,13 @@ class Fulfilment(OrderJobs):
     def confirm_delivery(self, buyer: User, order_id: int) -> Order:
         order = self._locked_for(buyer, order_id)
         if order.buyer_id != buyer.id:
-            raise Forbidden("Only the buyer confirms delivery.")
+            raise Forbidden(gettext("Only the buyer confirms delivery."))
         if order.status not in ("paid", "shipped"):
-            raise Conflict(f"A {order.status} order cannot be marked delivered.")
+            raise Conflict(
+                gettext(
+                    "A %(status)s order cannot be marked delivered.", status=state(order.status)
+                )
+            )
         order.status = "delivered"
         order.delivered_at = utcnow()
         self.session.flush()

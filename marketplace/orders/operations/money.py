@@ -1,10 +1,14 @@
 """Money in orders: integer minor units beside a currency code, converted exactly
 both ways (an amount the currency cannot express is refused, never rounded), shown
-with its code, and the platform's fee on a sale."""
+as the reader writes money (Babel, in the locale of the request or of the mail being
+rendered), and the platform's fee on a sale."""
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+
+from babel.numbers import format_currency
+from flask_babel import get_locale, gettext
 
 from marketplace.core.errors import DomainError
 
@@ -23,8 +27,13 @@ def to_minor(amount: Decimal, currency: str) -> int:
     scaled = amount.scaleb(exponent(currency))
     if scaled != scaled.to_integral_value():
         raise DomainError(
-            f"{amount} {currency} cannot be charged: {currency} has "
-            f"{exponent(currency)} decimal places.",
+            gettext(
+                "%(amount)s %(currency)s cannot be charged: %(currency)s has %(places)d "
+                "decimal places.",
+                amount=amount,
+                currency=currency,
+                places=exponent(currency),
+            ),
             field="price",
         )
     return int(scaled)
@@ -36,7 +45,16 @@ def from_minor(minor: int | Decimal, currency: str) -> Decimal:
 
 
 def format_money(minor: int | Decimal, currency: str) -> str:
-    return f"{from_minor(minor, currency):,} {currency.upper()}".replace(",", " ")
+    """An amount stored in minor units, as the reader writes it: "€12.50" in
+    English, "12,50 €" in Russian or Estonian."""
+    return format_amount(from_minor(minor, currency), currency)
+
+
+def format_amount(amount: Decimal, currency: str) -> str:
+    """An amount in major units (a listing's price) in the reader's locale. Digits
+    the currency has at Stripe are kept even where CLDR would round them away."""
+    locale = get_locale() or "en"
+    return format_currency(amount, currency.upper(), locale=locale, decimal_quantization=False)
 
 
 def platform_fee(amount: int, percent: float) -> int:

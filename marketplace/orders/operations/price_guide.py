@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from markupsafe import Markup
+from flask_babel import format_date, gettext
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -87,8 +88,8 @@ def price_guide(session: Session, pin_id: int) -> PriceGuide:
 
 def price_chart(guide: CurrencyGuide, width: int = 360, height: int = 140) -> Markup:
     """Prices over time as an inline SVG drawn here: points joined by a line, the
-    median dashed, the range and the dates on the axes. Every value written into
-    the markup is a number or a date we format, so nothing needs escaping."""
+    median dashed, the range and the dates on the axes, its words and dates in the
+    reader's language. Numbers are written as they are; every word is escaped."""
     left, right, top, bottom = 56, 10, 10, 24
     plot_w, plot_h = width - left - right, height - top - bottom
     times = [s.at.timestamp() for s in guide.sales]
@@ -107,30 +108,37 @@ def price_chart(guide: CurrencyGuide, width: int = 360, height: int = 140) -> Ma
     points = [(x(t), y(s.amount)) for t, s in zip(times, guide.sales, strict=True)]
     path = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
     dots = "".join(
-        f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3"><title>{s.at:%Y-%m-%d}: '
+        f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3"><title>{escape(day(s.at))}: '
         f"{s.amount} {guide.currency}</title></circle>"
         for (px, py), s in zip(points, guide.sales, strict=True)
     )
+    label = escape(gettext("Sale prices over time in %(currency)s", currency=guide.currency))
+    median = escape(gettext("median"))
     median_y = y(guide.median)
     first, last = guide.sales[0].at, guide.sales[-1].at
     svg = (
         f'<svg class="price-chart" xmlns="http://www.w3.org/2000/svg" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="Sale prices over time in {guide.currency}">'
+        f'aria-label="{label}">'
         f'<g font-size="10" fill="#5f6368" font-family="system-ui, sans-serif">'
         f'<text x="{left - 4}" y="{top + 4}" text-anchor="end">{high}</text>'
         f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end">{low}</text>'
-        f'<text x="{left}" y="{height - 6}">{first:%Y-%m-%d}</text>'
-        f'<text x="{left + plot_w}" y="{height - 6}" text-anchor="end">{last:%Y-%m-%d}</text>'
+        f'<text x="{left}" y="{height - 6}">{escape(day(first))}</text>'
+        f'<text x="{left + plot_w}" y="{height - 6}" text-anchor="end">{escape(day(last))}</text>'
         "</g>"
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" '
         'stroke="#ddd"/>'
         f'<line x1="{left}" x2="{left + plot_w}" y1="{median_y:.1f}" y2="{median_y:.1f}" '
-        'stroke="#888" stroke-dasharray="4 3"><title>median</title></line>'
+        f'stroke="#888" stroke-dasharray="4 3"><title>{median}</title></line>'
         f'<polyline points="{path}" fill="none" stroke="#b22222" stroke-width="1.5"/>'
         f'<g fill="#b22222">{dots}</g></svg>'
     )
-    return Markup(svg)  # noqa: S704 - built above from numbers and dates only
+    return Markup(svg)  # noqa: S704 - numbers, and words escaped above
+
+
+def day(at: datetime) -> str:
+    """A sale's day as the reader writes dates ("6 Dec 2026", "6 дек. 2026 г.")."""
+    return format_date(at, "medium")
 
 
 def sold_count(session: Session, pin_id: int) -> int:

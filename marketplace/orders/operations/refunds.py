@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import logging
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from marketplace.accounts.models import User
 from marketplace.core.errors import Conflict, Forbidden
 from marketplace.core.models import utcnow
 from marketplace.orders.models import SOLD_STATUSES, Order, StripeEvent
-from marketplace.orders.operations.base import OrderJobs
+from marketplace.orders.operations.base import OrderJobs, state
 from marketplace.payments import PaymentError
 
 log = logging.getLogger(__name__)
@@ -27,9 +28,11 @@ class Refunds(OrderJobs):
         and the platform fee are reversed too."""
         order = self._locked_for(actor, order_id)
         if actor.id != order.seller_id and not actor.is_moderator:
-            raise Forbidden("Only the seller or a moderator can refund an order.")
+            raise Forbidden(gettext("Only the seller or a moderator can refund an order."))
         if order.status not in SOLD_STATUSES or not order.payment_intent_id:
-            raise Conflict(f"A {order.status} order cannot be refunded.")
+            raise Conflict(
+                gettext("A %(status)s order cannot be refunded.", status=state(order.status))
+            )
         reason = (reason or "").strip()[:500] or "refunded by the seller"
         refund = self._provider(
             self.payments.refund,

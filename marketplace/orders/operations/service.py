@@ -19,5 +19,9 @@ class Orders(StripeEvents, Fulfilment):
     @classmethod
     def configured(cls, session: Session, payments: PaymentProvider, settings: Settings) -> Orders:
         return cls(
-            session, payments, base_url=settings.base_url, fee_percent=settings.platform_fee_percent
+            session,
+            payments,
+            base_url=settings.base_url,
+            fee_percent=settings.platform_fee_percent,
+            checkout_minutes=settings.checkout_minutes,
         )

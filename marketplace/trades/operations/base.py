@@ -14,13 +14,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from flask_babel import gettext, ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from marketplace.accounts.addresses import AddressBook
 from marketplace.accounts.models import User
 from marketplace.core.errors import Conflict, NotFound
+from marketplace.core.i18n import N_
 from marketplace.core.models import utcnow
+from marketplace.mail import delivery as mail
 from marketplace.notifications.operations import Notifier
 from marketplace.trades.models import Trade, TradeEvent, TradeItem, TradeParty
 
@@ -56,49 +59,36 @@ class TradeSettings:
         return f"{self.base_url}/trades/{trade_id}"
 
 
-# What each step tells the parties; {who} is the collector who acted. English and
-# Russian until every string goes through the translation catalogues.
-NOTICES: dict[str, dict[str, str]] = {
-    "en": {
-        "proposed": "{who} proposes a trade",
-        "ring": "A trade ring with {n} collectors awaits your answer",
-        "countered": "{who} changed the terms of trade #{id}",
-        "accepted": "{who} accepted trade #{id}",
-        "agreed": "Trade #{id} is agreed: time to post your parcel",
-        "declined": "{who} declined trade #{id}",
-        "cancelled": "{who} cancelled trade #{id}",
-        "expired": "Trade #{id} expired without every answer",
-        "shipped": "{who} posted their parcel for trade #{id}",
-        "received": "{who} received their parcel in trade #{id}",
-        "completed": "Trade #{id} is complete",
-        "disputed": "{who} opened a dispute on trade #{id}",
-        "dispute_moderator": "Trade #{id} is disputed and needs a moderator",
-        "remind_ship": "Reminder: your parcel for trade #{id} is waiting to be posted",
-        "remind_receive": "Has your parcel for trade #{id} arrived? Mark it received",
-    },
-    "ru": {
-        "proposed": "{who} предлагает обмен",
-        "ring": "Цепочка обмена из {n} коллекционеров ждёт вашего ответа",
-        "countered": "{who} изменил(а) условия обмена №{id}",
-        "accepted": "{who} принял(а) обмен №{id}",
-        "agreed": "Обмен №{id} согласован: пора отправить посылку",
-        "declined": "{who} отказался(-ась) от обмена №{id}",
-        "cancelled": "{who} отменил(а) обмен №{id}",
-        "expired": "Срок ответа по обмену №{id} истёк",
-        "shipped": "{who} отправил(а) посылку по обмену №{id}",
-        "received": "{who} получил(а) посылку по обмену №{id}",
-        "completed": "Обмен №{id} завершён",
-        "disputed": "{who} открыл(а) спор по обмену №{id}",
-        "dispute_moderator": "Спор по обмену №{id}: нужен модератор",
-        "remind_ship": "Напоминание: посылка по обмену №{id} ждёт отправки",
-        "remind_receive": "Посылка по обмену №{id} пришла? Отметьте получение",
-    },
+# What each step tells the parties, in each one's own language; %(who)s is the
+# collector who acted. (A ring's invitation is counted: see `notice`.)
+NOTICES: dict[str, str] = {
+    "proposed": N_("%(who)s proposes a trade"),
+    "countered": N_("%(who)s changed the terms of trade #%(id)s"),
+    "accepted": N_("%(who)s accepted trade #%(id)s"),
+    "agreed": N_("Trade #%(id)s is agreed: time to post your parcel"),
+    "declined": N_("%(who)s declined trade #%(id)s"),
+    "cancelled": N_("%(who)s cancelled trade #%(id)s"),
+    "expired": N_("Trade #%(id)s expired without every answer"),
+    "shipped": N_("%(who)s posted their parcel for trade #%(id)s"),
+    "received": N_("%(who)s received their parcel in trade #%(id)s"),
+    "completed": N_("Trade #%(id)s is complete"),
+    "disputed": N_("%(who)s opened a dispute on trade #%(id)s"),
+    "dispute_moderator": N_("Trade #%(id)s is disputed and needs a moderator"),
+    "remind_ship": N_("Reminder: your parcel for trade #%(id)s is waiting to be posted"),
+    "remind_receive": N_("Has your parcel for trade #%(id)s arrived? Mark it received"),
 }
 
 
-def notice(locale: str, key: str, **values: Any) -> str:
-    table = NOTICES["ru" if locale in ("ru", "uk", "be") else "en"]
-    return table[key].format(**values)
+def notice(locale: str | None, key: str, **values: Any) -> str:
+    """What a step tells one party, in their language (their setting, else English)."""
+    with mail.language(locale):
+        if key == "ring":
+            return ngettext(
+                "A trade ring with %(num)d collector awaits your answer",
+                "A trade ring with %(num)d collectors awaits your answer",
+                int(values["n"]),
+            )
+        return gettext(NOTICES[key], **values)
 
 
 class TradeJobs:
