@@ -44,7 +44,7 @@ def test_sign_up_find_a_pin_and_want_it(
     page.fill("#email", "sasha@example.org")
     page.fill("#password", "a long enough password")
     page.click("input[type=submit]")
-    assert "Саша" in page.locator("header").inner_text()
+    assert "Саша" in page.locator("header").text_content()
 
     page.goto(f"{server}/pins?q=gagrin")
     # Corrected from the typo, and shown by its title in the page's language.

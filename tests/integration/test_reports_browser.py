@@ -73,7 +73,7 @@ def test_a_moderator_reads_reports_full_of_payloads_and_nothing_runs(
     text = moderator.locator("main").inner_text()
     for payload in PAYLOADS:
         assert f"Details 0 {PAYLOADS[0]}" in text and payload in text
-    assert "Reports (6)" in moderator.locator("header").inner_text()
+    assert "Reports (6)" in moderator.locator("header").text_content()
     assert moderator.evaluate("document.documentElement.scrollWidth") <= 390
     assert moderator.locator("main img, main svg, main script").count() == 0
 
@@ -82,7 +82,7 @@ def test_a_moderator_reads_reports_full_of_payloads_and_nothing_runs(
     first.locator("textarea[name=note]").fill(PAYLOADS[1])
     with moderator.expect_navigation():
         first.locator("button:has-text('Decide')").click()
-    assert "Reports (5)" in moderator.locator("header").inner_text()
+    assert "Reports (5)" in moderator.locator("header").text_content()
     assert PAYLOADS[1] in moderator.locator("main").inner_text()
     moderator.wait_for_timeout(300)  # a payload's onerror/onload would have fired by now
 

@@ -76,7 +76,7 @@ def test_a_swap_from_the_matches_page_to_both_parcels_received(
     trade_id = int(anna_phone.url.rsplit("/", 1)[1])
 
     boris_phone.goto(f"{server}/trades")
-    assert boris_phone.locator("header .nav-count").inner_text() == "1"
+    assert boris_phone.locator("header .nav-count").text_content() == "1"
     boris_phone.click(f"#trade-{trade_id} a:has-text('Answer')")
     assert "Меняемся?" in boris_phone.locator("main").inner_text()
     assert "Everyone has accepted" in press(boris_phone, "Accept these terms")
