@@ -57,8 +57,6 @@ ARTEFACTS = Path(os.environ.get("ARTEFACTS_DIR") or ROOT / "artefacts") / "scree
 # or route by route: their English words are not looked for yet (their overflow
 # is). Take an entry out once its pages are translated in all four languages.
 PENDING = {
-    "lists": "Have and Want lists, imports", "matches": "matches", "trades": "trades",
-    "feedback": "feedback",
     # The refusal is a domain error's message, raised in English by the
     # account operations.
     "/account/confirm-email/<secret>": "a refused link's message",
