@@ -146,7 +146,7 @@ SCREENSHOTS = {
 ENGLISH = re.compile(
     r"\b(Log in|Log out|Sign up|Search|Price|Wants|Haves|[Mm]atch(es)?|Collectors?|Catalogue"
     r"|Settings|Save|Cancel|Submit|Condition|Status|Filters|Menu|Next|Previous|Page|Trades?"
-    r"|Messages?|Orders?|Seller|Buyer|Nothing yet|Your|your|the|and|with|from|for)\b"
+    r"|Messages?|Orders?|Seller|Buyer|Nothing yet|Have|Want|Your|your|the|and|with|from|for)\b"
 )
 
 # The visible text of a page that is the site's own: text marked as written in

@@ -248,9 +248,7 @@ class Negotiation(Ladder):
             TradeParty(user_id=member, position=n) for n, member in enumerate(proposal.members)
         ]
         self._mark_ships_first(trade)
-        trade.versions = [
-            TradeVersion(number=1, note="A ring found by the nightly solve.", created_at=now)
-        ]
+        trade.versions = [TradeVersion(number=1, note=None, created_at=now)]
         try:
             with self.session.begin_nested():
                 self.session.add(trade)
@@ -261,7 +259,8 @@ class Negotiation(Ladder):
                         raise NotFound(RING_GONE)
                     trade.items.append(_ring_item(leg.giver_id, leg.receiver_id, have, leg.want_id))
                 self.session.flush()
-                self._event(trade, None, "proposed", "A ring found by the nightly solve.")
+                # No words stored: the page says what a ring is in its reader's language.
+                self._event(trade, None, "proposed")
         except IntegrityError:
             # Another member opened it at the same moment: theirs is the ring.
             existing = self.session.scalar(
