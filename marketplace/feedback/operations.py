@@ -104,7 +104,7 @@ def order_subject(session: Session, user: User, order_id: int) -> Subject:
 def check_rating(rating: str | None) -> str:
     if rating not in RATINGS:
         raise DomainError(
-            gettext("Choose one of: %(ratings)s.", ratings=", ".join(RATINGS)), field="rating"
+            gettext("Choose one of: %(choices)s.", choices=", ".join(RATINGS)), field="rating"
         )
     return rating
 
