@@ -29,17 +29,17 @@ from marketplace.mail import delivery as mail
 from marketplace.notifications.operations import Notifier
 from marketplace.orders.models import Order
 from marketplace.trades.models import Trade
+from marketplace.trades.operations.base import status_word
 
 MAX_COMMENT = 2000
 NO_TRADE = N_("There is no such trade of yours.")
 NO_ORDER = N_("There is no such order of yours.")
 NO_FEEDBACK = N_("There is no such feedback.")
-# A trade's or an order's state as a refusal names it ("… this one is shipped").
-STATUS_WORDS = {
-    "proposed": _l("proposed"), "accepted": _l("accepted"), "completed": _l("completed"),
-    "declined": _l("declined"), "cancelled": _l("cancelled"), "expired": _l("expired"),
-    "disputed": _l("disputed"), "pending": _l("pending"), "paid": _l("paid"),
-    "shipped": _l("shipped"), "delivered": _l("delivered"), "refunded": _l("refunded"),
+# An order's state as a refusal names it ("… this one is shipped").
+ORDER_WORDS = {
+    "pending": _l("pending"), "paid": _l("paid"), "shipped": _l("shipped"),
+    "delivered": _l("delivered"), "expired": _l("expired"), "refunded": _l("refunded"),
+    "cancelled": _l("cancelled"),
 }  # fmt: skip
 
 
@@ -170,16 +170,15 @@ class FeedbackService:
     ) -> Feedback:  # fmt: skip
         """Rate a counterpart of a finished trade or order, once."""
         if not subject.finished:
-            status = str(STATUS_WORDS.get(subject.status, subject.status))
             if subject.kind == "trade":
                 message = gettext(
                     "Feedback opens once the trade is completed; this one is %(status)s.",
-                    status=status,
+                    status=status_word(subject.status),
                 )
             else:
                 message = gettext(
                     "Feedback opens once the order is delivered; this one is %(status)s.",
-                    status=status,
+                    status=str(ORDER_WORDS.get(subject.status, subject.status)),
                 )
             raise Conflict(message)
         if (user.id, rated_id) not in subject.pairs:

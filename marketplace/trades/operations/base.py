@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from flask_babel import gettext, ngettext
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext, ngettext, pgettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -29,12 +28,21 @@ from marketplace.notifications.operations import Notifier
 from marketplace.trades.models import Trade, TradeEvent, TradeItem, TradeParty
 
 NOT_FOUND = N_("There is no such trade of yours.")
-# A trade's state as a refusal names it ("Trade #4 is declined; …").
-STATUS_WORDS = {
-    "proposed": _l("proposed"), "accepted": _l("accepted"), "completed": _l("completed"),
-    "declined": _l("declined"), "cancelled": _l("cancelled"), "expired": _l("expired"),
-    "disputed": _l("disputed"),
-}  # fmt: skip
+
+
+def status_word(status: str) -> str:
+    """A trade's state as a refusal names it ("Trade #4 is declined; …"), in the
+    reader's language."""
+    words = {
+        "proposed": pgettext("trade status", "proposed"),
+        "accepted": pgettext("trade status", "accepted"),
+        "completed": pgettext("trade status", "completed"),
+        "declined": pgettext("trade status", "declined"),
+        "cancelled": pgettext("trade status", "cancelled"),
+        "expired": pgettext("trade status", "expired"),
+        "disputed": pgettext("trade status", "disputed"),
+    }
+    return words.get(status, status)
 
 
 @dataclass(frozen=True)
@@ -146,7 +154,7 @@ class TradeJobs:
                 gettext(
                     "Trade #%(id)d is %(status)s; that cannot be done now.",
                     id=trade.id,
-                    status=str(STATUS_WORDS.get(trade.status, trade.status)),
+                    status=status_word(trade.status),
                 )
             )
 
