@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -20,9 +22,9 @@ LIMITS = {
     "postal_code": 20, "country": 2, "phone": 40,
 }  # fmt: skip
 LABELS = {
-    "name": "Recipient", "line1": "Street and number", "line2": "Flat, building",
-    "city": "City", "region": "Region", "postal_code": "Postal code",
-    "country": "Country", "phone": "Phone",
+    "name": _l("Recipient"), "line1": _l("Street and number"), "line2": _l("Flat, building"),
+    "city": _l("City"), "region": _l("Region"), "postal_code": _l("Postal code"),
+    "country": _l("Country"), "phone": _l("Phone"),
 }  # fmt: skip
 
 
@@ -37,13 +39,13 @@ def clean_address(fields: Mapping[str, Any]) -> dict[str, str]:
         if field == "country":
             value = value.upper()
         if any(ord(ch) < 32 for ch in value):
-            errors[field] = ["Control characters are not allowed."]
+            errors[field] = [_("Control characters are not allowed.")]
         elif len(value) > LIMITS[field]:
-            errors[field] = [f"At most {LIMITS[field]} characters."]
+            errors[field] = [_("At most %(max)d characters.", max=LIMITS[field])]
         elif field in REQUIRED and not value:
-            errors[field] = [f"{LABELS[field]} is required."]
+            errors[field] = [_("%(field)s is required.", field=LABELS[field])]
         elif field == "country" and not (len(value) == 2 and value.isascii() and value.isalpha()):
-            errors[field] = ["A two-letter country code, such as EE, UA or DE."]
+            errors[field] = [_("A two-letter country code, such as EE, UA or DE.")]
         values[field] = value
     if errors:
         raise InvalidInput(errors)
@@ -83,7 +85,7 @@ class AddressBook:
     def get(self, user: User, address_id: int) -> Address:
         address = self.session.get(Address, address_id)
         if address is None or address.user_id != user.id:
-            raise NotFound("That address is not in your address book.", field="address_id")
+            raise NotFound(_("That address is not in your address book."), field="address_id")
         return address
 
     def default(self, user_id: int) -> Address | None:
@@ -98,7 +100,9 @@ class AddressBook:
         values = clean_address(fields)
         count = self.session.scalar(select(func.count()).where(Address.user_id == user.id)) or 0
         if count >= MAX_ADDRESSES:
-            raise DomainError(f"An address book holds at most {MAX_ADDRESSES} addresses.")
+            raise DomainError(
+                _("An address book holds at most %(max)d addresses.", max=MAX_ADDRESSES)
+            )
         address = Address(user_id=user.id, **values)
         self.session.add(address)
         self.session.flush()
@@ -148,7 +152,7 @@ class AddressBook:
         address = self.get(user, address_id) if address_id else self.default(user.id)
         if address is None:
             raise DomainError(
-                "Add a postal address in your account settings first, so parcels can reach you.",
+                _("Add a postal address in your account settings first, so parcels can reach you."),
                 field="address_id",
             )
         return address.snapshot()

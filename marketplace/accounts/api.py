@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -140,7 +140,7 @@ def sign_up(body: dict[str, Any]) -> dict[str, str]:
     find_service(Accounts).sign_up(
         body["email"], body["password"], body["display_name"], locale=str(get_locale())
     )
-    return {"status": "check_mail", "detail": CHECK_MAIL}
+    return {"status": "check_mail", "detail": gettext(CHECK_MAIL)}
 
 
 @blp.route("/tokens", methods=["POST"])

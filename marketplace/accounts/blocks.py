@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import cast
 
+from flask_babel import gettext as _
 from sqlalchemy import Table, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -22,9 +23,9 @@ from marketplace.core.errors import InvalidInput, NotFound
 def block(session: Session, blocker_id: int, blocked_id: int) -> bool:
     """Block a collector; True if this made a new block (blocking twice is harmless)."""
     if blocker_id == blocked_id:
-        raise InvalidInput({"user_id": ["You cannot block yourself."]})
+        raise InvalidInput({"user_id": [_("You cannot block yourself.")]})
     if session.get(User, blocked_id) is None:
-        raise NotFound("No such collector.")
+        raise NotFound(_("No such collector."))
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # RETURNING names the row only if it was inserted: the row count after ON
     # CONFLICT DO NOTHING is not reliable through every driver (-1 on PostgreSQL).

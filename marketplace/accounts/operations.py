@@ -22,6 +22,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
@@ -29,6 +30,7 @@ from zxcvbn import zxcvbn
 from marketplace.accounts.models import AccountToken, ApiToken, LoginSession, User
 from marketplace.core import outbox
 from marketplace.core.errors import DomainError, Forbidden, NotFound, Unauthorized
+from marketplace.core.i18n import N_
 from marketplace.core.models import utcnow
 from marketplace.mail import delivery as mail
 
@@ -41,14 +43,15 @@ MIN_PASSWORD_SCORE = 3  # zxcvbn: "safely unguessable" against online guessing a
 MAX_DISPLAY_NAME = 80
 RESET_TASK = "workers.tasks.send_password_reset"
 TOKEN_PREFIX = "znk_"  # noqa: S105 - a public prefix, not a secret
-BAD_LOGIN = "Invalid email or password."
-CHECK_MAIL = (
+# Marked here, translated where they are said (the reader's language then).
+BAD_LOGIN = N_("Invalid email or password.")
+CHECK_MAIL = N_(
     "Check your mail: we sent a message to that address. "
     "If it doesn't arrive within a few minutes, look in the spam folder."
 )
 
 
-SUSPENDED = (
+SUSPENDED = N_(
     "This account is suspended by a moderator. Write to the moderators if you "
     "think this is a mistake."
 )
@@ -145,20 +148,20 @@ class Accounts:
         try:
             email = normalise_email(email)
         except DomainError:
-            raise Unauthorized(BAD_LOGIN) from None
+            raise Unauthorized(_(BAD_LOGIN)) from None
         user = self._by_email(email)
         if user is None:
             # Spend the same time as a real check, so timing tells nothing either.
             self._verify_password(_dummy_hash(self.hasher), password)
-            raise Unauthorized(BAD_LOGIN)
+            raise Unauthorized(_(BAD_LOGIN))
         if not self._check_password(user, password):
-            raise Unauthorized(BAD_LOGIN)
+            raise Unauthorized(_(BAD_LOGIN))
         if user.suspended_at is not None:
             # Said only after the right password, so it tells a stranger nothing.
-            raise Forbidden(SUSPENDED, field="email")
+            raise Forbidden(_(SUSPENDED), field="email")
         if user.email_verified_at is None:
             raise DomainError(
-                "Confirm your email address first: follow the link we sent you.",
+                _("Confirm your email address first: follow the link we sent you."),
                 field="email",
             )
         return user
@@ -281,7 +284,7 @@ class Accounts:
         self._require_password(user, password)
         new_email = normalise_email(new_email, field="new_email")
         if new_email == user.email:
-            raise DomainError("That is already your address.", field="new_email")
+            raise DomainError(_("That is already your address."), field="new_email")
         # Whether the new address is taken is only checked on confirmation, so the
         # form cannot be used to probe which addresses have accounts.
         secret = self._issue(user, "change_email", CHANGE_EMAIL_TTL, new_email=new_email)
@@ -299,7 +302,7 @@ class Accounts:
         token = self._find_token(secret, "change_email")
         assert token.new_email is not None
         if self._by_email(token.new_email) is not None:
-            raise DomainError("Another account now uses that address.", field="new_email")
+            raise DomainError(_("Another account now uses that address."), field="new_email")
         self._redeem(secret, "change_email")
         user = self.session.get(User, token.user_id)
         assert user is not None
@@ -323,14 +326,14 @@ class Accounts:
 
     def _require_password(self, user: User, password: str, field: str = "password") -> None:
         if not self._check_password(user, password):
-            raise DomainError("That password is not right.", field=field)
+            raise DomainError(_("That password is not right."), field=field)
 
     # -- personal access tokens ---------------------------------------------------
 
     def create_api_token(self, user: User, name: str) -> tuple[ApiToken, str]:
         name = name.strip() or "API token"
         if len(name) > 80:
-            raise DomainError("Use at most 80 characters.", field="name")
+            raise DomainError(_("Use at most %(max)d characters.", max=80), field="name")
         clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token = ApiToken(user_id=user.id, name=name, prefix=clear[:12], secret_hash=digest(clear))
         self.session.add(token)
@@ -357,7 +360,7 @@ class Accounts:
             .values(revoked_at=utcnow())
         )
         if not result.rowcount:  # type: ignore[attr-defined]
-            raise NotFound("No such token.")
+            raise NotFound(_("No such token."))
 
     def user_for_bearer(self, clear: str) -> User | None:
         if not clear.startswith(TOKEN_PREFIX):
@@ -398,7 +401,7 @@ class Accounts:
             )
         )
         if token is None or token.used_at is not None or token.expires_at <= utcnow():
-            raise DomainError("This link has expired or was already used. Ask for a new one.")
+            raise DomainError(_("This link has expired or was already used. Ask for a new one."))
         return token
 
     def _redeem(self, secret: str, purpose: str) -> AccountToken:
@@ -410,7 +413,7 @@ class Accounts:
             .values(used_at=utcnow())
         )
         if not result.rowcount:  # type: ignore[attr-defined]
-            raise DomainError("This link has expired or was already used. Ask for a new one.")
+            raise DomainError(_("This link has expired or was already used. Ask for a new one."))
         return token
 
 
@@ -448,22 +451,25 @@ def check_password(password: str, email: str, field: str = "password", *, name: 
     score below MIN_PASSWORD_SCORE), saying why in zxcvbn's words. `password` is
     the NFKC form; `email` and `name` are what a guesser would try first."""
     if len(password) < MIN_PASSWORD:
-        raise DomainError(f"Use at least {MIN_PASSWORD} characters.", field=field)
+        raise DomainError(_("Use at least %(min)d characters.", min=MIN_PASSWORD), field=field)
     if len(password) > MAX_PASSWORD:
-        raise DomainError(f"Use at most {MAX_PASSWORD} characters.", field=field)
+        raise DomainError(_("Use at most %(max)d characters.", max=MAX_PASSWORD), field=field)
     if password.strip().lower() == email.lower():
-        raise DomainError("Your password cannot be your email address.", field=field)
+        raise DomainError(_("Your password cannot be your email address."), field=field)
     result = zxcvbn(password[:_SCORED_LENGTH], user_inputs=_personal_words(email, name))
     if result["score"] >= MIN_PASSWORD_SCORE:
         return
     reasons = [result["feedback"]["warning"]]
     if any(m.get("dictionary_name") == "user_inputs" for m in result["sequence"]):
-        reasons.append("It contains your name or email address.")
+        reasons.append(_("It contains your name or email address."))
     reasons += result["feedback"]["suggestions"]
     if not any(reasons):
-        reasons.append("Make it longer: a few uncommon words together work well.")
+        reasons.append(_("Make it longer: a few uncommon words together work well."))
     explained = " ".join(r.strip() for r in reasons if r.strip())
-    raise DomainError(f"This password is easy to guess. {explained}", field=field)
+    # zxcvbn's own warnings and suggestions come in English only.
+    raise DomainError(
+        _("This password is easy to guess. %(why)s", why=explained).strip(), field=field
+    )
 
 
 def _personal_words(email: str, name: str) -> list[str]:
@@ -487,16 +493,16 @@ def clean_display_name(name: str, field: str = "display_name") -> str:
     space made one space, invisible characters trimmed from both ends; refused if
     nothing visible is left or it is too long."""
     if not name.strip():
-        raise DomainError("Enter the name other collectors will see.", field=field)
+        raise DomainError(_("Enter the name other collectors will see."), field=field)
     name = re.sub(r"\s+", " ", name.translate(_DIRECTION_CONTROLS))
     name = _strip_invisible("".join(ch for ch in name if unicodedata.category(ch) != "Cc"))
     if not any(_visible(ch) for ch in name):
         raise DomainError(
-            "A name needs at least one visible character (a letter, digit or sign).",
+            _("A name needs at least one visible character (a letter, digit or sign)."),
             field=field,
         )
     if len(name) > MAX_DISPLAY_NAME:
-        raise DomainError(f"Use at most {MAX_DISPLAY_NAME} characters.", field=field)
+        raise DomainError(_("Use at most %(max)d characters.", max=MAX_DISPLAY_NAME), field=field)
     return name
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Response, current_app, g, request
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields, validate
 
@@ -298,7 +299,7 @@ def _moderation() -> Moderation:
 
 def _require_moderator() -> None:
     if not g.api_user.is_moderator:
-        raise Forbidden("Only moderators can do this.")
+        raise Forbidden(_("Only moderators can do this."))
 
 
 # -- routes ----------------------------------------------------------------------------
@@ -380,7 +381,7 @@ def get_series(series_id: int) -> dict[str, Any]:
     """A numbered series: members in order and the numbers not yet catalogued."""
     series = db.session.get(Series, series_id)
     if series is None:
-        raise NotFound("No such series.")
+        raise NotFound(_("No such series."))
     members, missing = browse.series_members(db.session(), series)
     return {
         "id": series.id, "name": series.name, "set_size": series.set_size,
@@ -413,10 +414,10 @@ def add_submission_photo(submission_id: int) -> dict[str, Any]:
     service = _moderation()
     item = service.get(submission_id)
     if item.submitted_by_id != g.api_user.id or item.status != "pending":
-        raise NotFound("No such pending submission of yours.")
+        raise NotFound(_("No such pending submission of yours."))
     upload = request.files.get("photo")
     if upload is None:
-        raise DomainError("Send the image as the multipart field 'photo'.", field="photo")
+        raise DomainError(_("Send the image as the multipart field 'photo'."), field="photo")
     stored = store_photo(upload.read(), storage_dir=catalogue_photo_dir())
     service.add_photo(item, request.form.get("side", "obverse"), stored, g.api_user)
     return _submission(item)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import g
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -55,7 +56,7 @@ class FeedbackEditIn(Schema):
     @validates_schema
     def something_changes(self, data: dict[str, Any], **kwargs: Any) -> None:
         if "rating" not in data and "comment" not in data:
-            raise ValidationError("Give a new rating or comment.", "rating")
+            raise ValidationError(_("Give a new rating or comment."), "rating")
 
 
 class FeedbackReplyIn(Schema):
@@ -267,7 +268,7 @@ def collector_feedback(user_id: int, pagination_parameters: Any) -> dict[str, An
     session = db.session()
     user = session.get(User, user_id)
     if user is None or not user.is_active:
-        raise NotFound("There is no such collector.")
+        raise NotFound(_("There is no such collector."))
     summary = queries.summary(session, user.id)
     page = queries.received(
         session, user.id, pagination_parameters.page, pagination_parameters.page_size

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -28,11 +29,18 @@ from marketplace.mail import delivery as mail
 from marketplace.notifications.operations import Notifier
 from marketplace.orders.models import Order
 from marketplace.trades.models import Trade
+from marketplace.trades.operations.base import status_word
 
 MAX_COMMENT = 2000
-NO_TRADE = "There is no such trade of yours."
-NO_ORDER = "There is no such order of yours."
-NO_FEEDBACK = "There is no such feedback."
+NO_TRADE = N_("There is no such trade of yours.")
+NO_ORDER = N_("There is no such order of yours.")
+NO_FEEDBACK = N_("There is no such feedback.")
+# An order's state as a refusal names it ("… this one is shipped").
+ORDER_WORDS = {
+    "pending": _l("pending"), "paid": _l("paid"), "shipped": _l("shipped"),
+    "delivered": _l("delivered"), "expired": _l("expired"), "refunded": _l("refunded"),
+    "cancelled": _l("cancelled"),
+}  # fmt: skip
 
 
 # What the rated collector is told, by rating and by what was rated.
@@ -71,7 +79,7 @@ def trade_subject(session: Session, user: User, trade_id: int) -> Subject:
     member's counterparts are those they sent a parcel to or received one from."""
     trade = session.get(Trade, trade_id)
     if trade is None or trade.party(user.id) is None:
-        raise NotFound(NO_TRADE)
+        raise NotFound(gettext(NO_TRADE))
     parties = tuple(sorted(p.user_id for p in trade.parties))
     pairs = {(p.giver_id, p.receiver_id) for p in trade.parcels}
     if not pairs and trade.kind == "swap":
@@ -85,7 +93,7 @@ def order_subject(session: Session, user: User, order_id: int) -> Subject:
     """The order for its buyer or seller; 404 for anyone else."""
     order = session.get(Order, order_id)
     if order is None or user.id not in (order.buyer_id, order.seller_id):
-        raise NotFound(NO_ORDER)
+        raise NotFound(gettext(NO_ORDER))
     parties = tuple(sorted(i for i in (order.buyer_id, order.seller_id) if i is not None))
     pairs = frozenset(
         (a, b) for a in parties for b in parties if a != b
@@ -95,7 +103,9 @@ def order_subject(session: Session, user: User, order_id: int) -> Subject:
 
 def check_rating(rating: str | None) -> str:
     if rating not in RATINGS:
-        raise DomainError(f"Choose one of: {', '.join(RATINGS)}.", field="rating")
+        raise DomainError(
+            gettext("Choose one of: %(choices)s.", choices=", ".join(RATINGS)), field="rating"
+        )
     return rating
 
 
@@ -104,11 +114,13 @@ def check_text(text: str | None, field: str, *, required: bool = False) -> str:
     that it says something, where it must, are checked."""
     value = text or ""
     if len(value) > MAX_COMMENT:
-        raise DomainError(f"At most {MAX_COMMENT} characters, please.", field=field)
+        raise DomainError(
+            gettext("At most %(max)d characters, please.", max=MAX_COMMENT), field=field
+        )
     if "\x00" in value:
-        raise DomainError("The text holds a character that cannot be kept.", field=field)
+        raise DomainError(gettext("The text holds a character that cannot be kept."), field=field)
     if required and not value.strip():
-        raise DomainError("Write something first.", field=field)
+        raise DomainError(gettext("Write something first."), field=field)
     return value
 
 
@@ -158,14 +170,23 @@ class FeedbackService:
     ) -> Feedback:  # fmt: skip
         """Rate a counterpart of a finished trade or order, once."""
         if not subject.finished:
-            done = "completed" if subject.kind == "trade" else "delivered"
-            raise Conflict(
-                f"Feedback opens once the {subject.noun} is {done}; this one is {subject.status}."
-            )
+            if subject.kind == "trade":
+                message = gettext(
+                    "Feedback opens once the trade is completed; this one is %(status)s.",
+                    status=status_word(subject.status),
+                )
+            else:
+                message = gettext(
+                    "Feedback opens once the order is delivered; this one is %(status)s.",
+                    status=str(ORDER_WORDS.get(subject.status, subject.status)),
+                )
+            raise Conflict(message)
         if (user.id, rated_id) not in subject.pairs:
-            raise DomainError(
-                f"Rate someone you traded with in this {subject.noun}.", field="rated_id"
-            )
+            if subject.kind == "trade":
+                message = gettext("Rate someone you traded with in this trade.")
+            else:
+                message = gettext("Rate someone you traded with in this order.")
+            raise DomainError(message, field="rated_id")
         value = check_rating(rating)
         text = check_text(comment, "comment")
         now = utcnow()
@@ -180,9 +201,11 @@ class FeedbackService:
                 self.session.add(feedback)
                 self.session.flush()
         except IntegrityError:
-            raise Conflict(
-                f"You have already given feedback on this {subject.noun}; you can edit it."
-            ) from None
+            if subject.kind == "trade":
+                message = gettext("You have already given feedback on this trade; you can edit it.")
+            else:
+                message = gettext("You have already given feedback on this order; you can edit it.")
+            raise Conflict(message) from None
         reputation.add(self.session, [rated_id], value)
         self._tell_rated(user, feedback, subject)
         return feedback
@@ -214,9 +237,9 @@ class FeedbackService:
             .execution_options(populate_existing=True)
         )
         if feedback is None or user.id not in (feedback.rater_id, feedback.rated_id):
-            raise NotFound(NO_FEEDBACK)
+            raise NotFound(gettext(NO_FEEDBACK))
         if feedback.hidden_at is not None:
-            raise Conflict("A moderator hid this feedback; it can no longer change.")
+            raise Conflict(gettext("A moderator hid this feedback; it can no longer change."))
         return feedback
 
     def edit(
@@ -226,11 +249,17 @@ class FeedbackService:
         """The rater changes the rating or the comment, within the edit window."""
         feedback = self._locked(user, feedback_id)
         if feedback.rater_id != user.id:
-            raise Forbidden("Only whoever gave feedback can change it; you may reply.")
+            raise Forbidden(gettext("Only whoever gave feedback can change it; you may reply."))
         if utcnow() > feedback.created_at + timedelta(days=self.edit_days):
             raise Conflict(
-                f"Feedback can be changed for {self.edit_days} days after it is given; "
-                f"this was given on {feedback.created_at:%Y-%m-%d}."
+                ngettext(
+                    "Feedback can be changed for %(num)d day after it is given; "
+                    "this was given on %(date)s.",
+                    "Feedback can be changed for %(num)d days after it is given; "
+                    "this was given on %(date)s.",
+                    self.edit_days,
+                    date=f"{feedback.created_at:%Y-%m-%d}",
+                )
             )
         if rating is not None:
             value = check_rating(rating)
@@ -248,7 +277,7 @@ class FeedbackService:
         """The rated member answers, once."""
         feedback = self._locked(user, feedback_id)
         if feedback.rated_id != user.id:
-            raise Forbidden("Only the member who was rated can reply.")
+            raise Forbidden(gettext("Only the member who was rated can reply."))
         body = check_text(text, "reply", required=True)
         now = utcnow()
         done = self.session.execute(
@@ -258,7 +287,7 @@ class FeedbackService:
             .execution_options(synchronize_session=False)
         )
         if done.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict("You have already replied to this feedback.")
+            raise Conflict(gettext("You have already replied to this feedback."))
         self.session.refresh(feedback)
         kind = "trade" if feedback.trade_id is not None else "order"
         rater = self.session.get(User, feedback.rater_id)

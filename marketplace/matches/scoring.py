@@ -12,6 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext, ngettext
+
+from marketplace.core.i18n import N_
 from marketplace.matching import model as engine
 from marketplace.matching.pairwise import Offer, OneWayOffer, SwapScore, priority_weight
 
@@ -79,9 +82,13 @@ def cycle_terms(stars: int, condition: engine.Condition) -> Terms:
     return Terms(score, None, None, round(grade, 6))
 
 
+GRADE_WORDS = (N_("poor"), N_("good"), N_("fine"), N_("very fine"), N_("excellent"), N_("mint"))
+
+
 def grade_words(value: float) -> str:
-    labels = ["poor", "good", "fine", "very fine", "excellent", "mint"]
-    return labels[max(0, min(5, round(value * 5)))]
+    """An average grade (0 poor … 1 mint) as the nearest grade's word, in the reader's
+    language."""
+    return gettext(GRADE_WORDS[max(0, min(5, round(value * 5)))])
 
 
 def _star_words(stars: Sequence[int]) -> str:
@@ -89,7 +96,8 @@ def _star_words(stars: Sequence[int]) -> str:
     for s in stars:
         counts[s] = counts.get(s, 0) + 1
     return ", ".join(
-        f"{n} with {s} star{'s' if s > 1 else ''}" for s, n in sorted(counts.items(), reverse=True)
+        ngettext("%(count)d with %(num)d star", "%(count)d with %(num)d stars", s, count=n)
+        for s, n in sorted(counts.items(), reverse=True)
     )
 
 
@@ -98,10 +106,14 @@ def reputation_words(reputation: float | None) -> list[str]:
     if reputation is None:
         return []
     if reputation <= 0:
-        return ["No completed trades or feedback yet: reputation 0%, so it adds nothing."]
+        return [gettext("No completed trades or feedback yet: reputation 0%, so it adds nothing.")]
     return [
-        f"Reputation {reputation:.0%} from completed trades and positive feedback: "
-        f"it adds {REPUTATION_WEIGHT * reputation:.2f} to the score."
+        gettext(
+            "Reputation %(share)s from completed trades and positive feedback: "
+            "it adds %(points)s to the score.",
+            share=f"{reputation:.0%}",
+            points=f"{REPUTATION_WEIGHT * reputation:.2f}",
+        )
     ]
 
 
@@ -122,12 +134,30 @@ def explain(
         extra = {"receive_count": len(receive), "give_count": len(give)}
         stars = sorted((int(i["priority"]) for i in receive), reverse=True)
         balance = balance or 0.0
+        given = {"give": len(give), "receive": len(receive), "balance": f"{balance:.0%}"}
         reasons = [
-            f"Fills {len(receive)} of your wants ({_star_words(stars)}); "
-            f"coverage {coverage} (a 5-star want counts 16, each star less half).",
-            f"You give {len(give)} and receive {len(receive)}: balance {balance:.0%}"
-            + (" (an even swap)." if balance >= 1 else "."),
-            f"What you receive is {grade_words(condition)} on average ({condition:.0%} of mint).",
+            ngettext(
+                "Fills %(num)d of your wants (%(stars)s); "
+                "coverage %(coverage)s (a 5-star want counts 16, each star less half).",
+                "Fills %(num)d of your wants (%(stars)s); "
+                "coverage %(coverage)s (a 5-star want counts 16, each star less half).",
+                len(receive),
+                stars=_star_words(stars),
+                coverage=coverage,
+            ),
+            gettext(
+                "You give %(give)d and receive %(receive)d: balance %(balance)s (an even swap).",
+                **given,
+            )
+            if balance >= 1
+            else gettext(
+                "You give %(give)d and receive %(receive)d: balance %(balance)s.", **given
+            ),
+            gettext(
+                "What you receive is %(grade)s on average (%(share)s of mint).",
+                grade=grade_words(condition),
+                share=f"{condition:.0%}",
+            ),
             *reputation_words(terms.reputation),
         ]
     elif kind == "offer":
@@ -141,9 +171,19 @@ def explain(
             "for_sale": for_sale,
         }
         reasons = [
-            f"Has {len(stars)} of your wants ({_star_words(stars)}); coverage {coverage}.",
-            f"{tradeable} offered for trade, {for_sale} for sale.",
-            f"Best copy is {grade_words(condition)}.",
+            ngettext(
+                "Has %(num)d of your wants (%(stars)s); coverage %(coverage)s.",
+                "Has %(num)d of your wants (%(stars)s); coverage %(coverage)s.",
+                len(stars),
+                stars=_star_words(stars),
+                coverage=coverage,
+            ),
+            gettext(
+                "%(trade)d offered for trade, %(sale)d for sale.",
+                trade=tradeable,
+                sale=for_sale,
+            ),
+            gettext("Best copy is %(grade)s.", grade=grade_words(condition)),
             *reputation_words(terms.reputation),
         ]
     else:
@@ -151,11 +191,22 @@ def explain(
         priority = receive[0]["priority"] if receive else 0
         extra = {"priority": priority}
         reasons = [
-            f"A loop of {cycle_length} collectors: each sends one pin and receives one.",
-            f"You receive a pin you gave {priority} stars, in {grade_words(condition)} condition.",
-            "Found by the nightly solve that makes the most pins change hands.",
-            "Among rings as good, the solve prefers members with completed trades and "
-            "positive feedback.",
+            ngettext(
+                "A loop of %(num)d collector: each sends one pin and receives one.",
+                "A loop of %(num)d collectors: each sends one pin and receives one.",
+                int(cycle_length or 0),
+            ),
+            ngettext(
+                "You receive a pin you gave %(num)d star, in %(grade)s condition.",
+                "You receive a pin you gave %(num)d stars, in %(grade)s condition.",
+                int(priority),
+                grade=grade_words(condition),
+            ),
+            gettext("Found by the nightly solve that makes the most pins change hands."),
+            gettext(
+                "Among rings as good, the solve prefers members with completed trades and "
+                "positive feedback."
+            ),
         ]
     return {
         "coverage": coverage,

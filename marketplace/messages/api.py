@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -47,7 +48,9 @@ class ThreadOpenIn(Schema):
         wanted = {"direct": "user_id", "trade": "trade_id", "order": "order_id"}
         field = wanted.get(data.get("kind", ""))
         if field and data.get(field) is None:
-            raise ValidationError(f"A {data['kind']} thread needs {field}.", field)
+            raise ValidationError(
+                _("A %(kind)s thread needs %(field)s.", kind=data["kind"], field=field), field
+            )
 
 
 class ThreadMessageIn(Schema):

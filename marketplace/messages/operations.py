@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 from marketplace.accounts import blocks
 from marketplace.accounts.models import User
 from marketplace.core.errors import Forbidden, InvalidInput, NotFound
+from marketplace.core.i18n import N_
 from marketplace.core.models import utcnow
 from marketplace.mail import delivery as mail
 from marketplace.messages.models import Message, Thread, ThreadMember
@@ -30,9 +31,10 @@ from marketplace.notifications.operations import Notifier
 from marketplace.orders.models import Order
 from marketplace.trades.models import TradeParty
 
-NOT_FOUND = "There is no such conversation of yours."
-BLOCKED = "One of you has blocked the other, so you cannot send messages to each other."
-SUSPENDED = "Your account is suspended: you cannot send messages."
+# Marked here, translated where they are raised (the reader's language then).
+NOT_FOUND = N_("There is no such conversation of yours.")
+BLOCKED = N_("One of you has blocked the other, so you cannot send messages to each other.")
+SUSPENDED = N_("Your account is suspended: you cannot send messages.")
 
 # What the mail about a new message says; {who} wrote it. English and Russian,
 # as the notifications' own strings.
@@ -68,7 +70,7 @@ class Messages:
             .options(selectinload(Thread.members).selectinload(ThreadMember.user))
         )
         if thread is None:
-            raise NotFound(NOT_FOUND)
+            raise NotFound(gettext(NOT_FOUND))
         return thread
 
     def for_trade(self, user: User, trade_id: int) -> tuple[Thread, bool]:
@@ -78,7 +80,7 @@ class Messages:
             self.session.scalars(select(TradeParty.user_id).where(TradeParty.trade_id == trade_id))
         )
         if user.id not in parties:
-            raise NotFound("There is no such trade of yours.", field="trade_id")
+            raise NotFound(gettext("There is no such trade of yours."), field="trade_id")
         return self._open("trade", parties, trade_id=trade_id)
 
     def for_order(self, user: User, order_id: int) -> tuple[Thread, bool]:
@@ -88,19 +90,19 @@ class Messages:
         ).first()
         parties = {i for i in (row or ()) if i is not None}
         if user.id not in parties:
-            raise NotFound("There is no such order of yours.", field="order_id")
+            raise NotFound(gettext("There is no such order of yours."), field="order_id")
         return self._open("order", parties, order_id=order_id)
 
     def direct(self, user: User, other_id: int) -> tuple[Thread, bool]:
         """The one thread between two collectors, whoever starts it. Refused
         (Forbidden) when either has blocked the other."""
         if other_id == user.id:
-            raise InvalidInput({"user_id": ["You cannot write to yourself."]})
+            raise InvalidInput({"user_id": [gettext("You cannot write to yourself.")]})
         other = self.session.get(User, other_id)
         if other is None or not other.is_active:
-            raise NotFound("There is no such collector.", field="user_id")
+            raise NotFound(gettext("There is no such collector."), field="user_id")
         if blocks.is_blocked(self.session, user.id, other_id):
-            raise Forbidden(BLOCKED)
+            raise Forbidden(gettext(BLOCKED))
         return self._open("direct", {user.id, other_id}, pair_key=pair_key(user.id, other_id))
 
     def _open(self, kind: str, member_ids: set[int], **subject: Any) -> tuple[Thread, bool]:
@@ -140,15 +142,17 @@ class Messages:
         read for its author, and tell the other members."""
         thread = self.thread(user, thread_id)
         if user.suspended_at is not None:
-            raise Forbidden(SUSPENDED)
+            raise Forbidden(gettext(SUSPENDED))
         text = clean_body(body or "")
         if text is None:
-            raise InvalidInput({"body": ["Write a message."]})
+            raise InvalidInput({"body": [gettext("Write a message.")]})
         if len(text) > MAX_BODY:
-            raise InvalidInput({"body": [f"A message is at most {MAX_BODY} characters."]})
+            raise InvalidInput(
+                {"body": [gettext("A message is at most %(max)d characters.", max=MAX_BODY)]}
+            )
         others = sorted(m.user_id for m in thread.members if m.user_id != user.id)
         if blocks.blocked_either_way(self.session, user.id) & set(others):
-            raise Forbidden(BLOCKED)
+            raise Forbidden(gettext(BLOCKED))
         now = utcnow()
         message = Message(thread_id=thread.id, author_id=user.id, body=text, created_at=now)
         self.session.add(message)

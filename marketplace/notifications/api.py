@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g
+from flask_babel import gettext
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
@@ -35,7 +36,9 @@ class ModesSchema(Schema):
 
 def offered_language(code: str) -> None:
     if code not in languages():
-        raise ValidationError(f"Must be one of: {', '.join(languages())}.")
+        raise ValidationError(
+            gettext("Must be one of: %(choices)s.", choices=", ".join(languages()))
+        )
 
 
 class SettingsSchema(Schema):

@@ -66,10 +66,10 @@ class Links:
         try:
             data = self._serializer().loads(token)
         except BadSignature:
-            raise DomainError("This unsubscribe link is not valid.") from None
+            raise DomainError(gettext("This unsubscribe link is not valid.")) from None
         kind = data.get("k")
         if kind != "all" and kind not in NOTIFICATION_KINDS:
-            raise DomainError("This unsubscribe link is not valid.")
+            raise DomainError(gettext("This unsubscribe link is not valid."))
         return int(data["u"]), str(kind)
 
 
@@ -102,9 +102,13 @@ class Notifier:
 
     def set_mode(self, user_id: int, kind: str, mode: str) -> None:
         if kind not in NOTIFICATION_KINDS:
-            raise DomainError(f"Unknown kind of notification: {kind}.", field=kind)
+            raise DomainError(
+                gettext("Unknown kind of notification: %(kind)s.", kind=kind), field=kind
+            )
         if mode not in MODES:
-            raise DomainError(f"Choose one of: {', '.join(MODES)}.", field=kind)
+            raise DomainError(
+                gettext("Choose one of: %(choices)s.", choices=", ".join(MODES)), field=kind
+            )
         row = self.session.scalar(
             select(NotificationPreference).where(
                 NotificationPreference.user_id == user_id, NotificationPreference.kind == kind
@@ -127,13 +131,16 @@ class Notifier:
             )
         if locale not in languages():
             raise DomainError(
-                "Choose one of the languages offered: " + ", ".join(languages()) + ".",
+                gettext(
+                    "Choose one of the languages offered: %(choices)s.",
+                    choices=", ".join(languages()),
+                ),
                 field="locale",
             )
         if not 0 <= digest_hour <= 23:
-            raise DomainError("An hour from 0 to 23.", field="digest_hour")
+            raise DomainError(gettext("An hour from 0 to 23."), field="digest_hour")
         if not 0 <= weekly_day <= 6:
-            raise DomainError("A day of the week.", field="weekly_day")
+            raise DomainError(gettext("A day of the week."), field="weekly_day")
         for kind, mode in modes.items():
             self.set_mode(user.id, kind, mode)
         user.timezone, user.locale = timezone, locale
@@ -150,7 +157,7 @@ class Notifier:
         user_id, kind = self.links.read_token(token)
         user = self.session.get(User, user_id)
         if user is None:
-            raise DomainError("This unsubscribe link is not valid.")
+            raise DomainError(gettext("This unsubscribe link is not valid."))
         for each in NOTIFICATION_KINDS if kind == "all" else (kind,):
             self.set_mode(user.id, each, "off")
         return user, kind

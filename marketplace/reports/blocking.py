@@ -4,6 +4,7 @@ matches already stored between the two, which turn inactive at once."""
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,7 +19,7 @@ def block_collector(session: Session, me: User, other_id: int) -> bool:
     """Block `other_id`; True if this made a new block."""
     other = session.get(User, other_id)
     if other is None or other.email_verified_at is None:
-        raise NotFound("No such collector.", field="user_id")
+        raise NotFound(_("No such collector."), field="user_id")
     made = blocks.block(session, me.id, other_id)
     deactivate_between(session, me.id, other_id)
     return made
@@ -28,7 +29,7 @@ def unblock_collector(session: Session, me: User, other_id: int) -> None:
     """Lift my block of `other_id` (NotFound if there is none). Both collectors'
     matches are refreshed after the commit, which brings theirs back."""
     if not blocks.unblock(session, me.id, other_id):
-        raise NotFound("You have not blocked this collector.")
+        raise NotFound(_("You have not blocked this collector."))
     for user_id in (me.id, other_id):
         note_list_change(session, user_id, full=True)
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -22,11 +24,18 @@ MAX_DETAILS = 2000
 MAX_NOTE = 2000
 ACTIONS = {"dismiss": "dismissed", "warn": "warned", "hide": "hidden", "suspend": "suspended"}
 PER_PAGE = 20
+# A report's state as a refusal names it ("already answered (warned)").
+STATUS_WORDS = {
+    "open": _l("open"), "dismissed": _l("dismissed"), "warned": _l("warned"),
+    "hidden": _l("hidden"), "suspended": _l("suspended"),
+}  # fmt: skip
 
 
 def check_kind(kind: str) -> None:
     if kind not in TARGET_KINDS:
-        raise InvalidInput({"kind": [f"Choose one of: {', '.join(TARGET_KINDS)}."]})
+        raise InvalidInput(
+            {"kind": [_("Choose one of: %(choices)s.", choices=", ".join(TARGET_KINDS))]}
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +66,15 @@ class Reports:
         check_kind(kind)
         errors: dict[str, list[str]] = {}
         if reason not in REASONS:
-            errors["reason"] = [f"Choose one of: {', '.join(REASONS)}."]
+            errors["reason"] = [_("Choose one of: %(choices)s.", choices=", ".join(REASONS))]
         details = (details or "").strip()
         if len(details) > MAX_DETAILS:
-            errors["details"] = [f"At most {MAX_DETAILS} characters."]
+            errors["details"] = [_("At most %(max)d characters.", max=MAX_DETAILS)]
         if errors:
             raise InvalidInput(errors)
         target = read_target(self.session, kind, target_id, reporter.id)
         if target.user_id == reporter.id:
-            raise InvalidInput({"id": ["You cannot report yourself or what you wrote."]})
+            raise InvalidInput({"id": [_("You cannot report yourself or what you wrote.")]})
         existing = self.session.scalar(
             select(Report).where(
                 Report.reporter_id == reporter.id,
@@ -104,7 +113,7 @@ class Reports:
     @staticmethod
     def _moderator(user: User) -> None:
         if not user.is_moderator:
-            raise Forbidden("Only moderators answer reports.")
+            raise Forbidden(_("Only moderators answer reports."))
 
     def open_count(self) -> int:
         found = self.session.scalar(select(func.count()).where(Report.status == "open"))
@@ -136,23 +145,28 @@ class Reports:
         self._moderator(moderator)
         errors: dict[str, list[str]] = {}
         if action not in ACTIONS:
-            errors["action"] = [f"Choose one of: {', '.join(ACTIONS)}."]
+            errors["action"] = [_("Choose one of: %(choices)s.", choices=", ".join(ACTIONS))]
         note = (note or "").strip()
         if len(note) > MAX_NOTE:
-            errors["note"] = [f"At most {MAX_NOTE} characters."]
+            errors["note"] = [_("At most %(max)d characters.", max=MAX_NOTE)]
         if errors:
             raise InvalidInput(errors)
         report = self.session.get(Report, report_id)
         if report is None:
-            raise NotFound("No such report.")
+            raise NotFound(_("No such report."))
         if report.status != "open":
-            raise Conflict(f"This report was already answered ({report.status}).")
+            raise Conflict(
+                _(
+                    "This report was already answered (%(status)s).",
+                    status=str(STATUS_WORDS.get(report.status, report.status)),
+                )
+            )
         target = self.queue_item(report).target
         if action != "dismiss" and target is None:
-            raise Conflict("The reported item is gone; dismiss the report.", field="action")
+            raise Conflict(_("The reported item is gone; dismiss the report."), field="action")
         member = self.session.get(User, report.target_user_id)
         if action == "suspend" and member is not None and member.id == moderator.id:
-            raise InvalidInput({"action": ["You cannot suspend yourself."]})
+            raise InvalidInput({"action": [_("You cannot suspend yourself.")]})
         if target is not None:
             if action == "hide":
                 actions.hide(self.session, target)
@@ -179,6 +193,6 @@ class Reports:
         self._moderator(moderator)
         member = self.session.get(User, user_id)
         if member is None or member.suspended_at is None:
-            raise NotFound("No such suspended member.")
+            raise NotFound(_("No such suspended member."))
         actions.lift_suspension(self.session, member)
         return member

@@ -12,14 +12,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import User
 from marketplace.core.errors import NotFound
+from marketplace.core.i18n import N_
 from marketplace.feedback.models import Feedback
 from marketplace.lists.models import Have
 from marketplace.messages.models import Message, ThreadMember
 
+# Marked here, translated when raised: one whole sentence per kind.
+NOT_FOUND = {
+    "message": N_("There is no such message to report."),
+    "profile": N_("There is no such collector profile to report."),
+    "listing": N_("There is no such listing to report."),
+    "feedback": N_("There is no such feedback comment to report."),
+    "item": N_("There is no such item to report."),
+}
 KIND_LABELS = {
     "message": "message",
     "profile": "collector profile",
@@ -115,7 +125,7 @@ def read_target(session: Session, kind: str, target_id: int, viewer_id: int | No
         if found is not None and found.hidden and viewer_id is not None:
             found = None  # hidden comments no longer show to members
     if found is None:
-        raise NotFound(f"There is no such {KIND_LABELS.get(kind, 'item')} to report.", field="id")
+        raise NotFound(gettext(NOT_FOUND.get(kind, NOT_FOUND["item"])), field="id")
     return found
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import g
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
@@ -60,7 +61,7 @@ class TradeLineIn(Schema):
 def _unique_copies(lines: list[dict[str, Any]]) -> None:
     ids = [line["have_id"] for line in lines]
     if len(ids) != len(set(ids)):
-        raise ValidationError("Name each copy once, with its quantity.")
+        raise ValidationError(_("Name each copy once, with its quantity."))
 
 
 def _lines(description: str) -> fields.List:
@@ -89,7 +90,7 @@ class TradeTermsIn(Schema):
     @validates_schema
     def something_moves(self, data: dict[str, Any], **kwargs: Any) -> None:
         if not data.get("give") and not data.get("take"):
-            raise ValidationError("Choose at least one copy to give or to ask for.", "give")
+            raise ValidationError(_("Choose at least one copy to give or to ask for."), "give")
 
 
 class TradeProposalIn(TradeTermsIn):

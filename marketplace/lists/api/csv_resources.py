@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from flask import Response, g
+from flask_babel import gettext as _
 
 from marketplace.core.api import BEARER, problem_response
 from marketplace.core.errors import DomainError
@@ -38,9 +39,9 @@ def _mapping(query: dict[str, Any]) -> dict[str, str] | None:
     try:
         mapping = json.loads(query["mapping"]) if query.get("mapping") else None
     except ValueError:
-        raise DomainError("mapping is not valid JSON.", field="mapping") from None
+        raise DomainError(_("mapping is not valid JSON."), field="mapping") from None
     if mapping is not None and not isinstance(mapping, dict):
-        raise DomainError("mapping must be a JSON object.", field="mapping")
+        raise DomainError(_("mapping must be a JSON object."), field="mapping")
     return mapping
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from marketplace.core.api import Flag
@@ -100,7 +101,7 @@ class WantIn(Schema):
     @validates_schema
     def one_target(self, data: dict[str, Any], **kwargs: Any) -> None:
         if (data.get("pin_id") is None) == (data.get("variant_group") is None):
-            raise ValidationError("Give exactly one of pin_id and variant_group.", "pin_id")
+            raise ValidationError(_("Give exactly one of pin_id and variant_group."), "pin_id")
 
 
 class WantPatch(Schema):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from flask_babel import gettext, ngettext
+from flask_babel import gettext, ngettext, pgettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -27,7 +27,22 @@ from marketplace.mail import delivery as mail
 from marketplace.notifications.operations import Notifier
 from marketplace.trades.models import Trade, TradeEvent, TradeItem, TradeParty
 
-NOT_FOUND = "There is no such trade of yours."
+NOT_FOUND = N_("There is no such trade of yours.")
+
+
+def status_word(status: str) -> str:
+    """A trade's state as a refusal names it ("Trade #4 is declined; …"), in the
+    reader's language."""
+    words = {
+        "proposed": pgettext("trade status", "proposed"),
+        "accepted": pgettext("trade status", "accepted"),
+        "completed": pgettext("trade status", "completed"),
+        "declined": pgettext("trade status", "declined"),
+        "cancelled": pgettext("trade status", "cancelled"),
+        "expired": pgettext("trade status", "expired"),
+        "disputed": pgettext("trade status", "disputed"),
+    }
+    return words.get(status, status)
 
 
 @dataclass(frozen=True)
@@ -118,9 +133,9 @@ class TradeJobs:
             )
         )
         if trade is None:
-            raise NotFound(NOT_FOUND)
+            raise NotFound(gettext(NOT_FOUND))
         if trade.party(user.id) is None and not (user.is_moderator and trade.status == "disputed"):
-            raise NotFound(NOT_FOUND)
+            raise NotFound(gettext(NOT_FOUND))
         return trade
 
     def _locked(self, user: User, trade_id: int) -> Trade:
@@ -129,13 +144,19 @@ class TradeJobs:
         self.session.scalar(select(Trade.id).where(Trade.id == trade_id).with_for_update())
         trade = self.get(user, trade_id, fresh=True)
         if trade.party(user.id) is None:
-            raise NotFound(NOT_FOUND)  # a moderator reads a dispute, never acts in it
+            raise NotFound(gettext(NOT_FOUND))  # a moderator reads a dispute, never acts in it
         return trade
 
     @staticmethod
     def _require(trade: Trade, *statuses: str) -> None:
         if trade.status not in statuses:
-            raise Conflict(f"Trade #{trade.id} is {trade.status}; that cannot be done now.")
+            raise Conflict(
+                gettext(
+                    "Trade #%(id)d is %(status)s; that cannot be done now.",
+                    id=trade.id,
+                    status=status_word(trade.status),
+                )
+            )
 
     # -- history and telling ------------------------------------------------------------
 

@@ -9,6 +9,7 @@ a party may open a dispute, which freezes the trade and calls a moderator.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from marketplace.accounts import reputation
@@ -37,7 +38,7 @@ class Carrying(Ladder):
             and (receiver_id is None or p.receiver_id == receiver_id)
         ]
         if len(parcels) != 1:
-            raise NotFound("There is no such parcel in this trade for you.", field="parcel")
+            raise NotFound(_("There is no such parcel in this trade for you."), field="parcel")
         return parcels[0]
 
     def ship(
@@ -48,11 +49,13 @@ class Carrying(Ladder):
         self._require(trade, "accepted")
         code = " ".join((tracking or "").split())
         if len(code) > MAX_TRACKING:
-            raise DomainError(f"A tracking number holds at most {MAX_TRACKING} characters.",
-                              field="tracking")  # fmt: skip
+            raise DomainError(
+                _("A tracking number holds at most %(max)d characters.", max=MAX_TRACKING),
+                field="tracking",
+            )
         parcel = self._parcel(trade, giver_id=user.id, receiver_id=to)
         if parcel.shipped_at is not None:
-            raise Conflict("You have already marked this parcel posted.")
+            raise Conflict(_("You have already marked this parcel posted."))
         self._check_may_post(trade, user)
         parcel.shipped_at = utcnow()
         parcel.tracking = code or None
@@ -69,7 +72,7 @@ class Carrying(Ladder):
         self._require(trade, "accepted")
         parcel = self._parcel(trade, giver_id=sender, receiver_id=user.id)
         if parcel.received_at is not None:
-            raise Conflict("You have already marked this parcel received.")
+            raise Conflict(_("You have already marked this parcel received."))
         now = utcnow()
         parcel.shipped_at = parcel.shipped_at or now  # it arrived before it was marked posted
         parcel.received_at = now
@@ -133,7 +136,9 @@ class Carrying(Ladder):
         trade = self._locked(user, trade_id)
         self._require(trade, "accepted")
         if any(p.shipped_at is not None for p in trade.parcels):
-            raise Conflict("A parcel is already on its way; open a dispute instead of cancelling.")
+            raise Conflict(
+                _("A parcel is already on its way; open a dispute instead of cancelling.")
+            )
         text = check_note(reason)
         release_terms(self.session, trade)
         trade.status = "cancelled"
@@ -149,10 +154,10 @@ class Carrying(Ladder):
         trade = self._locked(user, trade_id)
         self._require(trade, "accepted")
         if not any(p.shipped_at is not None for p in trade.parcels):
-            raise Conflict("Nothing has been posted yet; cancel the trade instead.")
+            raise Conflict(_("Nothing has been posted yet; cancel the trade instead."))
         text = check_note(reason)
         if not text:
-            raise DomainError("Say what went wrong, for the moderator.", field="reason")
+            raise DomainError(_("Say what went wrong, for the moderator."), field="reason")
         trade.status = "disputed"
         trade.disputed_at = utcnow()
         event = self._event(trade, user, "disputed", text)

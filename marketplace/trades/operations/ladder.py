@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from marketplace.accounts import reputation
@@ -61,9 +62,17 @@ class Ladder(TradeJobs):
         limit = self.settings.new_member_open
         if open_now >= limit:
             raise Conflict(
-                f"As a new member you can have at most {limit} open trades at once "
-                f"until you have completed {self.settings.established_after}; you have "
-                f"{open_now}. Finish or withdraw one first."
+                ngettext(
+                    "As a new member you can have at most %(num)d open trade at once "
+                    "until you have completed %(done)d; you have %(open)d. "
+                    "Finish or withdraw one first.",
+                    "As a new member you can have at most %(num)d open trades at once "
+                    "until you have completed %(done)d; you have %(open)d. "
+                    "Finish or withdraw one first.",
+                    limit,
+                    done=self.settings.established_after,
+                    open=open_now,
+                )
             )
 
     def _mark_ships_first(self, trade: Trade) -> None:
@@ -83,6 +92,12 @@ class Ladder(TradeJobs):
         if waiting:
             names = ", ".join(p.user.display_name for p in trade.parties if p.user_id in waiting)
             raise Conflict(
-                f"{names} {'is a new member' if len(waiting) == 1 else 'are new members'} "
-                "and posts first; you post after their parcel is marked posted."
+                ngettext(
+                    "%(names)s is a new member and posts first; "
+                    "you post after their parcel is marked posted.",
+                    "%(names)s are new members and post first; "
+                    "you post after their parcel is marked posted.",
+                    len(waiting),
+                    names=names,
+                )
             )

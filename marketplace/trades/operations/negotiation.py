@@ -12,13 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.blocks import any_blocked, is_blocked
 from marketplace.accounts.models import User
+from marketplace.catalogue.titles import display_title
 from marketplace.core.errors import Conflict, DomainError, Forbidden, NotFound
+from marketplace.core.i18n import N_
 from marketplace.core.models import utcnow
+from marketplace.lists.grades import condition_name
 from marketplace.lists.models import Have
 from marketplace.matches.models import TradeProposal
 from marketplace.trades.models import Trade, TradeItem, TradeParcel, TradeParty, TradeVersion
@@ -26,9 +31,10 @@ from marketplace.trades.operations.holding import hold_terms
 from marketplace.trades.operations.ladder import Ladder
 from marketplace.trades.operations.terms import Line, check_note, checked_terms, items_of
 
-RING_GONE = "This ring is no longer on offer."
-BLOCKED = "You cannot trade with this collector: one of you has blocked the other."
-RING_BLOCKED = "This ring cannot go ahead: two of its collectors have blocked each other."
+# Marked here, translated where they are raised (the reader's language then).
+RING_GONE = N_("This ring is no longer on offer.")
+BLOCKED = N_("You cannot trade with this collector: one of you has blocked the other.")
+RING_BLOCKED = N_("This ring cannot go ahead: two of its collectors have blocked each other.")
 
 
 class Negotiation(Ladder):
@@ -42,16 +48,16 @@ class Negotiation(Ladder):
         by proposing them; the other collector answers."""
         counterpart = self.session.get(User, counterpart_id)
         if counterpart is None or not counterpart.is_active:
-            raise NotFound("There is no such collector.", field="counterpart_id")
+            raise NotFound(_("There is no such collector."), field="counterpart_id")
         if counterpart.id == user.id:
-            raise DomainError("A trade needs another collector.", field="counterpart_id")
+            raise DomainError(_("A trade needs another collector."), field="counterpart_id")
         if is_blocked(self.session, user.id, counterpart.id):
-            raise Forbidden(BLOCKED, field="counterpart_id")
+            raise Forbidden(_(BLOCKED), field="counterpart_id")
         text = check_note(note)
         given = checked_terms(self.session, user, give, asking=False, field="give")
         taken = checked_terms(self.session, counterpart, take, asking=True, field="take")
         if not given and not taken:
-            raise DomainError("Choose at least one copy to give or to ask for.", field="give")
+            raise DomainError(_("Choose at least one copy to give or to ask for."), field="give")
         ship_to = self.addresses.ship_to(user, address_id)
         self._check_open_limit(user)
         now = utcnow()
@@ -88,19 +94,19 @@ class Negotiation(Ladder):
         trade = self._locked(user, trade_id)
         self._require(trade, "proposed")
         if trade.kind == "ring":
-            raise Conflict("A ring cannot be countered; accept or decline it.")
+            raise Conflict(_("A ring cannot be countered; accept or decline it."))
         self._check_open(trade)
         other_party = next(p for p in trade.parties if p.user_id != user.id)
         other = self.session.get(User, other_party.user_id)
         if other is None:
-            raise Conflict("The other collector has left; this trade cannot go on.")
+            raise Conflict(_("The other collector has left; this trade cannot go on."))
         if is_blocked(self.session, user.id, other.id):
-            raise Forbidden(BLOCKED)
+            raise Forbidden(_(BLOCKED))
         text = check_note(note)
         given = checked_terms(self.session, user, give, asking=False, field="give")
         taken = checked_terms(self.session, other, take, asking=True, field="take")
         if not given and not taken:
-            raise DomainError("Choose at least one copy to give or to ask for.", field="give")
+            raise DomainError(_("Choose at least one copy to give or to ask for."), field="give")
         ship_to = self.addresses.ship_to(user, address_id)
         self._check_open_limit(user, exclude=trade.id)
         now = utcnow()
@@ -126,7 +132,7 @@ class Negotiation(Ladder):
 
     def _check_open(self, trade: Trade) -> None:
         if trade.expires_at <= utcnow():
-            raise Conflict(f"The time to answer trade #{trade.id} has run out.")
+            raise Conflict(_("The time to answer trade #%(id)d has run out.", id=trade.id))
 
     def _check_turn(self, trade: Trade, user: User) -> TradeParty:
         party = trade.party(user.id)
@@ -135,13 +141,15 @@ class Negotiation(Ladder):
             waiting = [
                 p.user.display_name for p in trade.parties if p.accepted_version != trade.version
             ]
-            raise Conflict(f"You have accepted these terms; waiting for {', '.join(waiting)}.")
+            raise Conflict(
+                _("You have accepted these terms; waiting for %(names)s.", names=", ".join(waiting))
+            )
         return party
 
     def _check_not_blocked(self, trade: Trade) -> None:
         """No one agrees to a trade with a collector either of them blocked."""
         if any_blocked(self.session, (p.user_id for p in trade.parties)):
-            raise Forbidden(BLOCKED if trade.kind == "swap" else RING_BLOCKED)
+            raise Forbidden(_(BLOCKED) if trade.kind == "swap" else _(RING_BLOCKED))
 
     def accept(self, user: User, trade_id: int, address_id: int | None = None) -> Trade:
         """Accept the current terms. The last acceptance holds every copy, or none
@@ -163,17 +171,25 @@ class Negotiation(Ladder):
         gone = hold_terms(self.session, trade)
         if gone is not None:
             giver = self.session.get(User, gone.giver_id)
-            what = f"“{gone.pin.title_en}” ({gone.condition.label})"
-            then = (
-                "Counter with other copies, or decline."
-                if trade.kind == "swap"
-                else "The ring cannot go ahead as found."
-            )
-            raise Conflict(
-                f"Copy #{gone.have_id or '?'} {what} from {giver.display_name if giver else '?'} "
-                f"is no longer free, so nothing was reserved. {then}",
-                field="have_id",
-            )
+            values = {
+                "id": str(gone.have_id or "?"),
+                "pin": display_title(gone.pin, get_locale()),
+                "grade": condition_name(gone.condition),
+                "name": giver.display_name if giver else "?",
+            }
+            if trade.kind == "swap":
+                message = _(
+                    "Copy #%(id)s “%(pin)s” (%(grade)s) from %(name)s is no longer free, "
+                    "so nothing was reserved. Counter with other copies, or decline.",
+                    **values,
+                )
+            else:
+                message = _(
+                    "Copy #%(id)s “%(pin)s” (%(grade)s) from %(name)s is no longer free, "
+                    "so nothing was reserved. The ring cannot go ahead as found.",
+                    **values,
+                )
+            raise Conflict(message, field="have_id")
         trade.status = "accepted"
         trade.accepted_at = utcnow()
         self._mark_ships_first(trade)  # standings as they are now, when posting begins
@@ -233,9 +249,9 @@ class Negotiation(Ladder):
             or proposal.expires_at <= now
             or len(set(proposal.members)) < 3  # two collectors: that is a swap
         ):
-            raise NotFound(RING_GONE)
+            raise NotFound(_(RING_GONE))
         if any_blocked(self.session, proposal.members):
-            raise Forbidden(RING_BLOCKED)
+            raise Forbidden(_(RING_BLOCKED))
         trade = Trade(
             kind="ring",
             status="proposed",
@@ -256,7 +272,7 @@ class Negotiation(Ladder):
                 for leg in proposal.legs:
                     have = self.session.get(Have, leg.have_id) if leg.have_id else None
                     if have is None or have.user_id != leg.giver_id:
-                        raise NotFound(RING_GONE)
+                        raise NotFound(_(RING_GONE))
                     trade.items.append(_ring_item(leg.giver_id, leg.receiver_id, have, leg.want_id))
                 self.session.flush()
                 # No words stored: the page says what a ring is in its reader's language.

@@ -12,11 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from marketplace.accounts.models import User
+from marketplace.catalogue.titles import display_title
 from marketplace.core.errors import Conflict, DomainError, Forbidden, NotFound
+from marketplace.lists.grades import condition_name
 from marketplace.lists.models import Have
 from marketplace.trades.models import TradeItem
 
@@ -41,21 +45,21 @@ class Term:
 def check_note(note: str | None) -> str:
     text = (note or "").strip()
     if len(text) > MAX_NOTE:
-        raise DomainError(f"A note holds at most {MAX_NOTE} characters.", field="note")
+        raise DomainError(_("A note holds at most %(max)d characters.", max=MAX_NOTE), field="note")
     return text
 
 
 def _lines(lines: Iterable[Line], field: str) -> list[Line]:
     result = list(lines)
     if len(result) > MAX_LINES:
-        raise DomainError(f"At most {MAX_LINES} copies each way.", field=field)
+        raise DomainError(_("At most %(max)d copies each way.", max=MAX_LINES), field=field)
     seen: set[int] = set()
     for line in result:
         if line.have_id in seen:
-            raise DomainError(f"Copy #{line.have_id} is named twice.", field=field)
+            raise DomainError(_("Copy #%(id)d is named twice.", id=line.have_id), field=field)
         seen.add(line.have_id)
         if not 1 <= line.quantity <= 10_000:
-            raise DomainError("A quantity is a whole number from 1.", field=field)
+            raise DomainError(_("A quantity is a whole number from 1."), field=field)
     return result
 
 
@@ -81,22 +85,43 @@ def checked_terms(
         if have is None or have.user_id != owner.id:
             if asking:
                 raise NotFound(
-                    f"Copy #{line.have_id} is not in {owner.display_name}'s Haves.", field=field
+                    _(
+                        "Copy #%(id)d is not in %(name)s's Haves.",
+                        id=line.have_id,
+                        name=owner.display_name,
+                    ),
+                    field=field,
                 )
-            raise Forbidden(f"Copy #{line.have_id} is not in your Haves.", field=field)
+            raise Forbidden(_("Copy #%(id)d is not in your Haves.", id=line.have_id), field=field)
         if asking and not have.tradeable:
             raise Conflict(
-                f"{owner.display_name} does not offer “{have.pin.title_en}” for trade.",
+                _(
+                    "%(name)s does not offer “%(pin)s” for trade.",
+                    name=owner.display_name,
+                    pin=display_title(have.pin, get_locale()),
+                ),
                 field=field,
             )
         free = have.quantity - have.reserved
         if line.quantity > free:
-            whose = f"{owner.display_name} has" if asking else "you have"
-            raise Conflict(
-                f"Only {free} of “{have.pin.title_en}” ({have.condition.label}) {whose} "
-                f"free; {line.quantity} asked.",
-                field=field,
-            )
+            values = {
+                "free": free,
+                "pin": display_title(have.pin, get_locale()),
+                "grade": condition_name(have.condition),
+                "asked": line.quantity,
+            }
+            if asking:
+                message = _(
+                    "Only %(free)d of “%(pin)s” (%(grade)s) %(name)s has free; %(asked)d asked.",
+                    name=owner.display_name,
+                    **values,
+                )
+            else:
+                message = _(
+                    "Only %(free)d of “%(pin)s” (%(grade)s) you have free; %(asked)d asked.",
+                    **values,
+                )
+            raise Conflict(message, field=field)
         terms.append(Term(have, line.quantity))
     return terms
 
