@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from marketplace.catalogue.models import PinTitle
 from marketplace.core.extensions import db
 from marketplace.core.outbox import OutboxMessage
 from marketplace.lists.models import Have
@@ -243,3 +244,21 @@ def test_openapi_describes_both_kinds_and_the_refusal(client: FlaskClient) -> No
     assert refused["rows"]["items"]["$ref"] == "#/components/schemas/ImportRowErrorOut"
     summary = paths["/api/v1/me/wants"]["get"]["summary"]
     assert summary == "The caller's Wants, filtered, sorted and paged (X-Pagination header)."
+
+
+def test_pins_are_titled_in_the_callers_language(client: FlaskClient) -> None:
+    headers = auth(client)
+    pin = make_pin(
+        "GAG-1961", "Gagarin", legend="Гагарин", titles=[PinTitle(language="uk", title="Гагарін")]
+    )
+    client.post("/api/v1/me/haves", json={"pin_id": pin.id}, headers=headers)
+    client.post("/api/v1/me/wants", json={"pin_id": pin.id}, headers=headers)
+    for language, title in (
+        ("uk", "Гагарін"),
+        ("en", "Gagarin"),
+        ("ru", pin.transliteration or "Gagarin"),
+    ):
+        asked = {**headers, "Accept-Language": language}
+        haves = client.get("/api/v1/me/haves", headers=asked).json
+        wants = client.get("/api/v1/me/wants", headers=asked).json
+        assert haves[0]["pin_title"] == wants[0]["pin_title"] == title

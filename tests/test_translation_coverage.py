@@ -270,22 +270,23 @@ def test_every_flash_message_is_translated() -> None:
     assert not problems, "flash messages outside gettext:\n" + "\n".join(problems)
 
 
-def _extracted() -> dict[str, list[str]]:
-    """Babel's extraction as `make messages` runs it: each msgid and where it is."""
+def _extracted() -> dict[tuple[str, str | None], list[str]]:
+    """Babel's extraction as `make messages` runs it: each (msgid, context) and
+    where it is."""
     method_map: list[tuple[str, str]] = []
     options: dict[str, dict[str, str]] = {}
     for line in (ROOT / "babel.cfg").read_text().splitlines():
-        found = re.match(r"\[(\w+):\s*(.+)\]", line.strip())
-        if found:
-            method_map.append((found.group(2), found.group(1)))
+        section = re.match(r"\[(\w+):\s*(.+)\]", line.strip())
+        if section:
+            method_map.append((section.group(2), section.group(1)))
     keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}  # as the Makefile
-    found: dict[str, list[str]] = {}
-    for filename, _lineno, message, _comments, _context in extract_from_dir(
+    found: dict[tuple[str, str | None], list[str]] = {}
+    for filename, _lineno, message, _comments, context in extract_from_dir(
         str(ROOT), method_map, options, keywords=keywords
     ):
         msgid = message[0] if isinstance(message, tuple) else message
         if msgid:
-            found.setdefault(msgid, []).append(filename)
+            found.setdefault((msgid, context), []).append(filename)
     return found
 
 
@@ -303,8 +304,8 @@ def test_every_marked_string_is_in_the_catalogue_and_translated(lang: str) -> No
     catalogue = _catalogue(lang)
     extracted = _extracted()
     missing = sorted(
-        msgid for msgid, where in extracted.items()
-        if msgid not in catalogue and not _only_pending(where)
+        msgid for (msgid, context), where in extracted.items()
+        if catalogue.get(msgid, context) is None and not _only_pending(where)
     )  # fmt: skip
     untranslated_, fuzzy = [], []
     for message in catalogue:

@@ -8,12 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from marketplace.accounts.models import ADDRESS_FIELDS, address_lines
 from marketplace.catalogue.models import Pin
+from marketplace.catalogue.titles import display_title
 from marketplace.core.api import BEARER, token_required
 from marketplace.core.errors import NotFound
 from marketplace.core.extensions import db
@@ -80,7 +81,11 @@ class OrderOut(Schema):
     )
     pin_id = fields.Integer(required=True, allow_none=True)
     pin_ref = fields.String(required=True, allow_none=True)
-    pin_title = fields.String(required=True, allow_none=True)
+    pin_title = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The pin's title in the caller's language (Accept-Language)"},
+    )
     have_id = fields.Integer(required=True, allow_none=True)
     condition = fields.String(required=True)
     quantity = fields.Integer(required=True)
@@ -166,7 +171,7 @@ def order_dict(order: Order) -> dict[str, Any]:
         "role": role,
         "pin_id": order.pin_id,
         "pin_ref": order.pin.ref if order.pin else None,
-        "pin_title": order.pin.title_en if order.pin else None,
+        "pin_title": display_title(order.pin, get_locale()) if order.pin else None,
         "have_id": order.have_id,
         "condition": order.condition.slug,
         "quantity": order.quantity,

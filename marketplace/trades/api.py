@@ -180,7 +180,11 @@ class TradeItemOut(Schema):
     )
     pin_id = fields.Integer(required=True)
     pin_ref = fields.String(required=True, allow_none=True)
-    pin_title = fields.String(required=True, allow_none=True)
+    pin_title = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The pin's title in the caller's language (Accept-Language)"},
+    )
     condition = fields.String(required=True, validate=validate.OneOf(CONDITIONS))
     defects = fields.List(fields.String(validate=validate.OneOf(DEFECT_NAMES)), required=True)
     quantity = fields.Integer(required=True)

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask_babel import get_locale
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from marketplace.accounts.models import address_lines
+from marketplace.catalogue.titles import display_title
 from marketplace.core.pagination import Page
 from marketplace.lists.models import Defect, Have
 from marketplace.trades.models import LIVE_STATUSES, Trade, TradeItem, TradeParty
@@ -238,7 +240,7 @@ def item_dict(iv: ItemView) -> dict[str, Any]:
         "have_id": item.have_id,
         "pin_id": item.pin_id,
         "pin_ref": item.pin.ref if item.pin else None,
-        "pin_title": item.pin.title_en if item.pin else None,
+        "pin_title": display_title(item.pin, get_locale()) if item.pin else None,
         "condition": item.condition.slug,
         "defects": [d.slug for d in Defect if item.defects & d],
         "quantity": item.quantity,

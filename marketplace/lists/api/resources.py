@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import g, url_for
+from flask_babel import get_locale
 from flask_smorest import Blueprint
 from marshmallow import Schema
 
+from marketplace.catalogue.titles import display_title
 from marketplace.core.api import BEARER, token_required
 from marketplace.core.extensions import db
 from marketplace.lists.api import schemas
@@ -32,7 +34,7 @@ def have_dict(have: Have) -> dict[str, Any]:
         "id": have.id,
         "pin_id": have.pin_id,
         "pin_ref": have.pin.ref,
-        "pin_title": have.pin.title_en,
+        "pin_title": display_title(have.pin, get_locale()),
         "quantity": have.quantity,
         "condition": have.condition.slug,
         "defects": defect_slugs(have.defects),
@@ -61,7 +63,7 @@ def want_dict(want: Want) -> dict[str, Any]:
         "pin_id": want.pin_id,
         "variant_group": want.variant_group,
         "pin_ref": want.pin.ref if want.pin else None,
-        "pin_title": want.pin.title_en if want.pin else None,
+        "pin_title": display_title(want.pin, get_locale()) if want.pin else None,
         "priority": want.priority,
         "min_condition": want.min_condition.slug if want.min_condition else None,
         "max_price": want.max_price,

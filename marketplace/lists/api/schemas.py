@@ -69,7 +69,10 @@ class HaveOut(Schema):
     id = fields.Integer(required=True)
     pin_id = fields.Integer(required=True)
     pin_ref = fields.String(required=True)
-    pin_title = fields.String(required=True)
+    pin_title = fields.String(
+        required=True,
+        metadata={"description": "The pin's title in the caller's language (Accept-Language)"},
+    )
     quantity = fields.Integer(required=True)
     condition = fields.String(required=True, validate=_condition)
     defects = fields.List(fields.String(), required=True)
@@ -117,7 +120,11 @@ class WantOut(Schema):
     pin_id = fields.Integer(required=True, allow_none=True)
     variant_group = fields.String(required=True, allow_none=True)
     pin_ref = fields.String(required=True, allow_none=True)
-    pin_title = fields.String(required=True, allow_none=True)
+    pin_title = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The pin's title in the caller's language (Accept-Language)"},
+    )
     priority = fields.Integer(required=True)
     min_condition = fields.String(required=True, allow_none=True)
     max_price = fields.Decimal(required=True, **_money)

@@ -107,7 +107,7 @@ class Importer:
         choices: dict[int, int] | None = None,
         progress: Progress | None = None,
     ) -> ImportResult:
-        kind = list_kind(kind, verb="Import into")
+        kind = list_kind(kind)
         if mode not in MODES:
             raise DomainError(_("Choose all_or_nothing or good_rows."), field="mode")
         mapping = check_mapping(mapping, csv_file.header, kind.name)

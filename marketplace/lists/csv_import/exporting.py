@@ -15,7 +15,7 @@ from marketplace.lists.operations import HAVES, WANTS, ListKind, defect_slugs, l
 
 
 def export_rows(session: Session, user_id: int, kind: str | ListKind) -> list[list[str]]:
-    kind = list_kind(kind, verb="Export")
+    kind = list_kind(kind)
     if kind is HAVES:
         haves = session.execute(
             select(Have, Pin.ref, Pin.title_en, Pin.legend)

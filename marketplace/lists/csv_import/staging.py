@@ -59,7 +59,7 @@ def stage(
 ) -> StagedFile:
     """Read the file (through the upload guard's checks) and map its columns: as
     the caller says, else as the collector last did, else by their headings."""
-    kind = list_kind(kind, verb="Import into")
+    kind = list_kind(kind)
     text, used = decode_upload(data, encoding or None)
     csv_file = parse_text(text, used)
     if mapping is None:

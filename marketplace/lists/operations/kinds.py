@@ -361,10 +361,10 @@ WANTS = WantKind()
 KINDS: dict[str, ListKind] = {HAVES.name: HAVES, WANTS.name: WANTS}
 
 
-def list_kind(kind: str | ListKind, *, verb: str = "Use") -> ListKind:
+def list_kind(kind: str | ListKind) -> ListKind:
     """The kind named `kind` ("haves" or "wants"), or a DomainError on the kind field."""
     if isinstance(kind, ListKind):
         return kind
     if kind not in KINDS:
-        raise DomainError(f"{verb} haves or wants.", field="kind")
+        raise DomainError(_("The list is either haves or wants."), field="kind")
     return KINDS[kind]
