@@ -513,3 +513,18 @@ def test_the_lists_overview_speaks_estonian(client: FlaskClient) -> None:
     assert "Impordi „Olemas“ (CSV)" in html and "Purgid: kogu teemade kaupa" in html
     haves = client.get("/lists/haves").get_data(as_text=True)
     assert "Laitmatu (Mint)" in haves and "Vahetuseks saadaval" in haves
+
+
+def test_prices_are_written_the_readers_way(client: FlaskClient) -> None:
+    user = make_user()
+    pin = make_pin("K-1", "Kremlin")
+    db.session.add(
+        Have(user_id=user.id, pin_id=pin.id, condition=Condition.FINE, price=12.5, currency="EUR")
+    )
+    db.session.commit()
+    login(client)
+    assert "€12.50" in client.get("/lists/haves").get_data(as_text=True)
+    client.set_cookie("lang", "ru")
+    user.locale = "ru"
+    db.session.commit()
+    assert "12,50\xa0€" in client.get("/lists/haves").get_data(as_text=True)

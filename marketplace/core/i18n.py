@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, TypeVar
 
+from babel.numbers import format_currency
 from flask import Blueprint, Flask, current_app, has_request_context, redirect, request
 from flask_babel import Babel, force_locale, get_locale
 from flask_login import current_user
@@ -107,6 +109,16 @@ def switch() -> Response:
     return response
 
 
+def format_amount(amount: Decimal | str | int, currency: str) -> str:
+    """An amount in major units (a listing's price, a Want's ceiling) as the
+    reader writes money: "€12.50" in English, "12,50 €" in Russian. Digits the
+    currency has at Stripe are kept even where CLDR would round them away."""
+    locale = get_locale() or "en"
+    return format_currency(
+        Decimal(str(amount)), currency.upper(), locale=locale, decimal_quantization=False
+    )
+
+
 def init_i18n(app: Flask, translations: str) -> None:
     Babel(
         app,
@@ -118,6 +130,7 @@ def init_i18n(app: Flask, translations: str) -> None:
     # every visitor a session; a forged switch only changes the language shown.
     csrf.exempt(bp)
     app.register_blueprint(bp)
+    app.add_template_global(format_amount, "price")
 
     @app.context_processor
     def language_switch() -> dict[str, object]:

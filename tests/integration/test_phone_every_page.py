@@ -57,11 +57,6 @@ ARTEFACTS = Path(os.environ.get("ARTEFACTS_DIR") or ROOT / "artefacts") / "scree
 # or route by route: their English words are not looked for yet (their overflow
 # is). Take an entry out once its pages are translated in all four languages.
 PENDING = {
-    # The refusal is a domain error's message, raised in English by the
-    # account operations.
-    "/account/confirm-email/<secret>": "a refused link's message",
-    "/account/reset/<secret>": "a refused link's message",
-    "/account/verify/<secret>": "a refused link's message",
     # Theme names are catalogue data kept in English (and Russian) only.
     "/themes": "theme names", "/pins/submit": "theme names in the form's choices",
     "/pins/<int:pin_id>/correct": "theme names in the form's choices",

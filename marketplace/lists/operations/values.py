@@ -187,7 +187,7 @@ def _too_fine(value: Decimal, code: str) -> str:
         return _(
             "%(code)s has no minor unit: give a whole amount such as %(amount)s.",
             code=code,
-            amount=f"{value:.0f}",
+            amount=format(value, ".0f"),
         )
     if places > STORED_PLACES:
         return _(

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from babel.numbers import format_currency
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 
 from marketplace.core.errors import DomainError
+from marketplace.core.i18n import format_amount
 
 # Stripe's currencies without minor units, and those with three decimals.
 ZERO_DECIMAL = frozenset("BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split())
@@ -48,13 +48,6 @@ def format_money(minor: int | Decimal, currency: str) -> str:
     """An amount stored in minor units, as the reader writes it: "€12.50" in
     English, "12,50 €" in Russian or Estonian."""
     return format_amount(from_minor(minor, currency), currency)
-
-
-def format_amount(amount: Decimal, currency: str) -> str:
-    """An amount in major units (a listing's price) in the reader's locale. Digits
-    the currency has at Stripe are kept even where CLDR would round them away."""
-    locale = get_locale() or "en"
-    return format_currency(amount, currency.upper(), locale=locale, decimal_quantization=False)
 
 
 def platform_fee(amount: int, percent: float) -> int:
