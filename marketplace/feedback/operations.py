@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask_babel import gettext, ngettext
+from flask_babel import format_date, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -258,7 +258,7 @@ class FeedbackService:
                     "Feedback can be changed for %(num)d days after it is given; "
                     "this was given on %(date)s.",
                     self.edit_days,
-                    date=f"{feedback.created_at:%Y-%m-%d}",
+                    date=format_date(feedback.created_at),
                 )
             )
         if rating is not None:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import gettext, ngettext
+from flask_babel import format_decimal, format_percent, gettext, ngettext
 
 from marketplace.core.i18n import N_
 from marketplace.matching import model as engine
@@ -111,8 +111,8 @@ def reputation_words(reputation: float | None) -> list[str]:
         gettext(
             "Reputation %(share)s from completed trades and positive feedback: "
             "it adds %(points)s to the score.",
-            share=f"{reputation:.0%}",
-            points=f"{REPUTATION_WEIGHT * reputation:.2f}",
+            share=format_percent(reputation),
+            points=format_decimal(round(REPUTATION_WEIGHT * reputation, 2), format="0.00"),
         )
     ]
 
@@ -134,7 +134,7 @@ def explain(
         extra = {"receive_count": len(receive), "give_count": len(give)}
         stars = sorted((int(i["priority"]) for i in receive), reverse=True)
         balance = balance or 0.0
-        given = {"give": len(give), "receive": len(receive), "balance": f"{balance:.0%}"}
+        given = {"give": len(give), "receive": len(receive), "balance": format_percent(balance)}
         reasons = [
             ngettext(
                 "Fills %(num)d of your wants (%(stars)s); "
@@ -156,7 +156,7 @@ def explain(
             gettext(
                 "What you receive is %(grade)s on average (%(share)s of mint).",
                 grade=grade_words(condition),
-                share=f"{condition:.0%}",
+                share=format_percent(condition),
             ),
             *reputation_words(terms.reputation),
         ]
