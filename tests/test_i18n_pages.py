@@ -352,3 +352,16 @@ def test_the_drawing_for_a_pin_without_a_photo_is_captioned_in_the_readers_langu
     assert "JOONIS — MITTE FOTO" in svg.get_data(as_text=True)
     # Caches keep one drawing per language.
     assert {"Accept-Language", "Cookie"} <= set(svg.vary)
+
+
+def test_the_republic_filter_is_in_the_readers_alphabetical_order(client: FlaskClient) -> None:
+    for republic in ("Armenian SSR", "Byelorussian SSR", "Ukrainian SSR", "Estonian SSR"):
+        PinFactory(republic=republic)
+    db.session.commit()
+    client.set_cookie("lang", "uk")
+    html = client.get("/pins").get_data(as_text=True)
+    box = html[html.index('name="republic"') :]
+    box = box[: box.index("</select>")]
+    shown = [line.split(">")[1] for line in box.split("</option>")[1:-1]]
+    assert shown == sorted(shown) and len(shown) == 4
+    assert shown[0].startswith("Білорус"), shown

@@ -3,6 +3,7 @@ series, the pin page, its history, photos, submissions and the moderation queue.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, Protocol
 
@@ -101,7 +102,7 @@ def pins() -> ResponseReturnValue:
             "catalogue/search.html",
             query=query,
             result=result,
-            options=caching.filter_options(session),
+            options=_in_reading_order(caching.filter_options(session)),
             sorts=search_service.SORTS,
             suggested=search_service.suggested_queries(query.q, result.suggestions),
         )
@@ -428,6 +429,15 @@ def field_label(name: str) -> str:
     a field the form does not offer by its name."""
     args = getattr(getattr(PinForm, name, None), "args", None)
     return str(args[0]) if args else name
+
+
+def _in_reading_order(options: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The filter drop-downs sorted by what the reader sees (the republics
+    in Ukrainian order for a Ukrainian reader), not by the stored codes."""
+    return {
+        kind: values if kind == "theme" else sorted(values, key=functools.partial(label, kind))
+        for kind, values in options.items()
+    }
 
 
 @bp.app_template_filter("number")
