@@ -280,6 +280,11 @@ def test_the_test_provider_asks_a_buyer_without_an_address_to_add_one(
     assert back.location.endswith(listing)
     to_checkout = post_form(client, f"{listing}/buy", {}, page=listing)
     assert "/test-payments/checkout/cs_test_" in to_checkout.location
+    # The test checkout tells the session's state in the buyer's language.
+    client.post("/language", data={"lang": "et", "next": "/"})
+    path = to_checkout.location[to_checkout.location.index("/test-payments/") :]
+    checkout = client.get(path).get_data(as_text=True)
+    assert "avatud, ootab makset" in checkout
     order = db.session.scalar(select(Order))
     assert order is not None and order.ship_to is not None
     assert order.ship_to["city"] == "Tallinn"
