@@ -30,7 +30,7 @@ from marketplace.catalogue.models import Pin
 from marketplace.core.errors import DomainError
 from marketplace.core.extensions import csrf, db
 from marketplace.core.registry import find_service
-from marketplace.orders.operations import Orders, format_amount, format_money, price_guide
+from marketplace.orders.operations import Orders, format_money, price_guide
 from marketplace.payments import PaymentError, PaymentProvider, SignatureError
 from marketplace.payments.development_provider import TestPaymentProvider
 from marketplace.payments.webhooks import event_from_payload
@@ -54,7 +54,8 @@ def _user() -> User:
 
 @bp.app_context_processor
 def order_helpers() -> dict[str, Any]:
-    return {"money": format_money, "price": format_amount, "address_lines": address_lines}
+    # `price` (an amount in major units) is core.i18n's, a global of every template.
+    return {"money": format_money, "address_lines": address_lines}
 
 
 @bp.context_processor

@@ -32,7 +32,6 @@ from __future__ import annotations
 from marketplace.orders.operations.base import PaymentsUnavailable
 from marketplace.orders.operations.checkout import Offer
 from marketplace.orders.operations.money import (
-    format_amount,
     format_money,
     from_minor,
     platform_fee,
@@ -48,7 +47,6 @@ __all__ = [
     "Orders",
     "PaymentsUnavailable",
     "PriceGuide",
-    "format_amount",
     "format_money",
     "from_minor",
     "platform_fee",
