@@ -51,6 +51,7 @@ def populate(session: Any, messages: int, seed: int = 7) -> dict[str, dict[str, 
     from benchmarks import catalogue_gen
     from marketplace.accounts.models import User
     from marketplace.catalogue.models import Pin
+    from marketplace.catalogue.titles import titles_in
     from marketplace.core.models import utcnow
     from marketplace.lists.models import Have, Want
     from marketplace.matches.models import Match, MatchItem
@@ -80,6 +81,7 @@ def populate(session: Any, messages: int, seed: int = 7) -> dict[str, dict[str, 
         session.execute(select(User.email, User.id).where(User.email.like("bench%"))).all()
     )
     names = dict(session.execute(select(User.id, User.display_name)).all())
+    russian = set(session.scalars(select(User.id).where(User.locale == "ru")))
     collectors = [people[f"bench{i}@example.org"] for i in range(1, messages + 1)]
     partners = [people[f"benchpartner{i}@example.org"] for i in range(partners_n)]
 
@@ -164,7 +166,12 @@ def populate(session: Any, messages: int, seed: int = 7) -> dict[str, dict[str, 
                           "pin_id": pin})  # fmt: skip
         mail = expected.setdefault(by_id[u], {"user_id": u, "names": [], "pins": []})
         mail["names"].append(names[p])
-        mail["pins"] += [pins[i][1] for i in receive + give]
+        mail["pins"] += [pins[i][0] for i in receive + give]
+    # Each mail names a pin as its recipient's language shows it.
+    shown = {lang: titles_in(session, [p for p, _ in pins], lang) for lang in ("en", "ru")}
+    for mail in expected.values():
+        lang = "ru" if mail["user_id"] in russian else "en"
+        mail["pins"] = [shown[lang][pin] for pin in mail["pins"]]
     for start in range(0, len(items), 5000):
         session.execute(insert(MatchItem), items[start : start + 5000])
     session.commit()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import functools
 import socket
 import threading
 import time
@@ -21,8 +22,15 @@ from aiosmtpd.controller import Controller
 class Received:
     mail_from: str
     rcpt_tos: list[str]
-    message: EmailMessage
+    content: bytes
     peer: Any = None  # the client's (host, port): one per SMTP connection
+
+    @functools.cached_property
+    def message(self) -> EmailMessage:
+        # Parsed when first read, not while the server answers: parsing costs
+        # about as much as the sending worker's own work for a message, and a
+        # sink that takes it from the workers' cores would measure itself.
+        return email.message_from_bytes(self.content, policy=email.policy.default)  # type: ignore[return-value]
 
     @property
     def text(self) -> str:
@@ -63,10 +71,11 @@ class ScriptedHandler:
             server.transport.close()  # the client sees the connection vanish mid-DATA
             return "421 closing"
         if reply.startswith("250"):
-            message = email.message_from_bytes(envelope.content, policy=email.policy.default)
             with self._lock:
                 self.received.append(
-                    Received(envelope.mail_from, list(envelope.rcpt_tos), message, session.peer)  # type: ignore[arg-type]
+                    Received(
+                        envelope.mail_from, list(envelope.rcpt_tos), envelope.content, session.peer
+                    )
                 )
         return reply
 
