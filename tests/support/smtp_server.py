@@ -30,7 +30,7 @@ class Received:
         # Parsed when first read, not while the server answers: parsing costs
         # about as much as the sending worker's own work for a message, and a
         # sink that takes it from the workers' cores would measure itself.
-        return email.message_from_bytes(self.content, policy=email.policy.default)  # type: ignore[return-value]
+        return email.message_from_bytes(self.content, policy=email.policy.default)
 
     @property
     def text(self) -> str:
