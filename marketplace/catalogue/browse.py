@@ -17,13 +17,20 @@ from marketplace.catalogue.models import Pin, Series, Theme, pin_themes
 FACETS = ("theme", "republic", "city", "material", "pin_type", "series", "maker", "decade")
 FACET_VALUES = 30  # values listed per attribute facet, most pins first
 
+Facets = dict[str, list[tuple[str, int]]]  # facet → (value, pins) in the order shown
 
-def facet_counts(session: Session, match_ids: Select[Any]) -> dict[str, list[tuple[str, int]]]:
-    """Counts per filter value over everything the query matched, counted by the
-    database: the matched pins' attributes are read once (a materialised CTE)
-    and grouped per facet, so what comes back is one row per value, never one
-    per pin. Attribute lists keep the FACET_VALUES most frequent values; decades
-    and themes are listed whole."""
+
+def facet_counts(session: Session, match_ids: Select[Any]) -> Facets:
+    """Counts per filter value over everything the query matched (`counted`)."""
+    return counted(session, match_ids)[0]
+
+
+def counted(session: Session, match_ids: Select[Any]) -> tuple[Facets, int]:
+    """Counts per filter value over everything the query matched, and how many
+    it matched, counted by the database: the matched pins' attributes are read
+    once (a materialised CTE) and grouped per facet, so what comes back is one
+    row per value, never one per pin. Attribute lists keep the FACET_VALUES most
+    frequent values; decades and themes are listed whole."""
     attributes = [
         getattr(Pin, name) for name in ("republic", "city", "material", "pin_type", "maker")
     ]
@@ -62,19 +69,24 @@ def facet_counts(session: Session, match_ids: Select[Any]) -> dict[str, list[tup
         .join(Theme, Theme.id == pin_themes.c.theme_id)
         .group_by(Theme.path)
     )
-    counted: dict[str, list[tuple[str, str, int]]] = {name: [] for name in FACETS}
+    # The total rides along: counting the matched pins on their own would find
+    # them again (on PostgreSQL by a plan that scans the table when the count is
+    # capped: 17-23 ms for "Odessa", against nothing here).
+    total = select(literal("total"), null_text(), null_text(), func.count()).select_from(matched)
+    parts.append(total)
+    by_facet: dict[str, list[tuple[str, str, int]]] = {name: [] for name in (*FACETS, "total")}
     for facet, value, label, count in session.execute(union_all(*parts)):
-        counted[facet].append((str(value), label or "", int(count)))
-    facets: dict[str, list[tuple[str, int]]] = {}
+        by_facet[facet].append((str(value), label or "", int(count)))
+    facets: Facets = {}
     for name in ("republic", "city", "material", "pin_type", "maker"):
-        top = sorted(counted[name], key=lambda item: (-item[2], item[0]))[:FACET_VALUES]
+        top = sorted(by_facet[name], key=lambda item: (-item[2], item[0]))[:FACET_VALUES]
         facets[name] = [(value, count) for value, _label, count in top]
-    series = sorted(counted["series"], key=lambda item: (-item[2], item[1]))[:FACET_VALUES]
+    series = sorted(by_facet["series"], key=lambda item: (-item[2], item[1]))[:FACET_VALUES]
     facets["series"] = [(f"{sid}:{name}", count) for sid, name, count in series]
-    facets["decade"] = [(d, n) for d, _l, n in sorted(counted["decade"], key=lambda i: int(i[0]))]
-    themes = sorted(counted["theme"], key=lambda item: (-item[2], item[0]))
+    facets["decade"] = [(d, n) for d, _l, n in sorted(by_facet["decade"], key=lambda i: int(i[0]))]
+    themes = sorted(by_facet["theme"], key=lambda item: (-item[2], item[0]))
     facets["theme"] = [(path, count) for path, _label, count in themes]
-    return facets
+    return facets, by_facet["total"][0][2]
 
 
 def null_text() -> Any:

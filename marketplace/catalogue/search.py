@@ -33,8 +33,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, selectinload
 
+from marketplace.catalogue import browse
 from marketplace.catalogue import transliteration as tr
-from marketplace.catalogue.browse import facet_counts
 from marketplace.catalogue.models import Pin, SearchTerm, Theme, pin_themes
 from marketplace.catalogue.transliteration import Spelling
 
@@ -113,13 +113,13 @@ def search(session: Session, query: SearchQuery) -> SearchResult:
     corrections: dict[str, str] = {}
     suggestions: dict[str, list[str]] = {}
 
+    facets: browse.Facets = {}
     if not words:
-        total = _count(session, filtered)
+        total, facets = _counted(session, filtered, query.with_facets)
         order = _order(query.sort)
         ids = list(
             session.scalars(filtered.order_by(*order).offset((page - 1) * per_page).limit(per_page))
         )
-        match_ids: Select[Any] = filtered
     else:
         alternatives: list[list[Spelling]] = []
         for word in words:
@@ -146,8 +146,7 @@ def search(session: Session, query: SearchQuery) -> SearchResult:
             return SearchResult([], 0, page, per_page, {}, corrections, suggestions=suggestions)
         condition = _fts_condition(dialect, alternatives)
         matched = filtered.where(condition)
-        total = _count(session, matched)
-        match_ids = matched
+        total, facets = _counted(session, matched, query.with_facets)
         if query.sort == "relevance":
             ranked = _rank(session, dialect, matched, alternatives, query.q, total)
             ids = ranked[(page - 1) * per_page : page * per_page]
@@ -160,7 +159,6 @@ def search(session: Session, query: SearchQuery) -> SearchResult:
                 )
             )
     pins = _load(session, ids)
-    facets = facet_counts(session, match_ids) if query.with_facets else {}
     capped = total > COUNT_CAP
     return SearchResult(
         pins, min(total, COUNT_CAP), page, per_page, facets, corrections, total_capped=capped
@@ -177,6 +175,17 @@ def suggested_queries(q: str, suggestions: dict[str, list[str]]) -> list[tuple[s
             replaced = "".join(term if tr.fold(w) == typed else w for w in words)
             out.append((term, replaced))
     return out
+
+
+def _counted(
+    session: Session, matched: Select[Any], with_facets: bool
+) -> tuple[int, browse.Facets]:
+    """How many pins matched, and the facet counts when asked for (counted in
+    the same pass over the matched pins)."""
+    if with_facets:
+        facets, total = browse.counted(session, matched)
+        return total, facets
+    return _count(session, matched), {}
 
 
 def _count(session: Session, matched: Select[Any]) -> int:
