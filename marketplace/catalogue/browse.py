@@ -7,6 +7,8 @@ pins.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, String, cast, func, literal, null, select, union_all
@@ -20,23 +22,48 @@ FACET_VALUES = 30  # values listed per attribute facet, most pins first
 Facets = dict[str, list[tuple[str, int]]]  # facet → (value, pins) in the order shown
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """Which of the matched pins to list, found in the same pass as the counts:
+    `columns` (labelled) are read with each matched pin, `order` gives the order
+    over them (it is handed the matched rows' columns), and the ids from
+    position `start` (0 first) are returned, `count` of them."""
+
+    columns: Sequence[Any]
+    order: Callable[[Any], Sequence[Any]]
+    start: int
+    count: int
+
+
+@dataclass
+class Counted:
+    facets: Facets
+    total: int  # every matched pin, never capped
+    ids: list[int]  # those the ranking asked for, in its order
+
+
 def facet_counts(session: Session, match_ids: Select[Any]) -> Facets:
     """Counts per filter value over everything the query matched (`counted`)."""
-    return counted(session, match_ids)[0]
+    return counted(session, match_ids).facets
 
 
-def counted(session: Session, match_ids: Select[Any]) -> tuple[Facets, int]:
-    """Counts per filter value over everything the query matched, and how many
-    it matched, counted by the database: the matched pins' attributes are read
-    once (a materialised CTE) and grouped per facet, so what comes back is one
-    row per value, never one per pin. Attribute lists keep the FACET_VALUES most
+def counted(session: Session, match_ids: Select[Any], ranking: Ranking | None = None) -> Counted:
+    """Counts per filter value over everything the query matched, how many it
+    matched and, given a `ranking`, which of them to list, counted by the
+    database in one statement: the matched pins' attributes are read once (a
+    materialised CTE) and grouped per facet, so what comes back is one row per
+    value, never one per pin. Attribute lists keep the FACET_VALUES most
     frequent values; decades and themes are listed whole."""
     attributes = [
         getattr(Pin, name) for name in ("republic", "city", "material", "pin_type", "maker")
     ]
     matched = (
         match_ids.with_only_columns(
-            Pin.id, *attributes, Pin.series_id, (Pin.year_from // 10 * 10).label("decade")
+            Pin.id,
+            *attributes,
+            Pin.series_id,
+            (Pin.year_from // 10 * 10).label("decade"),
+            *(ranking.columns if ranking else ()),
         )
         .cte("matched")
         .prefix_with("MATERIALIZED")
@@ -69,12 +96,22 @@ def counted(session: Session, match_ids: Select[Any]) -> tuple[Facets, int]:
         .join(Theme, Theme.id == pin_themes.c.theme_id)
         .group_by(Theme.path)
     )
-    # The total rides along: counting the matched pins on their own would find
-    # them again (on PostgreSQL by a plan that scans the table when the count is
-    # capped: 17-23 ms for "Odessa", against nothing here).
+    # The total and the pins to list ride along: finding the matched pins again
+    # for them costs a second and third pass (on PostgreSQL a capped count even
+    # picks a plan that scans the table: 17-23 ms for "Odessa").
     total = select(literal("total"), null_text(), null_text(), func.count()).select_from(matched)
     parts.append(total)
-    by_facet: dict[str, list[tuple[str, str, int]]] = {name: [] for name in (*FACETS, "total")}
+    if ranking is not None:
+        position = func.row_number().over(order_by=list(ranking.order(matched.c)))
+        ranked = select(matched.c.id, position.label("position")).subquery()
+        parts.append(
+            select(literal("ranked"), cast(ranked.c.id, String), null_text(), ranked.c.position)
+            .where(ranked.c.position > ranking.start)
+            .where(ranked.c.position <= ranking.start + ranking.count)
+        )
+    by_facet: dict[str, list[tuple[str, str, int]]] = {
+        name: [] for name in (*FACETS, "total", "ranked")
+    }
     for facet, value, label, count in session.execute(union_all(*parts)):
         by_facet[facet].append((str(value), label or "", int(count)))
     facets: Facets = {}
@@ -86,7 +123,8 @@ def counted(session: Session, match_ids: Select[Any]) -> tuple[Facets, int]:
     facets["decade"] = [(d, n) for d, _l, n in sorted(by_facet["decade"], key=lambda i: int(i[0]))]
     themes = sorted(by_facet["theme"], key=lambda item: (-item[2], item[0]))
     facets["theme"] = [(path, count) for path, _label, count in themes]
-    return facets, by_facet["total"][0][2]
+    ids = [int(pin) for pin, _label, _position in sorted(by_facet["ranked"], key=lambda i: i[2])]
+    return Counted(facets, by_facet["total"][0][2], ids)
 
 
 def null_text() -> Any:

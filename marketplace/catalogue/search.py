@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -113,13 +114,9 @@ def search(session: Session, query: SearchQuery) -> SearchResult:
     corrections: dict[str, str] = {}
     suggestions: dict[str, list[str]] = {}
 
-    facets: browse.Facets = {}
+    start = (page - 1) * per_page
     if not words:
-        total, facets = _counted(session, filtered, query.with_facets)
-        order = _order(query.sort)
-        ids = list(
-            session.scalars(filtered.order_by(*order).offset((page - 1) * per_page).limit(per_page))
-        )
+        total, facets, ids = _listed(session, filtered, query, _sorted(query.sort, start, per_page))
     else:
         alternatives: list[list[Spelling]] = []
         for word in words:
@@ -144,19 +141,16 @@ def search(session: Session, query: SearchQuery) -> SearchResult:
             alternatives.append(options)
         if not all(alternatives):
             return SearchResult([], 0, page, per_page, {}, corrections, suggestions=suggestions)
-        condition = _fts_condition(dialect, alternatives)
-        matched = filtered.where(condition)
-        total, facets = _counted(session, matched, query.with_facets)
+        matched = filtered.where(_fts_condition(dialect, alternatives))
         if query.sort == "relevance":
-            ranked = _rank(session, dialect, matched, alternatives, query.q, total)
-            ids = ranked[(page - 1) * per_page : page * per_page]
+            in_title = _fts_condition(dialect, alternatives, title_only=True)
+            total, facets, candidates = _listed(
+                session, matched, query, _relevance_candidates(in_title)
+            )
+            ids = _rank(session, candidates, alternatives, query.q)[start : start + per_page]
         else:
-            ids = list(
-                session.scalars(
-                    matched.order_by(*_order(query.sort))
-                    .offset((page - 1) * per_page)
-                    .limit(per_page)
-                )
+            total, facets, ids = _listed(
+                session, matched, query, _sorted(query.sort, start, per_page)
             )
     pins = _load(session, ids)
     capped = total > COUNT_CAP
@@ -177,15 +171,21 @@ def suggested_queries(q: str, suggestions: dict[str, list[str]]) -> list[tuple[s
     return out
 
 
-def _counted(
-    session: Session, matched: Select[Any], with_facets: bool
-) -> tuple[int, browse.Facets]:
-    """How many pins matched, and the facet counts when asked for (counted in
-    the same pass over the matched pins)."""
-    if with_facets:
-        facets, total = browse.counted(session, matched)
-        return total, facets
-    return _count(session, matched), {}
+def _listed(
+    session: Session, matched: Select[Any], query: SearchQuery, ranking: browse.Ranking
+) -> tuple[int, browse.Facets, list[int]]:
+    """How many pins matched, the facet counts when asked for, and the ids the
+    ranking picks. With facets, all three come from one pass over the matched
+    pins; without, the count stops at COUNT_CAP and the ids come from an
+    ordered, limited query of their own."""
+    if query.with_facets:
+        found = browse.counted(session, matched, ranking)
+        return found.total, found.facets, found.ids
+    columns = SimpleNamespace(**{column.name: column.element for column in ranking.columns})
+    ids = session.scalars(
+        matched.order_by(*ranking.order(columns)).offset(ranking.start).limit(ranking.count)
+    )
+    return _count(session, matched), {}, list(ids)
 
 
 def _count(session: Session, matched: Select[Any]) -> int:
@@ -224,14 +224,40 @@ def _filtered(session: Session, stmt: Select[Any], query: SearchQuery) -> Select
     return stmt
 
 
-def _order(sort: str) -> list[Any]:
-    if sort == "year":
-        return [Pin.year_from.asc().nulls_last(), Pin.ref]
-    if sort == "year_desc":
-        return [Pin.year_from.desc().nulls_last(), Pin.ref]
-    if sort == "title":
-        return [Pin.title_en, Pin.ref]
-    return [Pin.is_synthetic, Pin.ref]
+# What pins are listed by, read with each matched pin (`browse.Ranking`).
+_SORT_COLUMNS = (
+    Pin.is_synthetic.label("synthetic"),
+    Pin.year_from.label("year"),
+    Pin.ref.label("ref"),
+    Pin.title_en.label("title"),
+)
+
+
+def _sorted(sort: str, start: int, count: int) -> browse.Ranking:
+    """The page of pins from `start`, in the order the visitor chose."""
+
+    def order(c: Any) -> list[Any]:
+        if sort == "year":
+            return [c.year.asc().nulls_last(), c.ref]
+        if sort == "year_desc":
+            return [c.year.desc().nulls_last(), c.ref]
+        if sort == "title":
+            return [c.title, c.ref]
+        return [c.synthetic, c.ref]
+
+    return browse.Ranking(_SORT_COLUMNS, order, start, count)
+
+
+def _relevance_candidates(in_title: Any) -> browse.Ranking:
+    """The pins relevance ranking chooses among, the same on both databases:
+    pins with every word in the title first, then the rest, each in the order
+    real before synthetic, oldest first; at most CANDIDATES of them (the final
+    order is decided by `_rank`)."""
+
+    def order(c: Any) -> list[Any]:
+        return [c.in_title.desc(), c.synthetic, c.year.asc().nulls_last(), c.ref]
+
+    return browse.Ranking((in_title.label("in_title"), *_SORT_COLUMNS), order, 0, CANDIDATES)
 
 
 def _fts_condition(dialect: str, words: list[list[Spelling]], *, title_only: bool = False) -> Any:
@@ -379,37 +405,11 @@ def _candidates(session: Session, dialect: str, word: str) -> set[str]:
 
 
 def _rank(
-    session: Session,
-    dialect: str,
-    matched: Select[Any],
-    alternatives: list[list[Spelling]],
-    raw_query: str,
-    total: int,
+    session: Session, candidate_ids: list[int], alternatives: list[list[Spelling]], raw_query: str
 ) -> list[int]:
-    # The same candidates on both databases: pins with every word in the title
-    # first, then the rest, each in the order real before synthetic, oldest
-    # first, at most CANDIDATES of them; the final order is decided below.
-    in_title = _fts_condition(dialect, alternatives, title_only=True)
-    if total <= COUNT_CAP:
-        # Few enough to take them all and sort here.
-        found = sorted(
-            session.execute(
-                matched.with_only_columns(
-                    Pin.id, in_title, Pin.is_synthetic, Pin.year_from, Pin.ref
-                )
-            ),
-            key=lambda r: (not r[1], r[2], r[3] is None, r[3] or 0, r[4]),
-        )
-        candidate_ids = [r[0] for r in found[:CANDIDATES]]
-    else:
-        # A broad word: walk the candidate-order index until enough turn up.
-        order = (Pin.is_synthetic, Pin.year_from.asc().nulls_last(), Pin.ref)
-        candidate_ids = list(
-            session.scalars(matched.where(in_title).order_by(*order).limit(CANDIDATES))
-        )
-        if len(candidate_ids) < CANDIDATES:
-            rest = matched.where(~in_title).order_by(*order)
-            candidate_ids += session.scalars(rest.limit(CANDIDATES - len(candidate_ids)))
+    """The candidates in order of relevance: each word's best spelling found in
+    the title counts most, then in the body; every word in the title and the
+    catalogue number typed as is add to it."""
     rows = session.execute(
         select(
             Pin.id, Pin.ref, Pin.search_title, Pin.search_body, Pin.is_synthetic, Pin.year_from
