@@ -89,11 +89,13 @@ def counted(session: Session, match_ids: Select[Any], ranking: Ranking | None = 
         .join(Series, Series.id == matched.c.series_id)
         .group_by(Series.id, Series.name)
     )
+    # Themes of the matched pins looked up by pin: joined the other way round,
+    # PostgreSQL hashes all of pin_themes (9.3 → 6.8 ms for "Gagarin", 50,441 pins).
     parts.append(
         select(literal("theme"), Theme.path, null_text(), func.count())
-        .select_from(matched)
-        .join(pin_themes, pin_themes.c.pin_id == matched.c.id)
+        .select_from(pin_themes)
         .join(Theme, Theme.id == pin_themes.c.theme_id)
+        .where(pin_themes.c.pin_id.in_(select(matched.c.id)))
         .group_by(Theme.path)
     )
     # The total and the pins to list ride along: finding the matched pins again
