@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.core.models import Base, utcnow
@@ -29,6 +29,17 @@ class Report(Base):
         # The moderators' queue: open reports, oldest first.
         Index("ix_reports_status_created_at", "status", "created_at"),
         Index("ix_reports_target", "target_kind", "target_id"),
+        # One open report of an item per member, even when two of their clicks
+        # arrive at the same instant; an answered report may be followed by a new one.
+        Index(
+            "uq_reports_open_per_reporter",
+            "reporter_id",
+            "target_kind",
+            "target_id",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from marketplace.accounts.models import User
@@ -75,14 +76,7 @@ class Reports:
         target = read_target(self.session, kind, target_id, reporter.id)
         if target.user_id == reporter.id:
             raise InvalidInput({"id": [_("You cannot report yourself or what you wrote.")]})
-        existing = self.session.scalar(
-            select(Report).where(
-                Report.reporter_id == reporter.id,
-                Report.target_kind == kind,
-                Report.target_id == target_id,
-                Report.status == "open",
-            )
-        )
+        existing = self._open_report(reporter, kind, target_id)
         if existing is not None:
             return existing, False
         report = Report(
@@ -94,9 +88,27 @@ class Reports:
             details=details,
             created_at=utcnow(),
         )
-        self.session.add(report)
-        self.session.flush()
+        try:
+            with self.session.begin_nested():
+                self.session.add(report)
+        except IntegrityError:
+            # The same member's other click got there first (the partial unique
+            # index keeps one open report an item per member): that one is it.
+            existing = self._open_report(reporter, kind, target_id)
+            if existing is None:
+                raise
+            return existing, False
         return report, True
+
+    def _open_report(self, reporter: User, kind: str, target_id: int) -> Report | None:
+        return self.session.scalar(
+            select(Report).where(
+                Report.reporter_id == reporter.id,
+                Report.target_kind == kind,
+                Report.target_id == target_id,
+                Report.status == "open",
+            )
+        )
 
     def mine(self, reporter: User) -> list[Report]:
         """The member's reports, newest first, with what became of them."""
