@@ -198,6 +198,30 @@ def init_api(app: Flask, blueprints: Iterable[Blueprint]) -> None:
         return problem_response(exc.status, exc.message, errors=errors, code=exc.code)
 
 
+# What the usual errors mean on any route; a feature's own meanings come first.
+COMMON_PROBLEMS = {
+    "401": "No valid personal access token",
+    "422": "The body or parameters are not valid; `errors` names each field",
+    "default": "Any other error",
+}
+
+
+def documented_problems(
+    blp: Blueprint, meanings: dict[str, str], statuses: Iterable[int]
+) -> Callable[[Any], Any]:
+    """A decorator saying in the OpenAPI document what each error status of a
+    route means (`meanings` by status, else COMMON_PROBLEMS), each answered as
+    problem+json; "default" covers the rest."""
+    said = {**COMMON_PROBLEMS, **meanings}
+    documented = (*(str(s) for s in statuses), "default")
+    return blp.doc(
+        responses={
+            status: {"description": said[status], "content": {PROBLEM: {"schema": ProblemSchema}}}
+            for status in documented
+        }
+    )
+
+
 def problem_response(
     status: int,
     detail: str,

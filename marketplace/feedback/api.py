@@ -20,7 +20,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from marketplace.accounts.models import User
-from marketplace.core.api import BEARER, PROBLEM, ProblemSchema, token_required
+from marketplace.core.api import BEARER, documented_problems, token_required
 from marketplace.core.errors import NotFound
 from marketplace.core.extensions import db
 from marketplace.core.registry import find_service
@@ -117,27 +117,19 @@ class FeedbackOfCollectorOut(Schema):
     )
 
 
+_MEANINGS = {
+    "400": "The rated collector is not a counterpart in this trade or order",
+    "403": "Only the rater edits, only the rated member replies",
+    "404": "No such trade, order or feedback of the caller's",
+    "409": "Not now: not completed/delivered yet, already given, already "
+    "replied, or the edit window has closed",
+}
+
+
 def _problems(*statuses: int) -> Callable[[Any], Any]:
-    meanings = {
-        "400": "The rated collector is not a counterpart in this trade or order",
-        "401": "No valid personal access token",
-        "403": "Only the rater edits, only the rated member replies",
-        "404": "No such trade, order or feedback of the caller's",
-        "409": "Not now: not completed/delivered yet, already given, already "
-        "replied, or the edit window has closed",
-        "422": "The body or parameters are not valid; `errors` names each field",
-        "default": "Any other error",
-    }
-    documented = (*(str(s) for s in statuses), "default")
-    return blp.doc(
-        responses={
-            status: {
-                "description": meanings[status],
-                "content": {PROBLEM: {"schema": ProblemSchema}},
-            }
-            for status in documented
-        }
-    )
+    """Say what each error means on these routes; `core.api.document_api` gives
+    every error its problem+json schema."""
+    return documented_problems(blp, _MEANINGS, statuses)
 
 
 # -- helpers --------------------------------------------------------------------------

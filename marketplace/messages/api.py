@@ -10,6 +10,7 @@ is 403. Message text is sent as it was written: clients must escape it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import g
@@ -17,7 +18,7 @@ from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from marketplace.core.api import BEARER, PROBLEM, ProblemSchema, token_required
+from marketplace.core.api import BEARER, documented_problems, token_required
 from marketplace.core.extensions import db
 from marketplace.core.registry import find_service
 from marketplace.messages import queries
@@ -113,24 +114,16 @@ class ThreadsUnreadOut(Schema):
     unread = fields.Integer(required=True)
 
 
-def _problems(*statuses: int) -> Any:
-    meanings = {
-        "401": "No valid personal access token",
-        "403": "One of the two has blocked the other, or the caller is suspended",
-        "404": "No such thread of the caller's (or trade, order or collector)",
-        "422": "The body or parameters are not valid; `errors` names each field",
-        "default": "Any other error",
-    }
-    documented = ("401", *(str(s) for s in statuses), "default")
-    return blp.doc(
-        responses={
-            status: {
-                "description": meanings[status],
-                "content": {PROBLEM: {"schema": ProblemSchema}},
-            }
-            for status in documented
-        }
-    )
+_MEANINGS = {
+    "403": "One of the two has blocked the other, or the caller is suspended",
+    "404": "No such thread of the caller's (or trade, order or collector)",
+}
+
+
+def _problems(*statuses: int) -> Callable[[Any], Any]:
+    """Say what each error means on these routes; `core.api.document_api` gives
+    every error its problem+json schema."""
+    return documented_problems(blp, _MEANINGS, (401, *statuses))
 
 
 # -- shaping --------------------------------------------------------------------------

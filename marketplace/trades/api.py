@@ -19,7 +19,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
-from marketplace.core.api import BEARER, PROBLEM, ProblemSchema, token_required
+from marketplace.core.api import BEARER, documented_problems, token_required
 from marketplace.core.extensions import db
 from marketplace.core.registry import find_service
 from marketplace.lists.models import DEFECTS, Condition
@@ -271,29 +271,19 @@ class TradeOut(TradeSummaryOut):
     history = fields.List(fields.Nested(TradeEventOut), required=True)
 
 
+_MEANINGS = {
+    "400": "No postal address for the caller's parcels, or a trade with oneself",
+    "403": "A copy to give is not the caller's",
+    "404": "No such trade of the caller's (or copy, collector, address, ring or parcel)",
+    "409": "Not now: out of turn, the wrong status, a copy is not free, or the trust "
+    "ladder (a new member's open trades are at their limit; a new member posts first)",
+}
+
+
 def _problems(*statuses: int) -> Callable[[Any], Any]:
     """Say what each error means on these routes; `core.api.document_api` gives
     every error its problem+json schema."""
-    meanings = {
-        "400": "No postal address for the caller's parcels, or a trade with oneself",
-        "401": "No valid personal access token",
-        "403": "A copy to give is not the caller's",
-        "404": "No such trade of the caller's (or copy, collector, address, ring or parcel)",
-        "409": "Not now: out of turn, the wrong status, a copy is not free, or the trust "
-        "ladder (a new member's open trades are at their limit; a new member posts first)",
-        "422": "The body or parameters are not valid; `errors` names each field",
-        "default": "Any other error",
-    }
-    documented = ("401", *(str(s) for s in statuses), "default")
-    return blp.doc(
-        responses={
-            status: {
-                "description": meanings[status],
-                "content": {PROBLEM: {"schema": ProblemSchema}},
-            }
-            for status in documented
-        }
-    )
+    return documented_problems(blp, _MEANINGS, (401, *statuses))
 
 
 # -- the resources --------------------------------------------------------------------
