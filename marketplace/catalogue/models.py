@@ -115,6 +115,8 @@ class Pin(Base):
         Index("ix_pins_year_from_year_to", "year_from", "year_to"),
         # The order search candidates are taken in: real pins first, oldest first.
         Index("ix_pins_is_synthetic_year_from_ref", "is_synthetic", "year_from", "ref"),
+        # The catalogue's own order, the front page's: real pins first, by number.
+        Index("ix_pins_is_synthetic_ref", "is_synthetic", "ref"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
