@@ -5,17 +5,20 @@ copy promised by a swap and a ring says so on the page and in the API."""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from marketplace.accounts.blocks import block
 from marketplace.core.extensions import db
 from marketplace.core.outbox import OutboxMessage
+from marketplace.lists.models import Have, Want
 from marketplace.lists.operations import Lists
-from marketplace.matches.fresh_rings import find_rings_through
+from marketplace.matches.fresh_rings import PAIRS, _closing_pairs, _pairs, find_rings_through
 from marketplace.matches.models import Match, TradeProposal
 from marketplace.matches.store import NOTIFY_TASK
 from tests.support.catalogue import make_pin
@@ -112,3 +115,33 @@ def test_a_copy_promised_twice_says_so_on_the_page_and_in_the_api(
     swap = next(m for m in found if m["kind"] == "swap")
     (share,) = swap["shares_copies_with"]
     assert (share["kind"], share["with"], share["pins"]) == ("cycle", None, ["Gagarin"])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_closing_pairs_are_the_first_in_neighbourhood_order(app_ctx: Flask, seed: int) -> None:
+    """The pairs looked for among ever more of the neighbourhood are the first
+    PAIRS of all pairs in order of the two's places, as if every pair were read."""
+    rng = random.Random(seed)
+    people = [make_user(f"c{n}@example.org", name=f"C{n}") for n in range(70)]
+    pins = [make_pin(title_en=f"Pin {n}") for n in range(30)]
+    takers = [u.id for u in rng.sample(people, 45)]
+    holders = [u.id for u in rng.sample(people, 45)]  # some are takers too
+    haves = {(u, p.id) for u in takers for p in rng.sample(pins, rng.randint(0, 4))}
+    wants = {(u, p.id) for u in holders for p in rng.sample(pins, rng.randint(0, 4))}
+    db.session.execute(
+        insert(Have), [{"user_id": u, "pin_id": p, "quantity": 1, "condition": 4} for u, p in haves]
+    )
+    db.session.execute(insert(Want), [{"user_id": u, "pin_id": p} for u, p in wants])
+
+    rank = {u: n for n, u in enumerate(takers)} | {
+        u: n for n, u in enumerate(holders) if u not in takers
+    }
+    every = sorted(
+        _pairs(db.session(), takers, holders), key=lambda p: (rank[p[0]] + rank[p[1]], p)
+    )
+    expected: list[int] = []
+    for taker, holder in every[:PAIRS]:
+        expected.extend(u for u in (taker, holder) if u not in expected and taker != holder)
+
+    assert len(every) > PAIRS  # dense enough that the search stops early
+    assert _closing_pairs(db.session(), takers, holders) == expected

@@ -94,9 +94,41 @@ def _first(changed: list[int], rest: list[int]) -> list[int]:
 
 def _closing_pairs(session: Session, takers: Sequence[int], holders: Sequence[int]) -> list[int]:
     """Collectors of the (taker, holder) pairs where the holder wants a free copy
-    the taker has: each such pair closes a three-collector ring. In pair order."""
+    the taker has: each such pair closes a three-collector ring. In pair order:
+    by the sum of the two's places in the neighbourhood, the first PAIRS pairs.
+
+    The pairs are looked for among the first `k` places only, `k` doubling until
+    PAIRS of them are known to come first: every pair whose places add up to
+    less than `k` lies within the first `k` of both lists. A neighbourhood of big
+    collections is dense with pairs, and joining all 400 × 400 lists at once read
+    every Have and Want of theirs (2.1 s a search at 100,000 collectors)."""
     if not takers or not holders:
         return []
+    rank = {u: n for n, u in enumerate(takers)} | {
+        u: n for n, u in enumerate(holders) if u not in takers
+    }
+    k = 16
+    while True:
+        near_takers = list(takers[:k])
+        near_holders = [h for h in holders if rank[h] < k]
+        found = sorted(
+            _pairs(session, near_takers, near_holders), key=lambda p: (rank[p[0]] + rank[p[1]], p)
+        )
+        settled = [p for p in found if rank[p[0]] + rank[p[1]] < k]
+        if len(settled) >= PAIRS or k >= max(len(takers), len(holders)):
+            break
+        k *= 2
+    members: list[int] = []
+    for taker, holder in (settled if len(settled) >= PAIRS else found)[:PAIRS]:
+        members.extend(u for u in (taker, holder) if u not in members and taker != holder)
+    return members
+
+
+def _pairs(session: Session, takers: Sequence[int], holders: Sequence[int]) -> set[tuple[int, int]]:
+    """(taker, holder) pairs among these where the holder wants a free copy the
+    taker has, exactly or as any variant."""
+    if not takers or not holders:
+        return set()
     gives = (
         select(Have.user_id.label("taker"), Want.user_id.label("holder"))
         .join(Want, Want.pin_id == Have.pin_id)
@@ -110,17 +142,7 @@ def _closing_pairs(session: Session, takers: Sequence[int], holders: Sequence[in
     )
     free = (Have.tradeable, Have.quantity > Have.reserved)
     pairs = union(gives.where(*free), gives_any.where(*free)).subquery()
-    rank = {u: n for n, u in enumerate(takers)} | {
-        u: n for n, u in enumerate(holders) if u not in takers
-    }
-    found = sorted(
-        ((int(t), int(h)) for t, h in session.execute(select(pairs.c.taker, pairs.c.holder))),
-        key=lambda p: (rank[p[0]] + rank[p[1]], p),
-    )
-    members: list[int] = []
-    for taker, holder in found[:PAIRS]:
-        members.extend(u for u in (taker, holder) if u not in members and taker != holder)
-    return members
+    return {(int(t), int(h)) for t, h in session.execute(select(pairs.c.taker, pairs.c.holder))}
 
 
 def find_rings_through(
