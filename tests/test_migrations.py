@@ -179,34 +179,29 @@ def test_pin_titles_by_language_come_and_go_with_their_migration(
     the ORM writes titles into."""
     from flask_migrate import downgrade, upgrade
 
-    from marketplace import create_app
     from marketplace.catalogue.models import Pin, PinTitle
-    from tests.support.app import ROOT, committed_database, make_settings
+    from tests.support.app import ROOT, app_on_own_database
     from tests.support.catalogue import make_pin
 
-    url = committed_database(request.config, workdir, "znachki_pin_titles")
-    app = create_app(make_settings(url, workdir), OUTBOX_RELAY=False)
     directory = str(ROOT / "migrations")
-    try:
-        with app.app_context():
-            upgrade(directory=directory, revision="heads")
-            make_pin(ref="ZN-0004", title_en="Young marksman", title_et="Noor laskur")
-            db.session.commit()
-            assert db.session.scalar(select(PinTitle.title)) == "Noor laskur"
-            db.session.remove()
+    own_database = app_on_own_database(request.config, workdir, "znachki_pin_titles")
+    with own_database as app, app.app_context():
+        upgrade(directory=directory, revision="heads")
+        make_pin(ref="ZN-0004", title_en="Young marksman", title_et="Noor laskur")
+        db.session.commit()
+        assert db.session.scalar(select(PinTitle.title)) == "Noor laskur"
+        db.session.remove()
 
-            downgrade(directory=directory, revision="0012trust")
-            tables = sa.inspect(db.engine).get_table_names()
-            assert "pin_titles" not in tables and "pins" in tables
-            assert db.session.scalar(select(sa.func.count()).select_from(Pin.__table__)) == 1
-            db.session.remove()
+        downgrade(directory=directory, revision="0012trust")
+        tables = sa.inspect(db.engine).get_table_names()
+        assert "pin_titles" not in tables and "pins" in tables
+        assert db.session.scalar(select(sa.func.count()).select_from(Pin.__table__)) == 1
+        db.session.remove()
 
-            upgrade(directory=directory, revision="heads")
-            assert db.session.scalar(select(sa.func.count()).select_from(PinTitle)) == 0
-            pin = db.session.scalar(select(Pin))
-            assert pin is not None
-            pin.titles.append(PinTitle(language="uk", title="Юний стрілець"))
-            db.session.commit()
-            assert pin.title_in("uk") == "Юний стрілець"
-    finally:
-        app.extensions["db_engine"].dispose()
+        upgrade(directory=directory, revision="heads")
+        assert db.session.scalar(select(sa.func.count()).select_from(PinTitle)) == 0
+        pin = db.session.scalar(select(Pin))
+        assert pin is not None
+        pin.titles.append(PinTitle(language="uk", title="Юний стрілець"))
+        db.session.commit()
+        assert pin.title_in("uk") == "Юний стрілець"

@@ -14,12 +14,11 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy import select
 
-from marketplace import create_app
 from marketplace.accounts.models import User
 from marketplace.core.extensions import db
 from marketplace.reports.models import Report
 from marketplace.reports.operations import Reports
-from tests.support.app import ROOT, committed_database, make_settings, migrate, wipe
+from tests.support.app import ROOT, app_on_own_database, migrate, wipe
 from tests.support.factories import make_user
 from tests.support.trade_races import at_once, wide_engine
 
@@ -28,12 +27,10 @@ CLICKS = {"postgresql": 24, "sqlite": 6}
 
 @pytest.fixture(scope="module")
 def race_app(request: pytest.FixtureRequest, workdir: Path) -> Iterator[Flask]:
-    url = committed_database(request.config, workdir, "znachki_reports_race")
-    app = create_app(make_settings(url, workdir), OUTBOX_RELAY=False)
-    migrate(app)
-    wide_engine(app, 32)
-    yield app
-    app.extensions["db_engine"].dispose()
+    with app_on_own_database(request.config, workdir, "znachki_reports_race") as app:
+        migrate(app)
+        wide_engine(app, 32)
+        yield app
 
 
 def members(app: Flask) -> tuple[int, int]:
@@ -101,48 +98,42 @@ def test_duplicates_filed_before_the_rule_are_answered_by_the_migration(
     answered reports are left as they were."""
     from flask_migrate import downgrade, upgrade
 
-    url = committed_database(request.config, workdir, "znachki_reports_migration")
-    app = create_app(make_settings(url, workdir), OUTBOX_RELAY=False)
     directory = str(ROOT / "migrations")
-    try:
-        with app.app_context():
-            upgrade(directory=directory, revision="heads")
-            olga = make_user("olga@example.org", name="Ольга")
-            ivan = make_user("ivan@example.org", name="Иван")
-            shop = make_user("spammer@example.org", name="Spam Shop")
-            db.session.commit()
-            downgrade(directory=directory, revision="0013titles")
-            rows = [
-                (olga.id, "open"), (olga.id, "open"), (olga.id, "open"),
-                (ivan.id, "open"), (olga.id, "warned"),
-            ]  # fmt: skip
-            with db.engine.begin() as conn:
-                for reporter_id, status in rows:
-                    conn.execute(
-                        sa.insert(Report.__table__).values(
-                            reporter_id=reporter_id, target_kind="profile", target_id=shop.id,
-                            target_user_id=shop.id, reason="spam", details="", status=status,
-                            created_at=sa.func.current_timestamp(), resolution_note="",
-                        )
-                    )  # fmt: skip
-            db.session.remove()
+    own_database = app_on_own_database(request.config, workdir, "znachki_reports_migration")
+    with own_database as app, app.app_context():
+        upgrade(directory=directory, revision="heads")
+        olga = make_user("olga@example.org", name="Ольга")
+        ivan = make_user("ivan@example.org", name="Иван")
+        shop = make_user("spammer@example.org", name="Spam Shop")
+        db.session.commit()
+        downgrade(directory=directory, revision="0013titles")
+        rows = [
+            (olga.id, "open"), (olga.id, "open"), (olga.id, "open"),
+            (ivan.id, "open"), (olga.id, "warned"),
+        ]  # fmt: skip
+        with db.engine.begin() as conn:
+            for reporter_id, status in rows:
+                conn.execute(
+                    sa.insert(Report.__table__).values(
+                        reporter_id=reporter_id, target_kind="profile", target_id=shop.id,
+                        target_user_id=shop.id, reason="spam", details="", status=status,
+                        created_at=sa.func.current_timestamp(), resolution_note="",
+                    )
+                )  # fmt: skip
+        db.session.remove()
 
-            upgrade(directory=directory, revision="heads")
+        upgrade(directory=directory, revision="heads")
 
-            found = db.session.execute(
-                select(Report.reporter_id, Report.status, Report.resolution_note).order_by(
-                    Report.id
-                )
-            ).all()
-            first = db.session.scalar(select(sa.func.min(Report.id)))
-            note = f"Filed again while report {first} was open."
-            assert [tuple(row) for row in found] == [
-                (olga.id, "open", ""),
-                (olga.id, "dismissed", note),
-                (olga.id, "dismissed", note),
-                (ivan.id, "open", ""),
-                (olga.id, "warned", ""),
-            ]
-            db.session.remove()
-    finally:
-        app.extensions["db_engine"].dispose()
+        found = db.session.execute(
+            select(Report.reporter_id, Report.status, Report.resolution_note).order_by(Report.id)
+        ).all()
+        first = db.session.scalar(select(sa.func.min(Report.id)))
+        note = f"Filed again while report {first} was open."
+        assert [tuple(row) for row in found] == [
+            (olga.id, "open", ""),
+            (olga.id, "dismissed", note),
+            (olga.id, "dismissed", note),
+            (ivan.id, "open", ""),
+            (olga.id, "warned", ""),
+        ]
+        db.session.remove()

@@ -17,7 +17,7 @@ from marketplace.catalogue.moderation import Moderation
 from marketplace.core.extensions import db
 from marketplace.core.photos import store_photo
 from marketplace.core.registry import find_service
-from marketplace.lists.models import Condition, Have, ListImport
+from marketplace.lists.models import Condition, Have
 from marketplace.lists.operations import Lists
 from marketplace.lists.photos import have_photo_dir
 from marketplace.mail import delivery as mail
@@ -27,6 +27,7 @@ from tests.support.addresses import make_address
 from tests.support.catalogue import make_pin
 from tests.support.factories import PASSWORD, HaveFactory, WantFactory, make_user
 from tests.support.images import image_bytes
+from tests.support.lists import queued_import
 from tests.support.orders import make_test_provider_seller
 
 pytestmark = pytest.mark.integration
@@ -89,11 +90,7 @@ def seed(app: Flask) -> dict[str, Any]:
         lists.add_photo(sasha, copy.id, image_bytes("JPEG", (300, 200)), have_photo_dir())
         lists.add_photo(seller, listing.id, image_bytes("PNG", (120, 120)), have_photo_dir())
         slug = lists.set_public(sasha, "both").slug
-        upload = ListImport(
-            user_id=sasha.id, kind="haves", status="queued", filename="haves.csv",
-            encoding="utf-8", delimiter=",", content="ref\nZN-0041\n", total_rows=1,
-        )  # fmt: skip
-        db.session.add(upload)
+        upload = queued_import(sasha)
         moderation = Moderation(db.session(), catalogue_photo_dir())
         submission = moderation.submit(sasha, {"ref": "ZN-0042", "title_en": "Belka and Strelka"})
         photo = store_photo(image_bytes("PNG", (90, 90)), storage_dir=catalogue_photo_dir())

@@ -26,7 +26,7 @@ from marketplace.catalogue.moderation import Moderation
 from marketplace.core.extensions import db
 from marketplace.core.photos import store_photo
 from marketplace.core.registry import find_service
-from marketplace.lists.models import Condition, Have, ListImport
+from marketplace.lists.models import Condition, Have
 from marketplace.lists.operations import Lists
 from marketplace.mail import delivery as mail
 from marketplace.matches.models import Match
@@ -42,6 +42,7 @@ from tests.support.catalogue import make_pin
 from tests.support.factories import HaveFactory, WantFactory
 from tests.support.feedback import completed_swap, delivered_order
 from tests.support.images import image_bytes
+from tests.support.lists import queued_import
 from tests.support.messages import trade_between
 from tests.support.orders import make_test_provider_seller
 from tests.support.reports import direct_thread
@@ -231,11 +232,7 @@ def seed(app: Flask) -> dict[str, Any]:
         )  # fmt: skip
         block_collector(db.session(), sasha, gleb.id)
         find_service(Reports).file(boris, "profile", vera.id, "spam", "Реклама")
-        upload = ListImport(
-            user_id=sasha.id, kind="haves", status="queued", filename="haves.csv",
-            encoding="utf-8", delimiter=",", content="ref\nZN-0041\n", total_rows=1,
-        )  # fmt: skip
-        db.session.add(upload)
+        upload = queued_import(sasha)
         moderation = Moderation(db.session(), catalogue_photo_dir())
         submission = moderation.submit(sasha, {"ref": "ZN-0042", "title_en": "Belka, Strelka"})
         sent = mail.queue(

@@ -53,6 +53,22 @@ def committed_database(config: pytest.Config, workdir: Path, name: str) -> str:
     return f"sqlite:///{path}"
 
 
+@contextmanager
+def app_on_own_database(config: pytest.Config, workdir: Path, name: str) -> Iterator[Flask]:
+    """An app on a fresh database of its own (`committed_database`), not yet
+    migrated, for tests that commit for real or move the schema; its connections
+    are closed afterwards."""
+    from marketplace import create_app
+
+    app = create_app(
+        make_settings(committed_database(config, workdir, name), workdir), OUTBOX_RELAY=False
+    )
+    try:
+        yield app
+    finally:
+        app.extensions["db_engine"].dispose()
+
+
 def make_settings(url: str, workdir: Path, **env: str) -> Settings:
     return Settings.from_env(
         {

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from marketplace.accounts.models import User
 from marketplace.catalogue.models import Pin, Theme
+from marketplace.core.extensions import db
+from marketplace.lists.models import ListImport
 from tests.support.factories import PinFactory, ThemeFactory
 
 
@@ -21,3 +24,13 @@ def make_pin(ref: str, title: str = "", legend: str | None = None, **extra: Any)
 def theme(path: str) -> Theme:
     found: Theme = ThemeFactory(path=path)
     return found
+
+
+def queued_import(user: User, content: str = "ref\nZN-0041\n") -> ListImport:
+    """A one-row Haves import waiting for the worker, as an upload leaves it."""
+    upload = ListImport(
+        user_id=user.id, kind="haves", status="queued", filename="haves.csv",
+        encoding="utf-8", delimiter=",", content=content, total_rows=1,
+    )  # fmt: skip
+    db.session.add(upload)
+    return upload
