@@ -5,7 +5,6 @@ alike), and a signed-in member's pages are theirs alone."""
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -21,36 +20,9 @@ from marketplace.catalogue.moderation import Moderation
 from marketplace.catalogue.operations import Catalogue
 from marketplace.catalogue.search import SearchQuery, search
 from marketplace.core.extensions import db
-from tests.support.catalogue import make_pin
+from tests.support.catalogue import catalogue_of, make_pin
 from tests.support.factories import HaveFactory, UserFactory, WantFactory, make_user
 from tests.support.web import login
-
-THEME_PATHS = ["Space", "Sport", "Sport/Olympics-80", "Lenin", "Cities/Hero cities"]
-REPUBLICS = ["USSR", "RSFSR", "Ukrainian SSR", None]
-MATERIALS = ["aluminium", "brass", "tombac", None]
-
-
-def catalogue_of(count: int) -> list[Pin]:
-    """Pins with every facet's attributes drawn at random (a fixed seed), more
-    makers than a facet lists, half of them "Alpha" in the title."""
-    rng = random.Random(3)
-    pins = []
-    for i in range(count):
-        pins.append(
-            make_pin(
-                ref=f"F-{i:03d}",
-                title_en=f"{'Alpha' if i % 2 else 'Omega'} pin {i}",
-                themes=rng.sample(THEME_PATHS, rng.randint(0, 2)),
-                republic=rng.choice(REPUBLICS),
-                material=rng.choice(MATERIALS),
-                pin_type=rng.choice(["souvenir", "award", None]),
-                city=rng.choice(["Moscow", "Kyiv", None]),
-                maker=f"Maker {i % (FACET_VALUES + 5)}",
-                series_name=rng.choice(["Cosmonauts", "Cities of the Volga", None]),
-                year_from=rng.choice([1957, 1961, 1968, 1975, 1980, None]),
-            )
-        )
-    return pins
 
 
 def counted_by_hand(pins: list[Pin]) -> dict[str, list[tuple[str, int]]]:

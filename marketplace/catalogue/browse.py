@@ -27,12 +27,14 @@ class Ranking:
     """Which of the matched pins to list, found in the same pass as the counts:
     `columns` (labelled) are read with each matched pin, `order` gives the order
     over them (it is handed the matched rows' columns), and the ids from
-    position `start` (0 first) are returned, `count` of them."""
+    position `start` (0 first) are returned, `count` of them. `keys` names the
+    same order for the in-memory index (`facet_index.FacetIndex.counted`)."""
 
     columns: Sequence[Any]
     order: Callable[[Any], Sequence[Any]]
     start: int
     count: int
+    keys: tuple[str, ...] = ()
 
 
 @dataclass

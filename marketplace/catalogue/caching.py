@@ -18,6 +18,7 @@ here outlives the catalogue it was computed from:
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -27,8 +28,9 @@ from sqlalchemy.orm import Session
 
 from marketplace.catalogue import browse
 from marketplace.catalogue import search as search_service
+from marketplace.catalogue.facet_index import FacetIndex
 from marketplace.catalogue.models import Pin
-from marketplace.core.cache import remembered, versioned, watch_rows, watch_tables
+from marketplace.core.cache import pending, remembered, versioned, watch_rows, watch_tables
 
 CATALOGUE = "catalogue"
 PIN_ACTIVITY = "pin-activity"
@@ -60,15 +62,45 @@ def filter_options(session: Session) -> dict[str, list[str]]:
 
 def search(session: Session, query: search_service.SearchQuery) -> search_service.SearchResult:
     """`search.search`, with the front page's facets (no words, no filters: every
-    pin counted) from the cache."""
+    pin counted) from the cache, and every other page's from the facet index."""
     if query.q.strip() or query.filters() or not query.with_facets:
-        return search_service.search(session, query)
+        return search_service.search(session, query, facet_index(session))
     result = search_service.search(session, replace(query, with_facets=False))
     # 50,441 pins, counted in SQL: 330 ms on PostgreSQL (560 on SQLite); cached 0.05-0.6 ms.
     result.facets = remembered(
         key("front-facets"), lambda: browse.facet_counts(session, select(Pin.id))
     )
     return result
+
+
+# Per database: the version key it was built under, and the index.
+_INDEXES: dict[str, tuple[str, FacetIndex]] = {}
+_BUILDING = threading.Lock()
+
+
+def facet_index(session: Session) -> FacetIndex | None:
+    """The catalogue's facet index as committed, built once per version in
+    each process; None when the version cannot be known, or when this session
+    has written to the catalogue and not committed (the index would not hold
+    what it wrote).
+
+    50,441 pins, "ленин" (3,962 matched): the counts and the order over the
+    matched ids take 29.3 → 8.8 ms on PostgreSQL, 26.1 → 9.9 on SQLite; a
+    build takes about 0.3 s, once per change to the catalogue."""
+    session.flush()
+    if pending(session, CATALOGUE):
+        return None
+    version_key = key("facet-index")
+    if version_key is None:
+        return None
+    # Read before the build: a change committed during it bumps the version
+    # again, so what was built is never kept under a newer version than its data.
+    database = str(session.get_bind().engine.url)
+    with _BUILDING:
+        held = _INDEXES.get(database)
+        if held is None or held[0] != version_key:
+            held = _INDEXES[database] = (version_key, FacetIndex.build(session))
+    return held[1]
 
 
 def fingerprint(*values: Any) -> str:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 from sqlalchemy import (
@@ -36,6 +37,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from marketplace.catalogue import browse
 from marketplace.catalogue import transliteration as tr
+from marketplace.catalogue.facet_index import FacetIndex
 from marketplace.catalogue.models import Pin, SearchTerm, Theme, pin_themes
 from marketplace.catalogue.transliteration import Spelling
 
@@ -105,7 +107,10 @@ class SearchResult:
         return max(1, -(-self.total // self.per_page))
 
 
-def search(session: Session, query: SearchQuery) -> SearchResult:
+def search(session: Session, query: SearchQuery, index: FacetIndex | None = None) -> SearchResult:
+    """The page of pins `query` asks for, with its facet counts when asked;
+    `index` (the catalogue as committed, `caching.facet_index`) counts them
+    in memory instead of in the database."""
     per_page = max(1, min(query.per_page, 100))
     page = max(1, query.page)
     dialect = session.get_bind().dialect.name
@@ -116,7 +121,8 @@ def search(session: Session, query: SearchQuery) -> SearchResult:
 
     start = (page - 1) * per_page
     if not words:
-        total, facets, ids = _listed(session, filtered, query, _sorted(query.sort, start, per_page))
+        ranking = _sorted(query.sort, start, per_page)
+        total, facets, ids = _listed(session, filtered, query, ranking, index)
     else:
         alternatives: list[list[Spelling]] = []
         for word in words:
@@ -145,12 +151,12 @@ def search(session: Session, query: SearchQuery) -> SearchResult:
         if query.sort == "relevance":
             in_title = _fts_condition(dialect, alternatives, title_only=True)
             total, facets, candidates = _listed(
-                session, matched, query, _relevance_candidates(in_title)
+                session, matched, query, _relevance_candidates(in_title), index
             )
             ids = _rank(session, candidates, alternatives, query.q)[start : start + per_page]
         else:
             total, facets, ids = _listed(
-                session, matched, query, _sorted(query.sort, start, per_page)
+                session, matched, query, _sorted(query.sort, start, per_page), index
             )
     pins = _load(session, ids)
     capped = total > COUNT_CAP
@@ -172,20 +178,41 @@ def suggested_queries(q: str, suggestions: dict[str, list[str]]) -> list[tuple[s
 
 
 def _listed(
-    session: Session, matched: Select[Any], query: SearchQuery, ranking: browse.Ranking
+    session: Session,
+    matched: Select[Any],
+    query: SearchQuery,
+    ranking: browse.Ranking,
+    index: FacetIndex | None,
 ) -> tuple[int, browse.Facets, list[int]]:
     """How many pins matched, the facet counts when asked for, and the ids the
-    ranking picks. With facets, all three come from one pass over the matched
-    pins; without, the count stops at COUNT_CAP and the ids come from an
+    ranking picks. With facets, all three come from the matched pins' ids and
+    the in-memory index, or else from one pass over the matched pins in the
+    database; without, the count stops at COUNT_CAP and the ids come from an
     ordered, limited query of their own."""
     if query.with_facets:
-        found = browse.counted(session, matched, ranking)
+        found = _counted_in_memory(session, matched, ranking, index) if index else None
+        if found is None:
+            found = browse.counted(session, matched, ranking)
         return found.total, found.facets, found.ids
     columns = SimpleNamespace(**{column.name: column.element for column in ranking.columns})
     ids = session.scalars(
         matched.order_by(*ranking.order(columns)).offset(ranking.start).limit(ranking.count)
     )
     return _count(session, matched), {}, list(ids)
+
+
+def _counted_in_memory(
+    session: Session, matched: Select[Any], ranking: browse.Ranking, index: FacetIndex
+) -> browse.Counted | None:
+    """`browse.counted` from the matched ids and the index; None when the index
+    does not hold one of the pins (created since it was built)."""
+    flag = [column for column in ranking.columns if column.name == "in_title"]
+    rows = session.execute(matched.with_only_columns(Pin.id, *flag)).all()
+    positions = index.positions([row[0] for row in rows])
+    if positions is None:
+        return None
+    in_title = np.fromiter((bool(row[1]) for row in rows), np.int8, len(rows)) if flag else None
+    return index.counted(positions, ranking.keys, ranking.start, ranking.count, in_title)
 
 
 def _count(session: Session, matched: Select[Any]) -> int:
@@ -245,7 +272,8 @@ def _sorted(sort: str, start: int, count: int) -> browse.Ranking:
             return [c.title, c.ref]
         return [c.synthetic, c.ref]
 
-    return browse.Ranking(_SORT_COLUMNS, order, start, count)
+    keys = {"year": ("year", "ref"), "year_desc": ("year_desc", "ref"), "title": ("title",)}
+    return browse.Ranking(_SORT_COLUMNS, order, start, count, keys.get(sort, ("synthetic", "ref")))
 
 
 def _relevance_candidates(in_title: Any) -> browse.Ranking:
@@ -257,7 +285,9 @@ def _relevance_candidates(in_title: Any) -> browse.Ranking:
     def order(c: Any) -> list[Any]:
         return [c.in_title.desc(), c.synthetic, c.year.asc().nulls_last(), c.ref]
 
-    return browse.Ranking((in_title.label("in_title"), *_SORT_COLUMNS), order, 0, CANDIDATES)
+    keys = ("in_title", "synthetic", "year", "ref")
+    columns = (in_title.label("in_title"), *_SORT_COLUMNS)
+    return browse.Ranking(columns, order, 0, CANDIDATES, keys)
 
 
 def _fts_condition(dialect: str, words: list[list[Spelling]], *, title_only: bool = False) -> Any:
@@ -410,10 +440,14 @@ def _rank(
     """The candidates in order of relevance: each word's best spelling found in
     the title counts most, then in the body; every word in the title and the
     catalogue number typed as is add to it."""
+    # The ids are written into the statement (whole numbers the database gave):
+    # bound one by one, each of 300 takes a placeholder and, on PostgreSQL, a
+    # cast rendered per request (page p95 49.3 → 39.0 ms, 50,441 pins).
+    candidates: Any = bindparam("candidates", candidate_ids, literal_execute=True)
     rows = session.execute(
         select(
             Pin.id, Pin.ref, Pin.search_title, Pin.search_body, Pin.is_synthetic, Pin.year_from
-        ).where(Pin.id.in_(candidate_ids))
+        ).where(Pin.id.in_(candidates))
     ).all()
     wanted_ref = raw_query.strip().lower()
     scored = []
@@ -455,7 +489,7 @@ def _load(session: Session, ids: list[int]) -> list[Pin]:
         return []
     pins = session.scalars(
         select(Pin)
-        .where(Pin.id.in_(ids))
+        .where(Pin.id.in_(bindparam("ids", ids, literal_execute=True)))
         .options(selectinload(Pin.themes), selectinload(Pin.photos), selectinload(Pin.titles))
     ).all()
     by_id = {p.id: p for p in pins}

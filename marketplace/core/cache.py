@@ -168,6 +168,12 @@ def _mark_row(session: Session, obj: Any, table: str, deleted: bool) -> None:
             _mark_name(session, name if value is None else f"{name}:{value}")
 
 
+def pending(session: Session, name: str) -> bool:
+    """Whether `session` has flushed writes that will bump version `name` when
+    it commits: what is kept under the current version does not hold them."""
+    return name in session.info.get("bump_versions", ())
+
+
 def _mark_name(session: Session, name: str) -> None:
     session.info.setdefault("bump_versions", set()).add(name)
 

@@ -98,6 +98,11 @@ def savepoint(app: Flask) -> Iterator[None]:
         )
         limiter.reset()
         cache.clear()
+        # The versions too: what a test committed is rolled back after it,
+        # so nothing kept under its versions (the facet index) may outlive it.
+        versions = app.extensions.get("cache_versions")
+        if versions is not None:
+            versions.clear()
         try:
             yield
         finally:

@@ -1,11 +1,14 @@
 """Pins as the catalogue tests enter them, through the real catalogue service
 (see `CataloguePinFactory`), and a small catalogue of real-looking pins for
-search and ranking tests."""
+search and ranking tests, and one with every facet's attributes drawn at
+random for facet tests."""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
+from marketplace.catalogue.browse import FACET_VALUES
 from marketplace.catalogue.models import Pin
 from tests.support.factories import CataloguePinFactory
 
@@ -49,3 +52,31 @@ def gagarin_catalogue() -> dict[str, Pin]:
             themes=["Cities/Hero cities"], city="Kyiv", republic="Ukrainian SSR", year_from=1965,
         ),
     }  # fmt: skip
+
+
+THEME_PATHS = ["Space", "Sport", "Sport/Olympics-80", "Lenin", "Cities/Hero cities"]
+REPUBLICS = ["USSR", "RSFSR", "Ukrainian SSR", None]
+MATERIALS = ["aluminium", "brass", "tombac", None]
+
+
+def catalogue_of(count: int) -> list[Pin]:
+    """Pins with every facet's attributes drawn at random (a fixed seed), more
+    makers than a facet lists, half of them "Alpha" in the title."""
+    rng = random.Random(3)
+    pins = []
+    for i in range(count):
+        pins.append(
+            make_pin(
+                ref=f"F-{i:03d}",
+                title_en=f"{'Alpha' if i % 2 else 'Omega'} pin {i}",
+                themes=rng.sample(THEME_PATHS, rng.randint(0, 2)),
+                republic=rng.choice(REPUBLICS),
+                material=rng.choice(MATERIALS),
+                pin_type=rng.choice(["souvenir", "award", None]),
+                city=rng.choice(["Moscow", "Kyiv", None]),
+                maker=f"Maker {i % (FACET_VALUES + 5)}",
+                series_name=rng.choice(["Cosmonauts", "Cities of the Volga", None]),
+                year_from=rng.choice([1957, 1961, 1968, 1975, 1980, None]),
+            )
+        )
+    return pins
