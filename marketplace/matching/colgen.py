@@ -179,7 +179,7 @@ def dive(
 
     Small steps pay: on a dense market (3,000 items, 280,000 wants, cap 3)
     fixing every column at one half or more, twelve times, packs 2,554 items;
-    those at 0.99 or else the 25 largest, 60 times or so, 2,590. Each
+    those at 0.99, or else the 25 largest, a step at a time, 2,590. Each
     relaxation starts from the columns of the one before that still fit
     (and prices more: the columns the dive needs next were seldom worth
     generating before)."""

@@ -232,7 +232,7 @@ def _narrow(
     # A step costs about the program's size, and the steps a dive takes about
     # the items over the columns fixed per step: fixing more per step on a
     # larger program keeps the dive's work near the same (3,000 items: 296,647
-    # columns at cap 3, 25 a step, 2,593 items in 22 s; 400,000 at cap 4, 34).
+    # columns at cap 3, 25 a step, 2,590 items; 400,000 at cap 4, 34, 2,612).
     per_step = max(10, -(-len(columns) // limits.dive_columns_per_fix))
     incumbent = dive(
         packing, relaxation, max_steps=limits.dive_steps, per_step=per_step, deadline=deadline
