@@ -18,8 +18,11 @@ from marketplace.catalogue.models import Pin, Series, Theme, pin_themes
 
 FACETS = ("theme", "republic", "city", "material", "pin_type", "series", "maker", "decade")
 FACET_VALUES = 30  # values listed per attribute facet, most pins first
+ATTRIBUTES = ("republic", "city", "material", "pin_type", "maker")  # facets of one column
 
 Facets = dict[str, list[tuple[str, int]]]  # facet → (value, pins) in the order shown
+# facet → (value, label, pins) as counted, in no order; a series' label is its name.
+Tallies = dict[str, list[tuple[str, str, int]]]
 
 
 @dataclass(frozen=True)
@@ -56,9 +59,7 @@ def counted(session: Session, match_ids: Select[Any], ranking: Ranking | None = 
     materialised CTE) and grouped per facet, so what comes back is one row per
     value, never one per pin. Attribute lists keep the FACET_VALUES most
     frequent values; decades and themes are listed whole."""
-    attributes = [
-        getattr(Pin, name) for name in ("republic", "city", "material", "pin_type", "maker")
-    ]
+    attributes = [getattr(Pin, name) for name in ATTRIBUTES]
     matched = (
         match_ids.with_only_columns(
             Pin.id,
@@ -113,22 +114,30 @@ def counted(session: Session, match_ids: Select[Any], ranking: Ranking | None = 
             .where(ranked.c.position > ranking.start)
             .where(ranked.c.position <= ranking.start + ranking.count)
         )
-    by_facet: dict[str, list[tuple[str, str, int]]] = {
-        name: [] for name in (*FACETS, "total", "ranked")
-    }
+    by_facet: Tallies = {name: [] for name in (*FACETS, "total", "ranked")}
     for facet, value, label, count in session.execute(union_all(*parts)):
         by_facet[facet].append((str(value), label or "", int(count)))
-    facets: Facets = {}
-    for name in ("republic", "city", "material", "pin_type", "maker"):
-        top = sorted(by_facet[name], key=lambda item: (-item[2], item[0]))[:FACET_VALUES]
-        facets[name] = [(value, count) for value, _label, count in top]
-    series = sorted(by_facet["series"], key=lambda item: (-item[2], item[1]))[:FACET_VALUES]
-    facets["series"] = [(f"{sid}:{name}", count) for sid, name, count in series]
-    facets["decade"] = [(d, n) for d, _l, n in sorted(by_facet["decade"], key=lambda i: int(i[0]))]
-    themes = sorted(by_facet["theme"], key=lambda item: (-item[2], item[0]))
-    facets["theme"] = [(path, count) for path, _label, count in themes]
     ids = [int(pin) for pin, _label, _position in sorted(by_facet["ranked"], key=lambda i: i[2])]
-    return Counted(facets, by_facet["total"][0][2], ids)
+    return Counted(shown(by_facet), by_facet["total"][0][2], ids)
+
+
+def shown(tallies: Tallies) -> Facets:
+    """The counts in the order the page lists them: attribute values and series
+    most pins first (then by value, a series by name), the FACET_VALUES first
+    of each; decades in time order and themes most pins first, all of them."""
+
+    def most_first(name: str, by: int) -> list[tuple[str, str, int]]:
+        return sorted(tallies.get(name, []), key=lambda item: (-item[2], item[by]))
+
+    facets: Facets = {}
+    for name in ATTRIBUTES:
+        facets[name] = [(value, n) for value, _l, n in most_first(name, 0)[:FACET_VALUES]]
+    series = most_first("series", 1)[:FACET_VALUES]
+    facets["series"] = [(f"{sid}:{name}", n) for sid, name, n in series]
+    decades = sorted(tallies.get("decade", []), key=lambda item: int(item[0]))
+    facets["decade"] = [(decade, n) for decade, _l, n in decades]
+    facets["theme"] = [(path, n) for path, _l, n in most_first("theme", 0)]
+    return facets
 
 
 def null_text() -> Any:

@@ -26,16 +26,16 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from marketplace.catalogue.browse import FACET_VALUES, Counted, Facets
+from marketplace.catalogue.browse import ATTRIBUTES, Counted, Tallies, shown
 from marketplace.catalogue.models import Pin, Series, Theme, pin_themes
 
-ATTRIBUTES = ("republic", "city", "material", "pin_type", "maker")
 _NO_YEAR = np.iinfo(np.int64).max  # sorts after every year, as NULLS LAST does
 
 
 @dataclass(frozen=True)
 class _Coded:
-    """One facet: a code per pin (-1: none) and the value each code stands for."""
+    """One facet: a code per row (a pin; for themes, a pin's theme), -1 for
+    none, and the value each code stands for."""
 
     codes: np.ndarray
     values: list[str]
@@ -49,10 +49,17 @@ class _Coded:
         )
         return cls(codes, values)
 
-    def counts(self, positions: np.ndarray) -> list[tuple[str, int]]:
+    def counts(
+        self, positions: np.ndarray, labels: dict[str, str] | None = None
+    ) -> list[tuple[str, str, int]]:
+        """(value, label, pins) of each value the pins at `positions` hold."""
         codes = self.codes[positions]
         tally = np.bincount(codes[codes >= 0], minlength=len(self.values))
-        return [(self.values[i], int(tally[i])) for i in np.nonzero(tally)[0]]
+        labels = labels or {}
+        return [
+            (self.values[i], labels.get(self.values[i], ""), int(tally[i]))
+            for i in np.nonzero(tally)[0]
+        ]
 
 
 @dataclass(frozen=True)
@@ -60,11 +67,10 @@ class FacetIndex:
     ids: np.ndarray  # every pin id, ascending; a pin's position is its index here
     attributes: dict[str, _Coded]
     decade: _Coded
-    series: _Coded  # values: "id:name"
-    series_names: dict[str, str]  # "id:name" → name, for the order shown
-    theme_pin: np.ndarray  # (pin position, theme code) pairs
-    theme_code: np.ndarray
-    themes: list[str]  # theme paths by code
+    series: _Coded  # values: series ids
+    series_names: dict[str, str]  # series id → its name
+    themes: _Coded  # over (pin, theme) pairs: values are theme paths
+    theme_pin: np.ndarray  # the pin position of each pair
     keys: dict[str, np.ndarray]  # sort keys by name (`Ranking.keys`), ascending
 
     @classmethod
@@ -75,8 +81,7 @@ class FacetIndex:
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         columns = list(zip(*rows, strict=True)) if rows else [()] * 9
         attributes = {name: _Coded.of(columns[1 + i]) for i, name in enumerate(ATTRIBUTES)}
-        names = dict(session.execute(select(Series.id, Series.name)).all())
-        series_values = [None if s is None else f"{s}:{names[s]}" for s in columns[6]]
+        names = {str(i): str(n) for i, n in session.execute(select(Series.id, Series.name))}
         years = columns[7]
         decade = _Coded.of([None if y is None else y // 10 * 10 for y in years])
         year = np.fromiter((_NO_YEAR if y is None else y for y in years), np.int64, len(rows))
@@ -100,18 +105,15 @@ class FacetIndex:
             select(pin_themes.c.pin_id, Theme.path).join(Theme, Theme.id == pin_themes.c.theme_id)
         ).all()
         pair_pins = np.fromiter((p for p, _ in pairs), np.int64, len(pairs))
-        pairs = [pair for pair, keep in zip(pairs, held(pair_pins), strict=True) if keep]
-        themes = sorted({path for _pin, path in pairs})
-        theme_code = {path: i for i, path in enumerate(themes)}
+        kept = held(pair_pins)
         return cls(
             ids=ids,
             attributes=attributes,
             decade=decade,
-            series=_Coded.of(series_values),
-            series_names={v: v.split(":", 1)[1] for v in series_values if v is not None},
-            theme_pin=np.searchsorted(ids, np.fromiter((p for p, _ in pairs), np.int64)),
-            theme_code=np.fromiter((theme_code[t] for _, t in pairs), np.int32, len(pairs)),
-            themes=themes,
+            series=_Coded.of(columns[6]),
+            series_names=names,
+            themes=_Coded.of([path for (_, path), keep in zip(pairs, kept, strict=True) if keep]),
+            theme_pin=np.searchsorted(ids, pair_pins[kept]),
             keys={
                 "synthetic": synthetic,
                 "year": year,
@@ -142,21 +144,12 @@ class FacetIndex:
         """What `browse.counted` answers, over the pins at `positions`: facets,
         total, and the ids from `start` in the order `keys` name (first key
         first; "in_title" puts pins with every word in their title first)."""
-        facets: Facets = {}
-        for name, coded in self.attributes.items():
-            facets[name] = sorted(coded.counts(positions), key=lambda i: (-i[1], i[0]))[
-                :FACET_VALUES
-            ]
-        names = self.series_names
-        series = sorted(self.series.counts(positions), key=lambda i: (-i[1], names[i[0]]))
-        facets["series"] = series[:FACET_VALUES]
-        facets["decade"] = sorted(self.decade.counts(positions), key=lambda i: int(i[0]))
+        tallies: Tallies = {name: c.counts(positions) for name, c in self.attributes.items()}
+        tallies["series"] = self.series.counts(positions, self.series_names)
+        tallies["decade"] = self.decade.counts(positions)
         member = np.zeros(len(self.ids), dtype=bool)
         member[positions] = True
-        codes = self.theme_code[member[self.theme_pin]]
-        tally = np.bincount(codes, minlength=len(self.themes))
-        themes = [(self.themes[i], int(tally[i])) for i in np.nonzero(tally)[0]]
-        facets["theme"] = sorted(themes, key=lambda i: (-i[1], i[0]))
+        tallies["theme"] = self.themes.counts(np.nonzero(member[self.theme_pin])[0])
         columns = []
         for key in keys:
             if key == "in_title":
@@ -167,4 +160,4 @@ class FacetIndex:
         # lexsort sorts by its last key first.
         order = np.lexsort(columns[::-1]) if columns else np.arange(len(positions))
         page = positions[order[start : start + count]]
-        return Counted(facets, len(positions), self.ids[page].tolist())
+        return Counted(shown(tallies), len(positions), self.ids[page].tolist())
