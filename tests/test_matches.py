@@ -594,6 +594,61 @@ def test_incremental_refresh_applies_the_cap(app_ctx: Flask, match_config: Any) 
     assert not match(boris, "swap", f"swap:{anna.id}").active  # type: ignore[union-attr]
 
 
+def test_a_swap_the_partners_cap_turns_away_is_not_stored(
+    app_ctx: Flask, match_config: Any
+) -> None:
+    """Boris's one swap (the cap) is with Clara, who fills his 5-star want. Anna's
+    swap with him would fill only his 1-star want: it is never stored, on either
+    side, and Anna keeps her swap with Dima instead, full refresh or incremental."""
+    match_config(MATCH_SWAP_LIMIT=1)
+    anna, boris, clara, dima = people("Anna", "Boris", "Clara", "Dima")
+    gagarin, vostok, soyuz, lunnik = make_pin(), make_pin(), make_pin(), make_pin()
+    lists().add_have(boris, vostok.id)
+    lists().add_want(boris, pin_id=soyuz.id, priority=5)
+    lists().add_want(boris, pin_id=gagarin.id, priority=1)
+    lists().add_have(clara, soyuz.id)
+    lists().add_want(clara, pin_id=vostok.id)
+    refresh_collector(db.session(), clara.id)
+    assert match(boris, "swap", f"swap:{clara.id}").active  # type: ignore[union-attr]
+    lists().add_have(anna, gagarin.id)
+    lists().add_want(anna, pin_id=lunnik.id, priority=1)
+    lists().add_have(dima, lunnik.id)
+    lists().add_want(dima, pin_id=gagarin.id)
+
+    lists().add_want(anna, pin_id=vostok.id, priority=5)
+    outcome = refresh_changes(db.session(), anna.id, want_pins=[vostok.id])
+    assert match(anna, "swap", f"swap:{boris.id}") is None
+    assert match(boris, "swap", f"swap:{anna.id}") is None
+    assert outcome.deactivated == [] and boris.id not in outcome.notified
+    refresh_collector(db.session(), anna.id)
+    swaps = queries.matches_for(db.session(), anna.id, kind="swap").items
+    assert [m.counterpart_id for m in swaps] == [dima.id]
+    assert match(boris, "swap", f"swap:{anna.id}") is None
+    assert match(boris, "swap", f"swap:{clara.id}").active  # type: ignore[union-attr]
+
+
+def test_a_full_refresh_applies_the_partners_cap(app_ctx: Flask, match_config: Any) -> None:
+    """Anna fills Boris's 5-star want, Clara only his 1-star one: Anna's full
+    refresh stores her swap with him and pushes his swap with Clara out, both sides."""
+    match_config(MATCH_SWAP_LIMIT=1)
+    anna, boris, clara = people("Anna", "Boris", "Clara")
+    gagarin, vostok, soyuz = make_pin(), make_pin(), make_pin()
+    lists().add_have(boris, vostok.id)
+    lists().add_want(boris, pin_id=gagarin.id, priority=5)
+    lists().add_want(boris, pin_id=soyuz.id, priority=1)
+    lists().add_have(clara, soyuz.id)
+    lists().add_want(clara, pin_id=vostok.id)
+    refresh_collector(db.session(), clara.id)
+    lists().add_have(anna, gagarin.id)
+    lists().add_want(anna, pin_id=vostok.id)
+
+    outcome = refresh_collector(db.session(), anna.id)
+    assert match(boris, "swap", f"swap:{anna.id}").active  # type: ignore[union-attr]
+    pushed = [match(boris, "swap", f"swap:{clara.id}"), match(clara, "swap", f"swap:{boris.id}")]
+    assert [m.active for m in pushed] == [False, False]  # type: ignore[union-attr]
+    assert sorted(outcome.deactivated) == sorted(m.id for m in pushed)  # type: ignore[union-attr]
+
+
 def test_popular_pin_shortlists_the_holders_who_can_swap(app_ctx: Flask, match_config: Any) -> None:
     """More new holders than the shortlist takes: the one who wants a pin of mine
     is taken before better copies from holders who want nothing I have."""

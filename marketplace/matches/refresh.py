@@ -1,9 +1,10 @@
 """Keeping one collector's two-way swaps and one-way offers up to date as lists
-change, and the caps on how many are kept.
+change, within the limits on how many are kept (`MatchLimits`; `caps` applies them).
 
 * `refresh_collector` recomputes one collector's swaps and offers from the pins
   that collector's lists touch (never a scan of everybody), upserts both sides of
-  every swap and turns vanished matches inactive;
+  every swap, turns vanished matches inactive and applies the caps again to me and
+  to every partner;
 * `refresh_changes` recomputes only what one list change can affect, then applies
   the caps again to everybody it touched;
 * `refresh_after_change` is what the refresh task runs for one list-change event.
@@ -23,12 +24,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.reputation import standings
 from marketplace.catalogue.models import Pin
 from marketplace.core.models import utcnow
+from marketplace.matches.caps import apply_caps, partner_room
 from marketplace.matches.market import DEFAULT_PROBES, RowHave, RowWant, SqlMarket, chunks
 from marketplace.matches.models import Match
 from marketplace.matches.scoring import offer_terms, swap_terms
@@ -38,14 +40,7 @@ from marketplace.matches.shortlists import (
     plan_per_call,
     swap_partners,
 )
-from marketplace.matches.store import (
-    Outcome,
-    Wanted,
-    at_addresses,
-    deactivate,
-    item_refs,
-    store,
-)
+from marketplace.matches.store import Outcome, Wanted, item_refs, store
 from marketplace.matching import model as engine
 from marketplace.matching.pairwise import (
     Offer,
@@ -108,7 +103,9 @@ def refresh_collector(
     SQL shortlists the candidates (`swap_partners`, `offer_holders`); the engine
     reads only their rows for the pins concerned, ranks them exactly, and the best
     swaps and offers are stored. A swap no longer among the best turns inactive on
-    both sides, like one that vanished."""
+    both sides, like one that vanished; so does a partner's worst swap that a new
+    one with me pushes past their cap. A swap the partner's cap would not keep is
+    not stored, and does not count among my best."""
     now = utcnow()
     plan_per_call(session)
     partners = swap_partners(session, user_id, limits.shortlist * limits.swap_limit)
@@ -116,11 +113,13 @@ def refresh_collector(
     lookup = SqlMarket(session, user_id, limits.probes)
     lookup.restrict(holders={*partners, *holders}, wanters=partners)
     wanted = _wanted_rows(
-        session, user_id, lookup,
+        session, user_id, lookup, limits.swap_limit,
         lambda s, _: s[: limits.swap_limit], lambda o, _: o[: limits.offer_limit],
     )  # fmt: skip
     active = [(r.id, r.user_id, r.kind, r.key) for r in _active_matches(session, user_id)]
-    return store(session, wanted, now, active)
+    outcome = store(session, wanted, now, active)
+    _apply_caps(session, user_id, wanted, now, outcome, limits)
+    return outcome
 
 
 class _Copies:
@@ -160,14 +159,16 @@ def _wanted_rows(
     session: Session,
     user_id: int,
     lookup: SqlMarket,
+    swap_limit: int,
     keep_swaps: Keep[Swap],
     keep_offers: Keep[OneWayOffer],
 ) -> list[Wanted]:
     """The engine's swaps (both sides) and offers for `user_id` on `lookup`, best
     first by their score with the counterpart's reputation and as many as
-    `keep_swaps` / `keep_offers` keep (given that score), as rows to store. A kept
-    swap partner's pins are shown in the swap; offers are the other holders (and
-    priced copies within my maximum price)."""
+    `keep_swaps` / `keep_offers` keep (given that score), as rows to store. Swaps
+    the partner's cap (`swap_limit`) would turn away are left out before choosing.
+    A kept swap partner's pins are shown in the swap; offers are the other holders
+    (and priced copies within my maximum price)."""
     found = one_way_offers(user_id, lookup)
     limits = lookup.price_limits
     every = two_way_swaps(user_id, lookup)
@@ -181,6 +182,16 @@ def _wanted_rows(
 
     def swap_score(swap: Swap) -> float:
         return swap_terms(swap.score, reputation[int(swap.partner)]).score
+
+    def their_score(swap: Swap) -> float:
+        # The same swap seen from the partner's side.
+        return swap_terms(score_swap(swap.give, swap.receive), reputation[user_id]).score
+
+    room = partner_room(session, user_id, [int(s.partner) for s in every], swap_limit)
+    every = [
+        s for s in every
+        if (r := room.get(int(s.partner))) is None or r.admits(their_score(s), user_id)
+    ]  # fmt: skip
 
     def offer_score(offer: OneWayOffer) -> float:
         return offer_terms(offer, reputation[int(offer.holder)]).score
@@ -291,92 +302,39 @@ def refresh_changes(
         )
         return [x for *_, x in ranked[:limit] if x is not None]
 
-    partners: list[int] = []
-
     def keep_swaps(swaps: list[Swap], score: Callable[[Swap], float]) -> list[Swap]:
-        chosen = best("swap", limits.swap_limit, swaps, score)
-        partners.extend(int(s.partner) for s in chosen)
-        return chosen
+        return best("swap", limits.swap_limit, swaps, score)
 
     def keep_offers(
         offers: list[OneWayOffer], score: Callable[[OneWayOffer], float]
     ) -> list[OneWayOffer]:
         return best("offer", limits.offer_limit, offers, score)
 
-    wanted = _wanted_rows(session, user_id, lookup, keep_swaps, keep_offers)
+    wanted = _wanted_rows(session, user_id, lookup, limits.swap_limit, keep_swaps, keep_offers)
     active = [
         (r.id, r.user_id, r.kind, r.key)
         for r in current
         if (r.counterpart_id in affected if r.user_id == user_id else r.user_id in affected)
     ]
     outcome = store(session, wanted, now, active)
-    _apply_caps(session, user_id, sorted(partners), now, outcome, limits)
+    _apply_caps(session, user_id, wanted, now, outcome, limits)
     return outcome
 
 
 def _apply_caps(
     session: Session,
     user_id: int,
-    partners: Sequence[int],
+    wanted: Iterable[Wanted],
     now: datetime,
     outcome: Outcome,
     limits: MatchLimits,
 ) -> None:
-    """Keep the best swap_limit active swaps of `user_id` and of each partner, and
-    the best offer_limit offers of `user_id`; the rest turns inactive (a swap on
-    both sides)."""
-    users = [user_id, *partners]
-    conn = session.connection()
-    params = {"me": user_id, "swap_limit": limits.swap_limit, "offer_limit": limits.offer_limit}
-    over = [
-        (int(i), int(u), str(k), c)
-        for batch in chunks(users)
-        for i, u, k, c in conn.execute(_OVER_THE_CAPS, {"users": batch, **params})
-    ]
-    if not over:
-        return
-    gone = {i for i, *_ in over}
-    mirrors = {(c, "swap", f"swap:{u}") for _, u, k, c in over if k == "swap" and c is not None}
-    gone.update(i for (i,) in at_addresses(session, mirrors, Match.id, active_only=True))
-    deactivate(session, sorted(gone), now)
-    outcome.deactivated.extend(sorted(gone - set(outcome.deactivated)))
-
-
-def _over_the_caps() -> Any:
-    """The active swaps of :users, and the offers of :me, ranked past the caps
-    (:swap_limit, :offer_limit): best score first, then counterpart, then id."""
-    rank = (
-        func.row_number()
-        .over(
-            partition_by=(Match.user_id, Match.kind),
-            order_by=(Match.score.desc(), Match.counterpart_id, Match.id),
-        )
-        .label("rank")
-    )
-    ranked = (
-        select(Match.id, Match.user_id, Match.kind, Match.counterpart_id, rank)
-        .where(
-            Match.user_id.in_(bindparam("users", expanding=True)),
-            Match.active.is_(True),
-            Match.kind.in_(("swap", "offer")),
-        )
-        .subquery()
-    )
-    return (
-        select(ranked.c.id, ranked.c.user_id, ranked.c.kind, ranked.c.counterpart_id)
-        .where(
-            or_(
-                (ranked.c.kind == "swap") & (ranked.c.rank > bindparam("swap_limit")),
-                (ranked.c.kind == "offer")
-                & (ranked.c.rank > bindparam("offer_limit"))
-                & (ranked.c.user_id == bindparam("me")),
-            )
-        )
-        .order_by(ranked.c.user_id, ranked.c.kind, ranked.c.id)
-    )
-
-
-_OVER_THE_CAPS = _over_the_caps()
+    """The caps again for `user_id` and every partner a swap was stored with."""
+    partners = sorted({w.user_id for w in wanted if w.kind == "swap" and w.user_id != user_id})
+    apply_caps(
+        session, user_id, partners, now, outcome,
+        swap_limit=limits.swap_limit, offer_limit=limits.offer_limit,
+    )  # fmt: skip
 
 
 def _within(offer: Offer, limits: dict[int, tuple[Any, Any]]) -> bool:
