@@ -573,6 +573,28 @@ def test_removed_have_deactivates_the_swap_on_both_sides_incrementally(app_ctx: 
     assert match(boris, "offer", f"offer:{anna.id}").active  # type: ignore[union-attr]
 
 
+def test_a_pin_that_moves_in_a_swap_keeps_its_place_in_the_order(app_ctx: Flask) -> None:
+    """Boris's Lunnik fills Anna's 4-star want and goes before his Soyuz (1 star):
+    the pins shown keep the swap's order on both sides, and a refresh from scratch
+    changes nothing."""
+    anna, boris, _gagarin, vostok = swap_pair()
+    lists().add_want(anna, pin_id=(soyuz := make_pin()).id, priority=1)
+    lists().add_have(boris, soyuz.id)
+    refresh_collector(db.session(), anna.id)
+    mine, theirs = match(anna, "swap", f"swap:{boris.id}"), match(boris, "swap", f"swap:{anna.id}")
+    assert mine is not None and theirs is not None
+    assert [p["pin_id"] for p in details(mine)["receive"]] == [vostok.id, soyuz.id]
+
+    lists().add_want(anna, pin_id=(lunnik := make_pin()).id, priority=4)
+    lists().add_have(boris, lunnik.id)
+    outcome = refresh_changes(db.session(), anna.id, want_pins=[lunnik.id])
+    assert outcome.changed == sorted([mine.id, theirs.id])
+    shown = [p["pin_id"] for p in details(mine)["receive"]]
+    assert shown == [vostok.id, lunnik.id, soyuz.id]
+    assert [p["pin_id"] for p in details(theirs)["give"]] == shown
+    assert refresh_collector(db.session(), anna.id).changed == []
+
+
 def test_incremental_refresh_applies_the_cap(app_ctx: Flask, match_config: Any) -> None:
     """A new better partner pushes the worst swap out, on both sides."""
     match_config(MATCH_SWAP_LIMIT=1)

@@ -88,8 +88,9 @@ class MatchItem(Base):
     pin and gives one. A deleted Have or Want takes its items with it (and a
     deleted pin its Haves and Wants, so `pin_id` needs no key of its own).
 
-    Addressed by (match, direction, position): no surrogate id, one index fewer to
-    keep up on every rewrite."""
+    Addressed by (match, direction, Have, Want), shown in `position` order: no
+    surrogate id (one index fewer to keep up on every rewrite), and a pin that
+    only moves in the order is updated in place, not deleted and inserted again."""
 
     __tablename__ = "match_items"
     __table_args__ = (CheckConstraint("direction IN ('receive', 'give')", name="direction"),)
@@ -98,9 +99,13 @@ class MatchItem(Base):
         ForeignKey("matches.id", ondelete="CASCADE"), primary_key=True
     )
     direction: Mapped[str] = mapped_column(String(7), primary_key=True)
-    position: Mapped[int] = mapped_column(primary_key=True)
-    have_id: Mapped[int] = mapped_column(ForeignKey("haves.id", ondelete="CASCADE"), index=True)
-    want_id: Mapped[int] = mapped_column(ForeignKey("wants.id", ondelete="CASCADE"), index=True)
+    have_id: Mapped[int] = mapped_column(
+        ForeignKey("haves.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    want_id: Mapped[int] = mapped_column(
+        ForeignKey("wants.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    position: Mapped[int]
     pin_id: Mapped[int]
 
     match: Mapped[Match] = relationship(back_populates="items")
