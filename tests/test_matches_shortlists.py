@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from marketplace.core.extensions import db
@@ -196,13 +196,30 @@ def test_swap_partners_are_the_best_by_coverage(market_of: Any, market: Any) -> 
 
 
 @_SETTINGS
-@given(market=_MARKET, few=st.sampled_from([0, shortlists.FEW_PINS]))
+@given(
+    market=_MARKET,
+    few=st.sampled_from([(0, 1), (shortlists.FEW_PINS, shortlists.FEW_TAKERS), (1_000, 0)]),
+)
+# S0 wants pin 0, held by S1 (already matched) and S2 (new): both, whoever asks.
+@example(
+    market={
+        "haves": {(1, 0): (4, True, False), (2, 0): (4, True, False)},
+        "wants": {(0, 0): (3, None)},
+        "limit": 1,
+        "changed": 0,
+        "existing": {1},
+        "fresh": 4,
+    },
+    few=(shortlists.FEW_PINS, shortlists.FEW_TAKERS),
+)
 def test_a_changed_want_brings_its_holders_by_the_shortlist_ranking(
-    market_of: Any, market: Any, few: int, monkeypatch: Any
+    market_of: Any, market: Any, few: tuple[int, int], monkeypatch: Any
 ) -> None:
-    """Few or many holders, I hold few or many pins (PostgreSQL asks differently):
-    those already matched with me, then the best `fresh` new holders."""
-    monkeypatch.setattr(shortlists, "FEW_PINS", few)
+    """Few or many holders, I hold few or many pins, few or many want them
+    (PostgreSQL asks differently): those already matched with me, then the best
+    `fresh` new holders."""
+    monkeypatch.setattr(shortlists, "FEW_PINS", few[0])
+    monkeypatch.setattr(shortlists, "FEW_TAKERS", few[1])
     lists = market_of(market)
     session = db.session()
     shortlists.plan_per_call(session)
