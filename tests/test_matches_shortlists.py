@@ -163,6 +163,33 @@ class Market:
             return set(keys)
         return {u for u in keys if u in existing} | {user for _, user in new[:fresh]}
 
+    def changed_have_wanters(self, me: int, pin: int, existing: set[int], fresh: int) -> set[int]:
+        """The wanters a changed Have of `pin` brings, by definition: those who
+        want it (exactly or any variant) and can fill a want of mine for a pin I
+        do not hold with a tradeable copy in a condition I accept, or are already
+        matched with me (`existing`, always kept); past `fresh` new ones, most
+        coverage first (each such pairing counts), then most pairings, then id."""
+        wanters = {w[1] for w in self.wants if w[1] != me and pin in self.targets(w)}
+        mine = [
+            (w, p)
+            for w in self.wants
+            if w[1] == me
+            for p in self.targets(w)
+            if not self.holds(me, p)
+        ]
+        keys = {}
+        for c in wanters:
+            pairs = [
+                w
+                for w, p in mine
+                for user, have_pin, grade, tradeable, _ in self.haves
+                if user == c and have_pin == p and tradeable and grade >= (w[5] or 1)
+            ]
+            if pairs or c in existing:
+                keys[c] = (-sum(1 << (w[4] - 1) for w in pairs), -len(pairs), c)
+        new = sorted(k for c, k in keys.items() if c not in existing)
+        return {c for c in keys if c in existing} | {k[-1] for k in new[:fresh]}
+
 
 @pytest.fixture()
 def market_of(app_ctx: Flask) -> Iterator[Any]:
@@ -230,6 +257,31 @@ def test_a_changed_want_brings_its_holders_by_the_shortlist_ranking(
             expected = lists.changed_want_holders(me, pin, existing, market["fresh"])
             found = shortlists.changed_candidates(
                 session, me, [], [pin], sorted(existing), market["fresh"]
+            )
+            assert found == expected
+    finally:
+        db.session.rollback()
+
+
+@_SETTINGS
+@given(market=_MARKET, few=st.sampled_from([0, shortlists.FEW_WANTERS]))
+def test_a_changed_have_brings_its_wanters_by_the_shortlist_ranking(
+    market_of: Any, market: Any, few: int, monkeypatch: Any
+) -> None:
+    """Few or many want the pin (PostgreSQL then reads what each can fill from the
+    wanter's copies, or from the holders of my wanted pins): those already matched
+    with me, then the best `fresh` new wanters."""
+    monkeypatch.setattr(shortlists, "FEW_WANTERS", few)
+    lists = market_of(market)
+    session = db.session()
+    shortlists.plan_per_call(session)
+    pin = lists.pins[market["changed"]]
+    try:
+        for n, me in enumerate(lists.people):
+            existing = {lists.people[(n + k) % _PEOPLE] for k in market["existing"]}
+            expected = lists.changed_have_wanters(me, pin, existing, market["fresh"])
+            found = shortlists.changed_candidates(
+                session, me, [pin], [], sorted(existing), market["fresh"]
             )
             assert found == expected
     finally:

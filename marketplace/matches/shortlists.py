@@ -231,7 +231,7 @@ _WANTS_A_PIN_OF_MINE = {
 # 87 ms), so past FEW_TAKERS of them the holders are asked one by one instead,
 # in rank order (`_PARTNER_HOLDERS`; that collector: 12 ms).
 FEW_PINS = 200
-FEW_TAKERS = 50_000
+FEW_TAKERS = 20_000
 _FEW_HOLDERS = (
     _GROUPED_HOLDERS.format(  # noqa: S608 (constant text; the values are bound parameters)
         competing="""
@@ -301,7 +301,15 @@ SELECT CASE WHEN (SELECT COUNT(*)
 # Wanters of the pins whose Haves changed (exactly, or any variant of them), one
 # row each, ranked like the swap shortlist: already matched with me first, then by
 # the upper bound of the coverage of my wants they can fill with tradeable copies.
-_CHANGED_HAVES_SQL = text(
+# What each wanter can fill comes from one of two directions: the holders of every
+# pin I want, matched to the wanters (`_FILLS_BY_MY_WANTS`); or, when few want the
+# pins (at most FEW_WANTERS Wants name them, PostgreSQL), each wanter's own copies
+# matched to my wants (`_FILLS_BY_WANTER`). The planner cannot tell: it expects an
+# average want list and average holders, and for a collector with 634 wants of
+# popular pins it read 857,661 copies to serve 21 wanters (150 ms; 2 ms each
+# wanter's copies). OFFSET 0 keeps the wanter's side a subquery run per wanter
+# (flattened, it was planned as the first).
+_CHANGED_HAVES = (
     "WITH"  # noqa: S608 (constant text; the values are bound parameters)
     + _WANTED_SQL
     + """,
@@ -313,16 +321,42 @@ wanters AS (
      WHERE p.id IN :pins AND w.user_id <> :me
 )
 SELECT wt.c FROM wanters wt
-  LEFT JOIN (haves h JOIN wanted_new wn
-             ON wn.pin_id = h.pin_id AND h.tradeable AND h.condition >= wn.mc)
-    ON h.user_id = wt.c
+  {fills}
  GROUP BY wt.c
-HAVING COUNT(wn.want_id) > 0 OR wt.c IN :existing
+HAVING COUNT(f.want_id) > 0 OR wt.c IN :existing
  ORDER BY MAX(CASE WHEN wt.c IN :existing THEN 1 ELSE 0 END) DESC,
-          SUM(CASE WHEN wn.want_id IS NOT NULL THEN 1 << (wn.stars - 1) ELSE 0 END) DESC,
-          COUNT(wn.want_id) DESC, wt.c
+          SUM(CASE WHEN f.want_id IS NOT NULL THEN 1 << (f.stars - 1) ELSE 0 END) DESC,
+          COUNT(f.want_id) DESC, wt.c
  LIMIT :limit"""
-).bindparams(bindparam("pins", expanding=True), bindparam("existing", expanding=True))
+)
+_FILLS_BY_MY_WANTS = """LEFT JOIN (
+    SELECT h.user_id AS c, wn.want_id AS want_id, wn.stars AS stars
+      FROM haves h JOIN wanted_new wn
+        ON wn.pin_id = h.pin_id AND h.tradeable AND h.condition >= wn.mc
+  ) f ON f.c = wt.c"""
+_FILLS_BY_WANTER = """LEFT JOIN LATERAL (
+    SELECT wn.want_id AS want_id, wn.stars AS stars
+      FROM (SELECT h.pin_id, h.condition FROM haves h
+             WHERE h.user_id = wt.c AND h.tradeable OFFSET 0) AS h
+      JOIN wanted_new wn ON wn.pin_id = h.pin_id AND h.condition >= wn.mc
+  ) f ON TRUE"""
+_CHANGED_HAVES_SQL = {
+    fills: text(_CHANGED_HAVES.format(fills=fills)).bindparams(
+        bindparam("pins", expanding=True), bindparam("existing", expanding=True)
+    )
+    for fills in (_FILLS_BY_MY_WANTS, _FILLS_BY_WANTER)
+}
+FEW_WANTERS = 500
+# How many Wants name these pins (exactly or any variant), counted up to :cap + 1.
+_WANTERS_SQL = text(
+    """
+SELECT COUNT(*) FROM (
+    (SELECT 1 FROM wants w WHERE w.pin_id IN :pins LIMIT :cap + 1)
+    UNION ALL
+    (SELECT 1 FROM pins p JOIN wants w ON w.variant_group = p.variant_group
+      WHERE p.id IN :pins LIMIT :cap + 1)
+) AS n"""
+).bindparams(bindparam("pins", expanding=True))
 
 
 def changed_candidates(
@@ -375,6 +409,10 @@ def changed_candidates(
                 new += [int(c) for c in others if c not in taken][: fresh - len(new)]
             affected.update(shortlist([c for c, known in holders if known] + new))
     for batch in chunks(sorted(have_pins)):
-        found = conn.scalars(_CHANGED_HAVES_SQL, {**params, "pins": batch}).all()
+        fills = _FILLS_BY_MY_WANTS
+        if conn.dialect.name == "postgresql":
+            wanters = conn.scalar(_WANTERS_SQL, {"pins": batch, "cap": FEW_WANTERS})
+            fills = _FILLS_BY_WANTER if wanters <= FEW_WANTERS else fills
+        found = conn.scalars(_CHANGED_HAVES_SQL[fills], {**params, "pins": batch}).all()
         affected.update(shortlist(found))
     return affected
