@@ -4,8 +4,8 @@
 * `partner_room` says, before anything is written, which swaps a partner's cap
   would turn away at once, so a refresh neither stores them nor counts them
   among the collector's best (a popular pin's holders mostly have their best
-  swaps already: storing theirs with me only to turn both sides inactive was up
-  to 115 rows, half of what a refresh wrote);
+  swaps already: one Want for such a pin stored 115 rows only to turn them
+  inactive again at once);
 * `apply_caps` keeps the best active swaps of a collector and of each partner,
   and the best offers of the collector, after a store; the rest turns inactive
   (a swap on both sides).

@@ -160,7 +160,7 @@ def offer_holders(session: Session, user_id: int, limit: int) -> list[int]:
 # wants are read index-only and filtered against it as a hash (`+ 0` keeps it a
 # filter, not one index probe per pin of mine); joining my Haves instead read
 # them once per holder (1,000 holders: 19 → 8 ms). When I hold few pins, who
-# wants them is listed once instead (`_FEW_GIVING`).
+# wants them is listed once instead (`_FEW_HOLDERS`).
 # Index-only on haves(pin_id, user_id, …) and wants(user_id, pin_id).
 _GROUPED_HOLDERS = """
 WITH wanted AS (
@@ -306,9 +306,9 @@ SELECT CASE WHEN (SELECT COUNT(*)
 # pins (at most FEW_WANTERS Wants name them, PostgreSQL), each wanter's own copies
 # matched to my wants (`_FILLS_BY_WANTER`). The planner cannot tell: it expects an
 # average want list and average holders, and for a collector with 634 wants of
-# popular pins it read 857,661 copies to serve 21 wanters (150 ms; 2 ms each
-# wanter's copies). OFFSET 0 keeps the wanter's side a subquery run per wanter
-# (flattened, it was planned as the first).
+# popular pins it read 857,661 copies to serve 21 wanters (150 ms; from each
+# wanter's copies, 5 ms). OFFSET 0 keeps the wanter's side a subquery run per
+# wanter (flattened, it was planned as the first).
 _CHANGED_HAVES = (
     "WITH"  # noqa: S608 (constant text; the values are bound parameters)
     + _WANTED_SQL
