@@ -247,20 +247,7 @@ def test_a_changed_want_brings_its_holders_by_the_shortlist_ranking(
     `fresh` new holders."""
     monkeypatch.setattr(shortlists, "FEW_PINS", few[0])
     monkeypatch.setattr(shortlists, "FEW_TAKERS", few[1])
-    lists = market_of(market)
-    session = db.session()
-    shortlists.plan_per_call(session)
-    pin = lists.pins[market["changed"]]
-    try:
-        for n, me in enumerate(lists.people):
-            existing = {lists.people[(n + k) % _PEOPLE] for k in market["existing"]}
-            expected = lists.changed_want_holders(me, pin, existing, market["fresh"])
-            found = shortlists.changed_candidates(
-                session, me, [], [pin], sorted(existing), market["fresh"]
-            )
-            assert found == expected
-    finally:
-        db.session.rollback()
+    _each_collector_asks(market_of(market), market, "want")
 
 
 @_SETTINGS
@@ -272,16 +259,26 @@ def test_a_changed_have_brings_its_wanters_by_the_shortlist_ranking(
     wanter's copies, or from the holders of my wanted pins): those already matched
     with me, then the best `fresh` new wanters."""
     monkeypatch.setattr(shortlists, "FEW_WANTERS", few)
-    lists = market_of(market)
+    _each_collector_asks(market_of(market), market, "have")
+
+
+def _each_collector_asks(lists: Market, market: dict[str, Any], changed: str) -> None:
+    """Each collector in turn changes a Want (or a Have) of the changed pin, with
+    some others already matched: the shortlist is the definition's."""
     session = db.session()
     shortlists.plan_per_call(session)
     pin = lists.pins[market["changed"]]
     try:
         for n, me in enumerate(lists.people):
             existing = {lists.people[(n + k) % _PEOPLE] for k in market["existing"]}
-            expected = lists.changed_have_wanters(me, pin, existing, market["fresh"])
+            if changed == "want":
+                expected = lists.changed_want_holders(me, pin, existing, market["fresh"])
+                have_pins, want_pins = [], [pin]
+            else:
+                expected = lists.changed_have_wanters(me, pin, existing, market["fresh"])
+                have_pins, want_pins = [pin], []
             found = shortlists.changed_candidates(
-                session, me, [pin], [], sorted(existing), market["fresh"]
+                session, me, have_pins, want_pins, sorted(existing), market["fresh"]
             )
             assert found == expected
     finally:
