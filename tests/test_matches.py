@@ -620,8 +620,9 @@ def test_a_swap_the_partners_cap_turns_away_is_not_stored(
     app_ctx: Flask, match_config: Any
 ) -> None:
     """Boris's one swap (the cap) is with Clara, who fills his 5-star want. Anna's
-    swap with him would fill only his 1-star want: it is never stored, on either
-    side, and Anna keeps her swap with Dima instead, full refresh or incremental."""
+    swap with him would fill only his 1-star want: neither an incremental nor a
+    full refresh stores it, on either side, and Anna's one swap goes to Dima, who
+    fills less of her list than Boris would."""
     match_config(MATCH_SWAP_LIMIT=1)
     anna, boris, clara, dima = people("Anna", "Boris", "Clara", "Dima")
     gagarin, vostok, soyuz, lunnik = make_pin(), make_pin(), make_pin(), make_pin()
