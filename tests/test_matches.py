@@ -616,6 +616,22 @@ def test_incremental_refresh_applies_the_cap(app_ctx: Flask, match_config: Any) 
     assert not match(boris, "swap", f"swap:{anna.id}").active  # type: ignore[union-attr]
 
 
+def boris_swaps_with_clara(clara_fills: int, gagarin_stars: int) -> tuple[Any, Any, Any, Any]:
+    """Boris holds a Vostok and wants a Soyuz (`clara_fills` stars) and a Gagarin
+    (`gagarin_stars`); Clara holds the Soyuz and wants the Vostok, and their swap
+    is stored. Returns Boris, Clara, the Gagarin and the Vostok."""
+    boris, clara = people("Boris", "Clara")
+    gagarin, vostok, soyuz = make_pin(), make_pin(), make_pin()
+    lists().add_have(boris, vostok.id)
+    lists().add_want(boris, pin_id=soyuz.id, priority=clara_fills)
+    lists().add_want(boris, pin_id=gagarin.id, priority=gagarin_stars)
+    lists().add_have(clara, soyuz.id)
+    lists().add_want(clara, pin_id=vostok.id)
+    refresh_collector(db.session(), clara.id)
+    assert match(boris, "swap", f"swap:{clara.id}").active  # type: ignore[union-attr]
+    return boris, clara, gagarin, vostok
+
+
 def test_a_swap_the_partners_cap_turns_away_is_not_stored(
     app_ctx: Flask, match_config: Any
 ) -> None:
@@ -624,15 +640,9 @@ def test_a_swap_the_partners_cap_turns_away_is_not_stored(
     full refresh stores it, on either side, and Anna's one swap goes to Dima, who
     fills less of her list than Boris would."""
     match_config(MATCH_SWAP_LIMIT=1)
-    anna, boris, clara, dima = people("Anna", "Boris", "Clara", "Dima")
-    gagarin, vostok, soyuz, lunnik = make_pin(), make_pin(), make_pin(), make_pin()
-    lists().add_have(boris, vostok.id)
-    lists().add_want(boris, pin_id=soyuz.id, priority=5)
-    lists().add_want(boris, pin_id=gagarin.id, priority=1)
-    lists().add_have(clara, soyuz.id)
-    lists().add_want(clara, pin_id=vostok.id)
-    refresh_collector(db.session(), clara.id)
-    assert match(boris, "swap", f"swap:{clara.id}").active  # type: ignore[union-attr]
+    boris, clara, gagarin, vostok = boris_swaps_with_clara(clara_fills=5, gagarin_stars=1)
+    anna, dima = people("Anna", "Dima")
+    lunnik = make_pin()
     lists().add_have(anna, gagarin.id)
     lists().add_want(anna, pin_id=lunnik.id, priority=1)
     lists().add_have(dima, lunnik.id)
@@ -654,14 +664,8 @@ def test_a_full_refresh_applies_the_partners_cap(app_ctx: Flask, match_config: A
     """Anna fills Boris's 5-star want, Clara only his 1-star one: Anna's full
     refresh stores her swap with him and pushes his swap with Clara out, both sides."""
     match_config(MATCH_SWAP_LIMIT=1)
-    anna, boris, clara = people("Anna", "Boris", "Clara")
-    gagarin, vostok, soyuz = make_pin(), make_pin(), make_pin()
-    lists().add_have(boris, vostok.id)
-    lists().add_want(boris, pin_id=gagarin.id, priority=5)
-    lists().add_want(boris, pin_id=soyuz.id, priority=1)
-    lists().add_have(clara, soyuz.id)
-    lists().add_want(clara, pin_id=vostok.id)
-    refresh_collector(db.session(), clara.id)
+    boris, clara, gagarin, vostok = boris_swaps_with_clara(clara_fills=1, gagarin_stars=5)
+    [anna] = people("Anna")
     lists().add_have(anna, gagarin.id)
     lists().add_want(anna, pin_id=vostok.id)
 

@@ -33,7 +33,7 @@ from marketplace.core.models import utcnow
 from marketplace.matches.caps import apply_caps, partner_room
 from marketplace.matches.market import DEFAULT_PROBES, RowHave, RowWant, SqlMarket, chunks
 from marketplace.matches.models import Match
-from marketplace.matches.scoring import offer_terms, swap_terms
+from marketplace.matches.scoring import Terms, offer_terms, swap_terms
 from marketplace.matches.shortlists import (
     changed_candidates,
     offer_holders,
@@ -146,13 +146,17 @@ def _swap_rows(me: int, swap: Swap, copies: _Copies, reputation: Reputations) ->
     receive = [copies.swap_item(i) for i in swap.receive]
     give = [copies.swap_item(i) for i in swap.give]
     partner = int(swap.partner)
-    theirs = score_swap(swap.give, swap.receive)  # the same swap seen from their side
     mine = swap_terms(swap.score, reputation[partner])
     return [
         Wanted(me, "swap", f"swap:{partner}", partner, item_refs(receive, give), mine),
         Wanted(partner, "swap", f"swap:{me}", me, item_refs(give, receive),
-               swap_terms(theirs, reputation[me])),
+               _their_terms(me, swap, reputation)),
     ]  # fmt: skip
+
+
+def _their_terms(me: int, swap: Swap, reputation: Reputations) -> Terms:
+    """The same swap seen from the partner's side, with my reputation."""
+    return swap_terms(score_swap(swap.give, swap.receive), reputation[me])
 
 
 def _wanted_rows(
@@ -183,14 +187,11 @@ def _wanted_rows(
     def swap_score(swap: Swap) -> float:
         return swap_terms(swap.score, reputation[int(swap.partner)]).score
 
-    def their_score(swap: Swap) -> float:
-        # The same swap seen from the partner's side.
-        return swap_terms(score_swap(swap.give, swap.receive), reputation[user_id]).score
-
     room = partner_room(session, user_id, [int(s.partner) for s in every], swap_limit)
     every = [
         s for s in every
-        if (r := room.get(int(s.partner))) is None or r.admits(their_score(s), user_id)
+        if (r := room.get(int(s.partner))) is None
+        or r.admits(_their_terms(user_id, s, reputation).score, user_id)
     ]  # fmt: skip
 
     def offer_score(offer: OneWayOffer) -> float:
