@@ -26,6 +26,7 @@ from marketplace.accounts.forms import (
 )
 from marketplace.accounts.login_throttle import count_failure, login_limits, remember_device
 from marketplace.accounts.operations import Accounts
+from marketplace.core.db import writes_on_get
 from marketplace.core.errors import DomainError, Unauthorized
 from marketplace.core.extensions import limiter
 from marketplace.core.registry import find_service
@@ -54,6 +55,7 @@ def signup() -> ResponseReturnValue:
 
 
 @bp.route("/verify/<secret>")
+@writes_on_get
 def verify(secret: str) -> ResponseReturnValue:
     try:
         find_service(Accounts).verify_email(secret)
@@ -130,6 +132,7 @@ def reset(secret: str) -> ResponseReturnValue:
 
 
 @bp.route("/confirm-email/<secret>")
+@writes_on_get
 def confirm_email(secret: str) -> ResponseReturnValue:
     try:
         find_service(Accounts).confirm_email_change(secret)

@@ -1,18 +1,75 @@
 """The database: one engine per app, one session per app context (request or task),
 and the engine settings each database needs (SQLite's transaction handling and
-pragmas; JSON columns through orjson)."""
+pragmas; JSON columns through orjson).
+
+A request by GET, HEAD or OPTIONS only reads (`reads_only`), unless its view is
+marked `writes_on_get` (a link in a mail that confirms something). On SQLite such
+a request begins a plain deferred transaction, so pages are served from a
+snapshot while a worker or another request holds the write lock; every other
+unit of work takes the lock up front. A write in a request that should only read
+is a defect: it fails under testing and is logged elsewhere.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from marketplace.core.models import Base, json_dumps
+
+log = logging.getLogger(__name__)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def writes_on_get(view: View) -> View:
+    """Mark a view that writes although it answers GET (a confirmation link
+    opened from a mail): its unit of work takes the write lock like a POST's.
+    Put it under the route decorator; `functools.wraps` carries the mark."""
+    view.writes_on_get = True  # type: ignore[attr-defined]
+    return view
+
+
+def reads_only() -> bool:
+    """Whether the current unit of work is a request that only reads: a safe
+    method, to a view not marked `writes_on_get`, that has not asked for the
+    write lock (`take_write_lock`)."""
+    if not has_request_context() or request.method not in SAFE_METHODS:
+        return False
+    if g.get("takes_write_lock"):
+        return False
+    view = current_app.view_functions.get(request.endpoint or "")
+    return not getattr(view, "writes_on_get", False)
+
+
+def take_write_lock(session: Session) -> None:
+    """From here on the request writes. A request that only read so far ends
+    its read transaction (it wrote nothing) and its next one takes the write
+    lock, as a POST's does. Only for writes that no earlier read of the request
+    has to stay current for (when a token was last used); a view that reads in
+    order to write is marked `writes_on_get` instead."""
+    if reads_only():
+        session.commit()
+        g.takes_write_lock = True
+
+
+class WriteInReadOnlyRequest(RuntimeError):
+    """A request that should only read (`reads_only`) tried to write."""
+
+
+# A statement that changes rows, alone or at the end of a WITH.
+_WRITES = re.compile(
+    r"^\s*(?:INSERT|UPDATE|DELETE|REPLACE)\b|\b(?:INSERT\s+INTO|DELETE\s+FROM)\b", re.I
+)
 
 
 class AppSession(Session):
@@ -67,8 +124,26 @@ def make_engine(url: str) -> Engine:
             **_JSON,
         )
         _configure_sqlite(engine)
+        _guard_reads(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **_JSON)
+    engine = create_engine(url, pool_pre_ping=True, **_JSON)
+    _guard_reads(engine)
+    return engine
+
+
+def _guard_reads(engine: Engine) -> None:
+    """Writes in a request that should only read fail under testing (so the
+    suite finds every GET view that writes and is not marked) and are logged
+    elsewhere; on SQLite such a write may find the snapshot stale and fail."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _check(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+        if not reads_only() or not _WRITES.search(statement):
+            return
+        where = f"{request.method} {request.path} ({request.endpoint})"
+        if current_app.config["SETTINGS"].env == "testing":
+            raise WriteInReadOnlyRequest(f"{where} writes; mark its view writes_on_get")
+        log.warning("%s writes although it only reads: %s", where, statement[:80])
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -86,6 +161,8 @@ def _configure_sqlite(engine: Engine) -> None:
     # IMMEDIATE takes the write lock up front: a deferred transaction that reads
     # and then writes fails at once ("database is locked") if another process
     # wrote in between, whereas IMMEDIATE simply waits its turn (busy_timeout).
+    # A request that only reads needs no lock: in WAL mode it reads a snapshot
+    # and never waits for a writer.
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if reads_only() else "BEGIN IMMEDIATE")

@@ -19,6 +19,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from marketplace.core.api import BEARER, documented_problems, token_required
+from marketplace.core.db import writes_on_get
 from marketplace.core.extensions import db
 from marketplace.core.registry import find_service
 from marketplace.messages import queries
@@ -240,6 +241,7 @@ def get_thread(thread_id: int) -> dict[str, Any]:
 
 
 @blp.route(f"/threads/<{ID}:thread_id>/messages", methods=["GET"])
+@writes_on_get
 @blp.doc(**BEARER)
 @token_required
 @_problems(404, 422)

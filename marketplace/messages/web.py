@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from marketplace.accounts.models import User
 from marketplace.config import Settings
+from marketplace.core.db import writes_on_get
 from marketplace.core.errors import DomainError, NotFound
 from marketplace.core.extensions import db
 from marketplace.core.registry import find_service
@@ -109,6 +110,7 @@ def _show(thread: Thread, status: int = 200, draft: str = "") -> ResponseReturnV
 
 
 @bp.route("/<int:thread_id>")
+@writes_on_get
 @login_required
 def thread(thread_id: int) -> ResponseReturnValue:
     try:
@@ -143,18 +145,21 @@ def _open(opener: Any) -> ResponseReturnValue:
 
 
 @bp.route("/trade/<int:trade_id>")
+@writes_on_get
 @login_required
 def for_trade(trade_id: int) -> ResponseReturnValue:
     return _open(lambda: service().for_trade(_user(), trade_id))
 
 
 @bp.route("/order/<int:order_id>")
+@writes_on_get
 @login_required
 def for_order(order_id: int) -> ResponseReturnValue:
     return _open(lambda: service().for_order(_user(), order_id))
 
 
 @bp.route("/with/<int:user_id>")
+@writes_on_get
 @login_required
 def direct(user_id: int) -> ResponseReturnValue:
     return _open(lambda: service().direct(_user(), user_id))

@@ -27,6 +27,7 @@ from markupsafe import Markup
 from marketplace.accounts.addresses import AddressBook
 from marketplace.accounts.models import User, address_lines
 from marketplace.catalogue.models import Pin
+from marketplace.core.db import writes_on_get
 from marketplace.core.errors import DomainError
 from marketplace.core.extensions import csrf, db
 from marketplace.core.registry import find_service
@@ -103,6 +104,7 @@ def _to_onboarding() -> ResponseReturnValue:
 
 
 @bp.route("/sell/payouts/return")
+@writes_on_get
 @login_required
 def payouts_return() -> ResponseReturnValue:
     orders = service()

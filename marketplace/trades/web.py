@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from marketplace.accounts.addresses import AddressBook
 from marketplace.accounts.models import User
+from marketplace.core.db import writes_on_get
 from marketplace.core.errors import DomainError
 from marketplace.core.extensions import db
 from marketplace.core.registry import find_service
@@ -334,6 +335,7 @@ def counter(trade_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/trades/rings/<int:proposal_id>", methods=["GET", "POST"])
+@writes_on_get
 @login_required
 def ring(proposal_id: int) -> ResponseReturnValue:
     """The ring trade for a cycle on the matches page: opened the first time any

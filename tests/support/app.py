@@ -140,6 +140,9 @@ class RequestClient(FlaskClient):
     def open(self, *args: Any, **kwargs: Any) -> Any:
         if not has_app_context():
             return super().open(*args, **kwargs)
+        # What the test set up is written first, as a real request would find it
+        # committed; the request's own unit of work then writes only its own.
+        db.session.flush()
         saved = dict(g.__dict__)
         g.__dict__.clear()
         try:
