@@ -14,8 +14,9 @@ from sqlalchemy import select, text, update
 from marketplace.accounts.models import ApiToken
 from marketplace.core.db import WriteInReadOnlyRequest, reads_only, take_write_lock
 from marketplace.core.extensions import db
+from marketplace.lists.models import CollectionPage
 from tests.support.factories import make_user
-from tests.support.web import api_token, bearer
+from tests.support.web import api_token, bearer, login
 
 
 def test_safe_methods_only_read_and_the_rest_write(app_ctx: Flask) -> None:
@@ -35,7 +36,7 @@ def test_views_that_write_when_opened_are_marked_and_take_the_lock(app_ctx: Flas
         if getattr(app_ctx.view_functions[rule.endpoint], "writes_on_get", False)
     }
     # Pages and API resources alike keep the mark through their decorators.
-    assert {"accounts.verify", "messages.thread", "trades.ring", "lists.overview"} <= marked
+    assert {"accounts.verify", "messages.thread", "trades.ring"} <= marked
     assert "api_messages.list_messages" in marked
     with app_ctx.test_request_context("/account/verify/a-secret"):
         assert not reads_only()
@@ -72,3 +73,17 @@ def test_a_token_records_its_use_once_a_minute(app_ctx: Flask) -> None:
     assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
     assert last_used() > first  # type: ignore[operator]
     assert not g.get("takes_write_lock")  # each request had its own `g`
+
+
+def test_the_lists_overview_writes_only_to_make_the_collection_page(app_ctx: Flask) -> None:
+    """The first visit makes the page (taking the write lock then); later visits
+    only read, or the guard would fail them."""
+    ivan = make_user("ivan@example.org")
+    client = app_ctx.test_client()
+    login(client)
+    assert db.session.get(CollectionPage, ivan.id) is None
+    assert client.get("/lists/").status_code == 200
+    made = db.session.scalar(select(CollectionPage).where(CollectionPage.user_id == ivan.id))
+    assert made is not None
+    assert client.get("/lists/").status_code == 200
+    assert db.session.scalar(select(CollectionPage.slug)) == made.slug

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import User
 from marketplace.catalogue.models import Pin, Series, Theme, pin_themes
+from marketplace.core.db import take_write_lock
 from marketplace.core.errors import DomainError, NotFound
 from marketplace.lists.models import CollectionPage, Have, Want
 from marketplace.lists.operations.changes import note_list_change
@@ -205,6 +206,11 @@ class CollectionQueries:
 
     def collection_page(self, user: User) -> CollectionPage:
         page = self.session.get(CollectionPage, user.id)
+        if page is None:
+            # Made on first use: only then does the request (a GET of the lists
+            # overview) write, and take the write lock.
+            take_write_lock(self.session)
+            page = self.session.get(CollectionPage, user.id)  # made meanwhile?
         if page is None:
             page = CollectionPage(user_id=user.id, slug=secrets.token_urlsafe(12), shows="none")
             self.session.add(page)

@@ -11,7 +11,6 @@ from flask_login import current_user, login_required
 
 from marketplace.accounts import reputation
 from marketplace.accounts.forms import EmptyForm
-from marketplace.core.db import writes_on_get
 from marketplace.core.errors import DomainError
 from marketplace.core.extensions import db
 from marketplace.lists.forms import PublicPageForm
@@ -20,7 +19,6 @@ from marketplace.lists.web.common import bp, filters_from_query, service, signed
 
 
 @bp.route("/lists/")
-@writes_on_get
 @login_required
 def overview() -> ResponseReturnValue:
     lists = service()
