@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from marketplace.core import outbox
+from marketplace.core.celery_app import MAIL_QUEUE, QUEUES, REFRESH_QUEUE
 from marketplace.core.extensions import db
 from marketplace.core.models import utcnow
 from marketplace.core.outbox import OutboxMessage
@@ -244,3 +245,18 @@ def test_a_batch_goes_over_one_connection_and_a_refusal_touches_only_its_message
                                retry_base_s=30)  # fmt: skip
     assert again.sent == [] and sorted(again.skipped) == sorted(ids)
     assert smtp.handler.attempts == 5
+
+
+def test_refreshes_and_mail_have_queues_of_their_own(app: Flask) -> None:
+    """Workers take from every queue in turn, so a match refresh never waits
+    behind the ring searches and notifications earlier changes queued."""
+    celery = app.extensions["celery"]
+    assert [queue.name for queue in celery.conf.task_queues] == list(QUEUES)
+
+    def queue_of(task: str) -> str:
+        return str(celery.amqp.router.route({}, task)["queue"].name)
+
+    assert queue_of("workers.tasks.refresh_collector_matches") == REFRESH_QUEUE
+    assert queue_of("workers.tasks.deliver_mail_batch") == MAIL_QUEUE
+    assert queue_of("workers.tasks.find_collector_rings") == "znachki"
+    assert queue_of("workers.tasks.notify_collector") == "znachki"

@@ -19,7 +19,7 @@ from flask import Flask
 from sqlalchemy import update
 
 from marketplace import create_app
-from marketplace.core.celery_app import MAIL_QUEUE, after_commit
+from marketplace.core.celery_app import QUEUES, after_commit
 from marketplace.core.extensions import db
 from marketplace.core.outbox import REPUBLISH_LIMIT, OutboxMessage
 from marketplace.mail import delivery as mail
@@ -68,7 +68,7 @@ class Redis:
 
     def queued(self) -> int:
         client = redis.Redis.from_url(self.url)
-        return sum(int(client.llen(queue)) for queue in ("znachki", MAIL_QUEUE))
+        return sum(int(client.llen(queue)) for queue in QUEUES)
 
 
 @pytest.fixture()
