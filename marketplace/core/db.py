@@ -54,9 +54,10 @@ def reads_only() -> bool:
 def take_write_lock(session: Session) -> None:
     """From here on the request writes. A request that only read so far ends
     its read transaction (it wrote nothing) and its next one takes the write
-    lock, as a POST's does. Only for writes that no earlier read of the request
-    has to stay current for (when a token was last used); a view that reads in
-    order to write is marked `writes_on_get` instead."""
+    lock, as a POST's does. For a write that a GET makes only now and then
+    (when a token was last used, a page made on first use): what it depends on
+    is read again once the lock is held. A view that writes whenever it is
+    opened is marked `writes_on_get` instead."""
     if reads_only():
         session.commit()
         g.takes_write_lock = True
