@@ -34,8 +34,7 @@ def _in_thread(call: Any) -> tuple[threading.Thread, dict[str, Any]]:
 
 
 def test_a_page_is_served_while_a_writer_holds_the_lock(live_app: Flask) -> None:
-    with live_app.app_context():
-        writer = live_app.extensions["db_engine"].connect()
+    writer = live_app.extensions["db_engine"].connect()
     writer.begin()  # not a request: on SQLite, BEGIN IMMEDIATE (the write lock)
     try:
         pending = Pin(
