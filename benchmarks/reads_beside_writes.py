@@ -97,8 +97,10 @@ def main() -> None:
     from marketplace.catalogue.operations import load_demo_catalogue
     from marketplace.core.extensions import db
 
-    workdir = Path(tempfile.mkdtemp(prefix="reads-beside-writes-"))
-    path = Path(args.database) if args.database else workdir / "znachki.db"
+    if args.database:
+        path = Path(args.database)
+    else:
+        path = Path(tempfile.mkdtemp(prefix="reads-beside-writes-")) / "znachki.db"
     settings = Settings.from_env(
         {"ZNACHKI_ENV": "development", "DATABASE_URL": f"sqlite:///{path}"}
     )

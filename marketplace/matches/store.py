@@ -189,62 +189,44 @@ _WRITTEN = (
 )
 
 
-def _upsert(make: Any) -> Any:
-    """INSERT … ON CONFLICT (user, kind, key) DO UPDATE, RETURNING what tells a
-    new row (first seen now) from one a concurrent refresh inserted first."""
-    statement = make(Match)
-    kept = ("user_id", "kind", "key", "first_seen_at")
-    return statement.on_conflict_do_update(
-        index_elements=[Match.user_id, Match.kind, Match.key],
-        set_={c.name: statement.excluded[c.name] for c in _WRITTEN if c.name not in kept},
-    ).returning(Match.id, Match.user_id, Match.kind, Match.key, Match.first_seen_at)
+# What an upsert replaces in a row found again: all but its address and when it
+# was first seen.
+_UPDATED = tuple(
+    c.name for c in _WRITTEN if c.name not in ("user_id", "kind", "key", "first_seen_at")
+)
 
-
-# Built once: making the statement cost more than a millisecond a refresh.
-_UPSERT = _upsert(sqlite.insert)
+# INSERT … ON CONFLICT (user, kind, key) DO UPDATE, RETURNING what tells a new
+# row (first seen now) from one a concurrent refresh inserted first. Built once:
+# making the statement cost more than a millisecond a refresh.
+_SQLITE_INSERT = sqlite.insert(Match)
+_UPSERT = _SQLITE_INSERT.on_conflict_do_update(
+    index_elements=[Match.user_id, Match.kind, Match.key],
+    set_={name: _SQLITE_INSERT.excluded[name] for name in _UPDATED},
+).returning(Match.id, Match.user_id, Match.kind, Match.key, Match.first_seen_at)
 
 # PostgreSQL: the same upsert from one array per column. As one VALUES list,
 # the ~48 rows of a popular Want's refresh made a 65 KB statement of 720
 # parameters that psycopg parsed afresh on every call (4.2 ms) and the server
 # planned afresh; this text stays the same, so it is parsed once and prepared.
-_ARRAY_COLUMNS = (
-    "user_id",
-    "kind",
-    "key",
-    "counterpart_id",
-    "proposal_id",
-    "score",
-    "coverage",
-    "balance",
-    "condition",
-    "reputation",
-    "changed_at",
-    "items_digest",
-)
+# The columns are `_WRITTEN`'s: the same for every row, or an array of this type.
+_SAME = {"active": "true", "first_seen_at": ":now", "last_seen_at": ":now"}
+_ARRAY_TYPES = {
+    "user_id": "integer", "kind": "text", "key": "text", "counterpart_id": "integer",
+    "proposal_id": "integer", "score": "float8", "coverage": "integer", "balance": "float8",
+    "condition": "float8", "reputation": "float8", "changed_at": "timestamptz",
+    "items_digest": "text",
+}  # fmt: skip
+_ARRAY_COLUMNS = tuple(c.name for c in _WRITTEN if c.name not in _SAME)
 _PG_UPSERT = text(
-    "INSERT INTO matches (user_id, kind, key, counterpart_id, proposal_id, score, coverage,"
-    " balance, condition, reputation, changed_at, items_digest,"
-    " active, first_seen_at, last_seen_at)"
-    " SELECT user_id, kind, key, counterpart_id, proposal_id, score, coverage,"
-    " balance, condition, reputation, changed_at, items_digest, true, :now, :now"
-    " FROM unnest(CAST(:user_id AS integer[]), CAST(:kind AS text[]), CAST(:key AS text[]),"
-    " CAST(:counterpart_id AS integer[]), CAST(:proposal_id AS integer[]),"
-    " CAST(:score AS float8[]), CAST(:coverage AS integer[]), CAST(:balance AS float8[]),"
-    " CAST(:condition AS float8[]), CAST(:reputation AS float8[]),"
-    " CAST(:changed_at AS timestamptz[]), CAST(:items_digest AS text[]))"
-    " WITH ORDINALITY AS given (user_id, kind, key, counterpart_id, proposal_id, score,"
-    " coverage, balance, condition, reputation, changed_at, items_digest, n)"
+    f"INSERT INTO matches ({', '.join([*_ARRAY_COLUMNS, *_SAME])})"  # noqa: S608 (constant text)
+    f" SELECT {', '.join([*_ARRAY_COLUMNS, *_SAME.values()])} FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {_ARRAY_TYPES[name]}[])" for name in _ARRAY_COLUMNS)
+    + f") WITH ORDINALITY AS given ({', '.join(_ARRAY_COLUMNS)}, n)"
     # In (user, kind, key) order, as on SQLite, so concurrent refreshes lock alike.
-    " ORDER BY n"
-    " ON CONFLICT (user_id, kind, key) DO UPDATE SET counterpart_id = excluded.counterpart_id,"
-    " proposal_id = excluded.proposal_id, score = excluded.score,"
-    " coverage = excluded.coverage, balance = excluded.balance,"
-    " condition = excluded.condition, reputation = excluded.reputation,"
-    " active = excluded.active, last_seen_at = excluded.last_seen_at,"
-    " changed_at = excluded.changed_at, items_digest = excluded.items_digest"
-    " RETURNING id, user_id, kind, key, first_seen_at"
+    " ORDER BY n ON CONFLICT (user_id, kind, key) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in _UPDATED)
+    + " RETURNING id, user_id, kind, key, first_seen_at"
 )
-
 
 _STORED = (
     Match.id,
